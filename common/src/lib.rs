@@ -1,0 +1,30 @@
+//! The lanmeet wire protocol, version 1, and nothing else.
+//!
+//! In scope: the bytes that cross the network and the rules on them.
+//! - [`framing`]: the 4-byte length prefix of every TCP frame;
+//! - [`message`]: every JSON control message, one enum per direction;
+//! - [`udp`]: the header of every UDP datagram;
+//! - [`video`]: cutting a JPEG frame into datagrams and gluing it back;
+//! - [`audio`]: the 10 ms, 48 kHz mono s16le audio frame;
+//! - [`limits`]: every number the protocol fixes;
+//! - [`base64`], [`sha256`]: the encodings the messages carry;
+//! - [`time`]: protocol timestamps and log file names.
+//!
+//! Out of scope: sockets, threads, clocks you cannot pass in. The server and
+//! the client do the I/O and depend on this crate; it depends on neither.
+//! `PROTOCOL.md` in `docs/` describes the same contract in prose.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod audio;
+pub mod base64;
+pub mod framing;
+pub mod limits;
+pub mod message;
+pub mod sha256;
+pub mod time;
+pub mod udp;
+pub mod video;
+
+pub use message::{ClientMessage, ErrorCode, ServerMessage};

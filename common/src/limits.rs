@@ -1,0 +1,100 @@
+//! Every number the protocol fixes, in one place.
+//!
+//! The server enforces these and clients rely on them; keeping them as named
+//! constants means a reader can find "why was my message refused" by name
+//! rather than by hunting for a literal.
+
+/// Protocol version spoken by this crate (`version` in the handshake).
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Default TCP port of the server.
+pub const DEFAULT_TCP_PORT: u16 = 5001;
+
+/// Largest frame body a client may send (4 MiB).
+pub const MAX_CLIENT_FRAME: usize = 4 * 1024 * 1024;
+
+/// Largest frame body a client accepts from the server (8 MiB): a 4 MiB
+/// screen frame plus its envelope, or a join reply with a long history.
+pub const MAX_SERVER_FRAME: usize = 8 * 1024 * 1024;
+
+/// Bytes of the big-endian length prefix in front of every TCP frame.
+pub const FRAME_HEADER_LEN: usize = 4;
+
+/// Default largest UDP datagram, header included: crosses a 1500-byte MTU
+/// without IP fragmentation.
+pub const DEFAULT_MAX_DATAGRAM: usize = 1400;
+
+/// Largest value `--max-datagram` may take (the UDP payload limit of IPv4).
+pub const MAX_DATAGRAM_LIMIT: usize = 65507;
+
+/// Smallest useful `--max-datagram`: room for a header, a fragment header
+/// and an audio frame.
+pub const MIN_DATAGRAM_LIMIT: usize = 1200;
+
+/// Username length in characters, after trimming.
+pub const MAX_USERNAME_CHARS: usize = 32;
+
+/// Meeting codes are this many characters long.
+pub const MEETING_CODE_LEN: usize = 6;
+
+/// The characters a meeting code is made of (no 0/O, 1/I look-alikes).
+pub const MEETING_CODE_ALPHABET: &str = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+
+/// Longest password in characters (the protocol sets none; this keeps
+/// memory bounded).
+pub const MAX_PASSWORD_CHARS: usize = 128;
+
+/// Chat message length in characters.
+pub const MAX_CHAT_CHARS: usize = 4000;
+
+/// Public chat messages a meeting keeps and sends to joiners.
+pub const CHAT_HISTORY_LEN: usize = 100;
+
+/// Emoji reaction length in bytes (UTF-8).
+pub const MAX_EMOJI_BYTES: usize = 16;
+
+/// Length of a file offer's `file_id`, in characters.
+pub const MAX_FILE_ID_CHARS: usize = 64;
+
+/// Length of a file name, in characters.
+pub const MAX_FILENAME_CHARS: usize = 255;
+
+/// Largest decoded `data` of one `file_chunk` (64 KiB).
+pub const MAX_FILE_CHUNK: usize = 64 * 1024;
+
+/// A downloader acknowledges at least this often (256 KiB).
+pub const FILE_ACK_INTERVAL: u64 = 256 * 1024;
+
+/// A sender keeps at most this many bytes sent and not acknowledged (1 MiB).
+pub const FILE_WINDOW: u64 = 1024 * 1024;
+
+/// Largest width or height of a screen frame, in pixels.
+pub const MAX_SCREEN_DIMENSION: u32 = 16384;
+
+/// Participants in one meeting.
+pub const MAX_PARTICIPANTS: usize = 64;
+
+/// Connections on one server.
+pub const MAX_CONNECTIONS: usize = 1024;
+
+/// A client pings at least this often, in seconds.
+pub const PING_INTERVAL_SECS: u64 = 10;
+
+/// A connection silent this long is closed, in seconds.
+pub const IDLE_TIMEOUT_SECS: u64 = 30;
+
+/// A client sends its UDP hello this often, in seconds.
+pub const HELLO_INTERVAL_SECS: u64 = 2;
+
+/// A server stops queueing non-droppable messages for a client past this
+/// many bytes and disconnects it instead (8 MiB).
+pub const MAX_OUTBOUND_QUEUE: usize = 8 * 1024 * 1024;
+
+/// Length of a UDP token in ASCII hex digits.
+pub const UDP_TOKEN_LEN: usize = 32;
+
+/// Most fragments one video frame may be cut into.
+pub const MAX_FRAGMENTS: usize = 256;
+
+/// A client gives up on an incomplete video frame after this long, in ms.
+pub const FRAGMENT_TIMEOUT_MS: u64 = 500;
