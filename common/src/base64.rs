@@ -104,7 +104,7 @@ pub fn decode(text: &str) -> Result<Vec<u8>, Base64Error> {
 
 /// Validates and decodes in one pass, handing each byte to `emit`.
 fn walk(bytes: &[u8], mut emit: impl FnMut(u8)) -> Result<usize, Base64Error> {
-    if bytes.len() % 4 != 0 {
+    if !bytes.len().is_multiple_of(4) {
         return Err(Base64Error::Length);
     }
     let mut produced = 0;

@@ -181,7 +181,7 @@ mod tests {
     #[test]
     fn too_short() {
         assert_eq!(parse(&[]), Err(UdpError::Truncated));
-        assert_eq!(parse(&[b'A']), Err(UdpError::Truncated));
+        assert_eq!(parse(b"A"), Err(UdpError::Truncated));
         assert_eq!(parse(&[b'A', 0]), Err(UdpError::Truncated));
         assert_eq!(parse(&[b'A', 0, 3, b'c']), Err(UdpError::Truncated));
         assert_eq!(parse(&[b'A', 0xff, 0xff]), Err(UdpError::Truncated));
