@@ -626,8 +626,13 @@ fn bad(why: impl Into<String>) -> BadRequest {
 impl ClientMessage {
     /// Parses and validates one frame body.
     pub fn parse(body: &[u8]) -> Result<ClientMessage, BadRequest> {
-        let message: ClientMessage =
-            serde_json::from_slice(body).map_err(|e| bad(format!("malformed message: {e}")))?;
+        let message: ClientMessage = serde_json::from_slice(body).map_err(|e| {
+            // serde lists every known type after an unknown one; the first
+            // clause says what is wrong.
+            let text = e.to_string();
+            let short = text.split(", expected").next().unwrap_or(&text);
+            bad(format!("malformed message: {short}"))
+        })?;
         message.validate()?;
         Ok(message)
     }

@@ -27,6 +27,21 @@ pub fn file_stamp(t: SystemTime) -> String {
     )
 }
 
+/// `YYYY-MM-DD HH:MM:SS.mmmZ` in UTC, for the start of a log line.
+pub fn log_stamp(t: SystemTime) -> String {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = d.as_secs();
+    let (y, m, day) = civil_from_days((secs / 86_400) as i64);
+    let rem = secs % 86_400;
+    format!(
+        "{y:04}-{m:02}-{day:02} {:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60,
+        d.subsec_millis()
+    )
+}
+
 /// Days since 1970-01-01 to a (year, month, day) date, after Howard
 /// Hinnant's `civil_from_days`.
 fn civil_from_days(days: i64) -> (i64, u32, u32) {

@@ -1,0 +1,216 @@
+//! UDP media: binding addresses by token, relaying video, mixing audio.
+//!
+//! A datagram may only speak for the client whose address a valid hello
+//! bound; anything else is counted and dropped. Video fragments are relayed
+//! byte for byte to every other participant with a bound address (the
+//! server never decodes video). Audio is queued per source and mixed on a
+//! 10 ms timer:
+//!
+//! ```text
+//!  every 10 ms, per meeting:
+//!    for each unmuted source s with a queued frame:  own[s] = pop(s)
+//!    total = sum of own[s]                        (i32, one pass: O(N))
+//!    for each bound recipient r, unless only r spoke:
+//!        send r  clamp(total - own[r])            (one pass: O(N))
+//! ```
+//!
+//! Mixing on the timer rather than on every packet keeps the output at 100
+//! frames a second per listener, whatever the number of speakers.
+
+use std::net::SocketAddr;
+
+use lanmeet_common::audio::{self, FRAME_SAMPLES};
+use lanmeet_common::udp::{self, Kind};
+use lanmeet_common::video::FragmentHeader;
+
+use super::meeting::AUDIO_QUEUE_LEN;
+use super::Core;
+
+/// What the shell does with a datagram after the core has seen it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatagramAction {
+    /// Nothing (dropped, or audio queued for the mixer).
+    Nothing,
+    /// Answer the sender with [`HELLO_REPLY`].
+    ReplyHello,
+    /// Send the same bytes to every address the core put in `relay_to`.
+    Relay,
+}
+
+/// The server's answer to a valid hello: `'I'`, empty id, body `ok`.
+pub const HELLO_REPLY: &[u8] = &[b'I', 0, 0, b'o', b'k'];
+
+/// UDP counters since the server started.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct MediaStats {
+    /// Datagrams received.
+    pub datagrams_in: u64,
+    /// Datagrams sent (relayed video, mixed audio, hello replies).
+    pub datagrams_out: u64,
+    /// Well-formed datagrams refused: unknown token, unbound or spoofed
+    /// address, over the size limit, audio from a muted source.
+    pub dropped: u64,
+    /// Datagrams that do not parse.
+    pub malformed: u64,
+    /// Datagrams the socket would not take (send buffer full).
+    pub send_failed: u64,
+    /// Mixer ticks run.
+    pub mix_ticks: u64,
+}
+
+/// Buffers the mixer reuses every tick, so a tick allocates nothing.
+pub(super) struct Mixer {
+    total: [i32; FRAME_SAMPLES],
+    datagram: [u8; udp::FIXED_HEADER_LEN + audio::BODY_LEN],
+}
+
+impl Mixer {
+    pub(super) fn new() -> Mixer {
+        Mixer { total: [0; FRAME_SAMPLES], datagram: [0; udp::FIXED_HEADER_LEN + audio::BODY_LEN] }
+    }
+}
+
+impl Core {
+    /// A datagram arrived from `from`. For [`DatagramAction::Relay`], the
+    /// addresses to relay to are left in `relay_to` (cleared first).
+    pub fn on_datagram(&mut self, from: SocketAddr, data: &[u8], relay_to: &mut Vec<SocketAddr>) -> DatagramAction {
+        relay_to.clear();
+        self.media_stats.datagrams_in += 1;
+        if data.len() > self.config.max_datagram {
+            self.media_stats.dropped += 1;
+            return DatagramAction::Nothing;
+        }
+        let Ok(d) = udp::parse(data) else {
+            self.media_stats.malformed += 1;
+            return DatagramAction::Nothing;
+        };
+        let action = match d.kind {
+            Kind::Hello => self.on_hello(from, d.client_id, d.body),
+            Kind::Video => self.on_video(from, d.client_id, d.body, relay_to),
+            Kind::Audio => self.on_audio(from, d.client_id, d.body),
+        };
+        match action {
+            Ok(DatagramAction::ReplyHello) => self.media_stats.datagrams_out += 1,
+            Ok(DatagramAction::Relay) => self.media_stats.datagrams_out += relay_to.len() as u64,
+            Ok(DatagramAction::Nothing) => {}
+            Err(Refused::Dropped) => self.media_stats.dropped += 1,
+            Err(Refused::Malformed) => self.media_stats.malformed += 1,
+        }
+        action.unwrap_or(DatagramAction::Nothing)
+    }
+
+    /// Counts a datagram the socket would not send.
+    pub fn count_send_failure(&mut self) {
+        self.media_stats.send_failed += 1;
+        self.media_stats.datagrams_out = self.media_stats.datagrams_out.saturating_sub(1);
+    }
+
+    fn on_hello(&mut self, from: SocketAddr, claimed_id: &str, body: &[u8]) -> Result<DatagramAction, Refused> {
+        let token = std::str::from_utf8(body).map_err(|_| Refused::Dropped)?;
+        let owner = self.tokens.get(token).ok_or(Refused::Dropped)?;
+        if !claimed_id.is_empty() && claimed_id != owner {
+            return Err(Refused::Dropped);
+        }
+        let code = self.clients.get(owner).ok_or(Refused::Dropped)?;
+        let meeting = self.meetings.get_mut(code).ok_or(Refused::Dropped)?;
+        let p = meeting.participant_mut(owner).ok_or(Refused::Dropped)?;
+        if p.udp_addr != Some(from) {
+            self.out.log(format!("udp: {} bound to {from}", p.client_id));
+            p.udp_addr = Some(from);
+        }
+        Ok(DatagramAction::ReplyHello)
+    }
+
+    fn on_video(
+        &mut self,
+        from: SocketAddr,
+        client_id: &str,
+        body: &[u8],
+        relay_to: &mut Vec<SocketAddr>,
+    ) -> Result<DatagramAction, Refused> {
+        FragmentHeader::parse(body).map_err(|_| Refused::Malformed)?;
+        let code = self.clients.get(client_id).ok_or(Refused::Dropped)?;
+        let meeting = self.meetings.get(code).ok_or(Refused::Dropped)?;
+        let sender = meeting.participant(client_id).ok_or(Refused::Dropped)?;
+        if sender.udp_addr != Some(from) {
+            return Err(Refused::Dropped);
+        }
+        relay_to.extend(
+            meeting.participants.iter().filter(|p| p.client_id != client_id).filter_map(|p| p.udp_addr),
+        );
+        Ok(DatagramAction::Relay)
+    }
+
+    fn on_audio(&mut self, from: SocketAddr, client_id: &str, body: &[u8]) -> Result<DatagramAction, Refused> {
+        let (_seq, pcm) = audio::parse_body(body).map_err(|_| Refused::Malformed)?;
+        let code = self.clients.get(client_id).ok_or(Refused::Dropped)?;
+        let meeting = self.meetings.get_mut(code).ok_or(Refused::Dropped)?;
+        let p = meeting.participant_mut(client_id).ok_or(Refused::Dropped)?;
+        if p.udp_addr != Some(from) || p.muted {
+            return Err(Refused::Dropped);
+        }
+        if p.audio_queue.len() == AUDIO_QUEUE_LEN {
+            p.audio_queue.pop_front();
+        }
+        let mut frame = [0i16; FRAME_SAMPLES];
+        audio::decode_pcm(pcm, &mut frame);
+        p.audio_queue.push_back(frame);
+        Ok(DatagramAction::Nothing)
+    }
+
+    /// One 10 ms mixer tick over every meeting.
+    pub(super) fn mix_tick(&mut self, send: &mut dyn FnMut(SocketAddr, &[u8])) {
+        self.media_stats.mix_ticks += 1;
+        let mixer = &mut self.mixer;
+        let stats = &mut self.media_stats;
+        for meeting in self.meetings.values_mut() {
+            // Pass 1: take one frame from each unmuted source and sum them.
+            let mut speakers = 0usize;
+            let mut last_speaker = 0usize;
+            mixer.total.fill(0);
+            for (i, p) in meeting.participants.iter_mut().enumerate() {
+                p.mixing = None;
+                if p.muted {
+                    continue;
+                }
+                if let Some(frame) = p.audio_queue.pop_front() {
+                    for (t, &s) in mixer.total.iter_mut().zip(frame.iter()) {
+                        *t += i32::from(s);
+                    }
+                    p.mixing = Some(frame);
+                    speakers += 1;
+                    last_speaker = i;
+                }
+            }
+            if speakers == 0 {
+                continue;
+            }
+            // Pass 2: everyone hears the total minus their own voice.
+            let header = udp::FIXED_HEADER_LEN;
+            mixer.datagram[..header].copy_from_slice(&[Kind::Audio.byte(), 0, 0]);
+            for (i, p) in meeting.participants.iter_mut().enumerate() {
+                let Some(addr) = p.udp_addr else { continue };
+                if speakers == 1 && i == last_speaker {
+                    continue; // nobody but p spoke
+                }
+                let body = &mut mixer.datagram[header..];
+                body[..audio::SEQ_LEN].copy_from_slice(&p.mix_seq.to_be_bytes());
+                let pcm = &mut body[audio::SEQ_LEN..];
+                for (k, (bytes, &t)) in pcm.chunks_exact_mut(2).zip(mixer.total.iter()).enumerate() {
+                    let own = p.mixing.as_ref().map_or(0, |f| i32::from(f[k]));
+                    let v = (t - own).clamp(i32::from(i16::MIN), i32::from(i16::MAX)) as i16;
+                    bytes.copy_from_slice(&v.to_le_bytes());
+                }
+                p.mix_seq = p.mix_seq.wrapping_add(1);
+                stats.datagrams_out += 1;
+                send(addr, &mixer.datagram);
+            }
+        }
+    }
+}
+
+/// Why a datagram was refused, for the counters.
+enum Refused {
+    Dropped,
+    Malformed,
+}

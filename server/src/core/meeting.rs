@@ -1,0 +1,139 @@
+//! One meeting and the people in it.
+//!
+//! Participants are kept in join order, which is what host succession needs
+//! ("the earliest remaining joiner becomes host") and what a join reply
+//! lists. A meeting holds at most 64, so lookups are a short linear scan.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::rc::Rc;
+
+use lanmeet_common::audio;
+use lanmeet_common::limits::CHAT_HISTORY_LEN;
+use lanmeet_common::message::{ChatLine, FileOfferInfo, ParticipantInfo};
+
+use super::ConnId;
+
+/// Audio frames a source may have waiting for the mixer; older ones are
+/// dropped so a source that runs fast never adds delay.
+pub const AUDIO_QUEUE_LEN: usize = 5;
+
+/// One person in a meeting.
+pub struct Participant {
+    pub client_id: String,
+    pub username: String,
+    pub conn: ConnId,
+    pub is_host: bool,
+    pub video: bool,
+    pub muted: bool,
+    pub mic_locked: bool,
+    /// Server unix time the hand went up, while it is up.
+    pub raised_at: Option<f64>,
+    /// Muted by `mute_all`, to be lifted by `unmute_all`.
+    pub muted_by_all: bool,
+    /// Locked by `mute_all{lock:true}`, to be lifted by `unmute_all`.
+    pub locked_by_all: bool,
+    pub udp_token: String,
+    /// Where its media comes from and mixed audio goes, once a hello bound it.
+    pub udp_addr: Option<SocketAddr>,
+    /// Frames waiting for the next mixer tick.
+    pub audio_queue: VecDeque<audio::Frame>,
+    /// Sequence number of the next mixed frame sent to it.
+    pub mix_seq: u32,
+    /// The frame it contributes to the tick being mixed.
+    pub mixing: Option<audio::Frame>,
+}
+
+impl Participant {
+    pub fn info(&self) -> ParticipantInfo {
+        ParticipantInfo {
+            client_id: self.client_id.clone(),
+            username: self.username.clone(),
+            is_host: self.is_host,
+            video: self.video,
+            muted: self.muted,
+            mic_locked: self.mic_locked,
+            hand_raised: self.raised_at.is_some(),
+            raised_at: self.raised_at,
+        }
+    }
+}
+
+/// `mute_all` in force for later joiners.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct MuteAll {
+    pub lock: bool,
+}
+
+pub struct Meeting {
+    pub password: Option<String>,
+    pub participants: Vec<Participant>,
+    pub locked: bool,
+    pub presenter: Option<String>,
+    /// The last screen frame, framed for sending, for late joiners.
+    pub latest_screen_frame: Option<Rc<[u8]>>,
+    pub chat_history: VecDeque<ChatLine>,
+    /// Open file offers, oldest first.
+    pub offers: Vec<FileOfferInfo>,
+    pub mute_all: Option<MuteAll>,
+    /// The last hand-raise stamp, so stamps strictly increase.
+    pub last_raise: f64,
+}
+
+impl Meeting {
+    pub fn new(password: Option<String>) -> Meeting {
+        Meeting {
+            password,
+            participants: Vec::new(),
+            locked: false,
+            presenter: None,
+            latest_screen_frame: None,
+            chat_history: VecDeque::with_capacity(CHAT_HISTORY_LEN),
+            offers: Vec::new(),
+            mute_all: None,
+            last_raise: 0.0,
+        }
+    }
+
+    pub fn participant(&self, client_id: &str) -> Option<&Participant> {
+        self.participants.iter().find(|p| p.client_id == client_id)
+    }
+
+    pub fn participant_mut(&mut self, client_id: &str) -> Option<&mut Participant> {
+        self.participants.iter_mut().find(|p| p.client_id == client_id)
+    }
+
+    pub fn name_taken(&self, username: &str) -> bool {
+        let wanted = username.to_lowercase();
+        self.participants.iter().any(|p| p.username.to_lowercase() == wanted)
+    }
+
+    pub fn remove(&mut self, client_id: &str) -> Option<Participant> {
+        let at = self.participants.iter().position(|p| p.client_id == client_id)?;
+        Some(self.participants.remove(at))
+    }
+
+    pub fn remember_chat(&mut self, line: ChatLine) {
+        if self.chat_history.len() == CHAT_HISTORY_LEN {
+            self.chat_history.pop_front();
+        }
+        self.chat_history.push_back(line);
+    }
+
+    /// Removes and returns every offer of `sender_id`.
+    pub fn take_offers_of(&mut self, sender_id: &str) -> Vec<FileOfferInfo> {
+        let (theirs, rest) = std::mem::take(&mut self.offers)
+            .into_iter()
+            .partition(|o| o.sender_id == sender_id);
+        self.offers = rest;
+        theirs
+    }
+
+    /// A hand-raise stamp for `now` that is later than every earlier one,
+    /// so two hands raised in the same microsecond still have an order.
+    pub fn raise_stamp(&mut self, now: f64) -> f64 {
+        let stamp = if now > self.last_raise { now } else { self.last_raise + 1e-6 };
+        self.last_raise = stamp;
+        stamp
+    }
+}

@@ -1,0 +1,434 @@
+//! The meeting logic: a state machine with no sockets, no threads and no
+//! clock of its own.
+//!
+//! The mio loop in [`crate::shell`] turns socket events into calls on
+//! [`Core`] and carries out what the core asks for:
+//!
+//! ```text
+//!   socket events                       Core                      outputs
+//!  ---------------                ------------------         -----------------
+//!  accepted conn 7   --------->   on_connect(7, now)   --->  Send{conn, frame}
+//!  frame from conn 7 --------->   on_frame(7, body, now) ->  Close{conn}
+//!  conn 7 closed     --------->   on_disconnect(7, why)      (drained with
+//!  datagram from addr -------->   on_datagram(addr, ..)       take_outputs)
+//!  poll timeout      --------->   on_timer(now, send)  --->  datagrams via send
+//! ```
+//!
+//! Every input carries the time, so tests drive the core with simulated time
+//! and no sockets, and the same inputs always give the same outputs.
+//!
+//! The work is split by area: [`handshake`] (create and join), [`control`]
+//! (chat, presence, host commands, screen sharing), [`files`] (brokered
+//! transfers) and [`media`] (UDP binding, the video relay and the mixer).
+
+mod control;
+mod files;
+mod handshake;
+mod media;
+mod meeting;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::time::{Duration, Instant, SystemTime};
+
+use lanmeet_common::framing;
+use lanmeet_common::limits;
+use lanmeet_common::message::{ClientMessage, ErrorCode, LeaveReason, ServerMessage};
+
+use crate::rng::RandomSource;
+pub use media::{DatagramAction, MediaStats, HELLO_REPLY};
+use meeting::Meeting;
+
+/// The shell's name for one TCP connection. Never reused while the server
+/// runs.
+pub type ConnId = u64;
+
+/// What the core asks the shell to do on the TCP side.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// Queue `frame` (already length-prefixed) on `conn`. A `droppable`
+    /// frame (a screen frame) replaces an older one still queued.
+    Send {
+        /// Where.
+        conn: ConnId,
+        /// The whole frame, shared between recipients of a broadcast.
+        frame: Rc<[u8]>,
+        /// Whether a newer droppable frame may replace it.
+        droppable: bool,
+    },
+    /// Finish sending what is queued on `conn`, then close it. The core has
+    /// already forgotten it.
+    Close {
+        /// Which connection.
+        conn: ConnId,
+    },
+}
+
+/// Settings the core needs (the shell's own live in [`crate::Config`]).
+#[derive(Debug, Clone)]
+pub struct CoreConfig {
+    /// The UDP port announced in join replies.
+    pub udp_port: u16,
+    /// Largest datagram, announced in join replies and enforced.
+    pub max_datagram: usize,
+    /// Participants in one meeting.
+    pub max_participants: usize,
+    /// Connections on the server.
+    pub max_connections: usize,
+}
+
+impl Default for CoreConfig {
+    fn default() -> Self {
+        CoreConfig {
+            udp_port: limits::DEFAULT_TCP_PORT + 1,
+            max_datagram: limits::DEFAULT_MAX_DATAGRAM,
+            max_participants: limits::MAX_PARTICIPANTS,
+            max_connections: limits::MAX_CONNECTIONS,
+        }
+    }
+}
+
+/// Where a connection is in its life.
+enum ConnState {
+    /// Connected; its first frame must be create or join.
+    Handshake,
+    /// In a meeting as `client_id`.
+    Joined { client_id: String, meeting: String },
+}
+
+struct Conn {
+    state: ConnState,
+    last_heard: Instant,
+}
+
+/// Everything the server knows, and the queue of what it wants done.
+pub struct Core {
+    config: CoreConfig,
+    conns: HashMap<ConnId, Conn>,
+    meetings: HashMap<String, Meeting>,
+    /// client_id -> meeting code, for everyone in a meeting.
+    clients: HashMap<String, String>,
+    /// udp_token -> client_id.
+    tokens: HashMap<String, String>,
+    transfers: files::Transfers,
+    out: Outbox,
+    rng: Box<dyn RandomSource>,
+    next_client: u64,
+    clock: Clock,
+    next_mix: Instant,
+    next_idle_check: Instant,
+    /// UDP counters, read by the shell for its periodic log line.
+    pub media_stats: MediaStats,
+    mixer: media::Mixer,
+}
+
+/// Maps the monotonic `Instant`s the inputs carry to unix time for stamps.
+struct Clock {
+    start: Instant,
+    start_unix: f64,
+}
+
+impl Clock {
+    fn unix(&self, now: Instant) -> f64 {
+        self.start_unix + now.saturating_duration_since(self.start).as_secs_f64()
+    }
+}
+
+/// The 10 ms mixer period.
+pub const MIX_PERIOD: Duration = Duration::from_millis(lanmeet_common::audio::FRAME_MS);
+
+/// How often idle connections are looked for.
+const IDLE_CHECK_PERIOD: Duration = Duration::from_millis(500);
+
+/// Ticks the mixer may run late in a row to catch up; beyond that it skips
+/// ahead rather than burst.
+const MAX_CATCH_UP_TICKS: u32 = 5;
+
+impl Core {
+    /// A core with no meetings. `now` and `wall` are the same moment on the
+    /// monotonic and the wall clock.
+    pub fn new(config: CoreConfig, rng: Box<dyn RandomSource>, now: Instant, wall: SystemTime) -> Core {
+        Core {
+            config,
+            conns: HashMap::new(),
+            meetings: HashMap::new(),
+            clients: HashMap::new(),
+            tokens: HashMap::new(),
+            transfers: files::Transfers::default(),
+            out: Outbox::default(),
+            rng,
+            next_client: 0,
+            clock: Clock { start: now, start_unix: lanmeet_common::time::unix_seconds(wall) },
+            next_mix: now + MIX_PERIOD,
+            next_idle_check: now + IDLE_CHECK_PERIOD,
+            media_stats: MediaStats::default(),
+            mixer: media::Mixer::new(),
+        }
+    }
+
+    /// Takes what the core wants done since the last call.
+    pub fn take_outputs(&mut self) -> std::vec::Drain<'_, Output> {
+        self.out.items.drain(..)
+    }
+
+    /// Takes the log lines written since the last call.
+    pub fn take_log(&mut self) -> std::vec::Drain<'_, String> {
+        self.out.log.drain(..)
+    }
+
+    /// Open connections, in a meeting or not.
+    pub fn connection_count(&self) -> usize {
+        self.conns.len()
+    }
+
+    /// Meetings open now.
+    pub fn meeting_count(&self) -> usize {
+        self.meetings.len()
+    }
+
+    /// Participants in all meetings.
+    pub fn participant_count(&self) -> usize {
+        self.clients.len()
+    }
+
+    /// File transfers open now.
+    pub fn transfer_count(&self) -> usize {
+        self.transfers.len()
+    }
+
+    /// A connection was accepted. Beyond the connection limit it is refused
+    /// with `server_full`.
+    pub fn on_connect(&mut self, conn: ConnId, now: Instant) {
+        if self.conns.len() >= self.config.max_connections {
+            self.out.error(conn, ErrorCode::ServerFull, "the server has no room for more connections");
+            self.out.close(conn);
+            return;
+        }
+        self.conns.insert(conn, Conn { state: ConnState::Handshake, last_heard: now });
+    }
+
+    /// One frame body arrived on `conn`.
+    pub fn on_frame(&mut self, conn: ConnId, body: &[u8], now: Instant) {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return; // closing: the shell no longer feeds its frames, but be safe
+        };
+        c.last_heard = now;
+        let message = match ClientMessage::parse(body) {
+            Ok(m) => m,
+            Err(why) => {
+                self.out.error(conn, ErrorCode::BadRequest, why.0);
+                if matches!(c.state, ConnState::Handshake) {
+                    self.drop_conn(conn);
+                }
+                return;
+            }
+        };
+        match &c.state {
+            ConnState::Handshake => self.on_handshake(conn, message, now),
+            ConnState::Joined { client_id, meeting } => {
+                let (client_id, meeting) = (client_id.clone(), meeting.clone());
+                self.on_message(conn, &client_id, &meeting, message, now);
+            }
+        }
+    }
+
+    /// A client announced a frame over 4 MiB: `too_large`, then close.
+    pub fn on_frame_too_large(&mut self, conn: ConnId, len: usize) {
+        self.out.error(
+            conn,
+            ErrorCode::TooLarge,
+            format!("frame of {len} bytes is over the limit of {}", limits::MAX_CLIENT_FRAME),
+        );
+        self.leave(conn, LeaveReason::Error);
+        self.out.close(conn);
+    }
+
+    /// The connection closed or failed (the shell has dropped it).
+    pub fn on_disconnect(&mut self, conn: ConnId, reason: LeaveReason) {
+        self.leave(conn, reason);
+    }
+
+    /// When the core next needs [`Core::on_timer`].
+    pub fn next_deadline(&self) -> Instant {
+        self.next_mix.min(self.next_idle_check)
+    }
+
+    /// Runs what is due: mixer ticks (sending mixed audio through `send`)
+    /// and the idle timeout.
+    pub fn on_timer(&mut self, now: Instant, send: &mut dyn FnMut(SocketAddr, &[u8])) {
+        let mut ticks = 0;
+        while now >= self.next_mix {
+            if ticks == MAX_CATCH_UP_TICKS {
+                self.next_mix = now + MIX_PERIOD;
+                break;
+            }
+            self.mix_tick(send);
+            self.next_mix += MIX_PERIOD;
+            ticks += 1;
+        }
+        if now >= self.next_idle_check {
+            self.next_idle_check = now + IDLE_CHECK_PERIOD;
+            self.close_idle(now);
+        }
+    }
+
+    fn close_idle(&mut self, now: Instant) {
+        let limit = Duration::from_secs(limits::IDLE_TIMEOUT_SECS);
+        let idle: Vec<ConnId> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| now.saturating_duration_since(c.last_heard) >= limit)
+            .map(|(&id, _)| id)
+            .collect();
+        for conn in idle {
+            self.out.log(format!("conn {conn}: silent for {}s, closing", limits::IDLE_TIMEOUT_SECS));
+            self.leave(conn, LeaveReason::Timeout);
+            self.out.close(conn);
+        }
+    }
+
+    /// Forgets `conn` without a leave (it never joined) and closes it.
+    fn drop_conn(&mut self, conn: ConnId) {
+        self.conns.remove(&conn);
+        self.out.close(conn);
+    }
+
+    /// Takes `conn` out of its meeting (if any) and tells the others why.
+    /// The caller decides whether to close the connection.
+    fn leave(&mut self, conn: ConnId, reason: LeaveReason) {
+        let Some(c) = self.conns.remove(&conn) else { return };
+        let ConnState::Joined { client_id, meeting: code } = c.state else { return };
+        self.clients.remove(&client_id);
+        let Some(meeting) = self.meetings.get_mut(&code) else { return };
+        let Some(p) = meeting.remove(&client_id) else { return };
+        self.tokens.remove(&p.udp_token);
+        self.out.log(format!(
+            "meeting {code}: {} ({client_id}) left: {}",
+            p.username,
+            leave_reason_str(reason)
+        ));
+        self.out.broadcast(
+            meeting,
+            &ServerMessage::UserLeft { client_id: client_id.clone(), username: p.username.clone(), reason },
+            None,
+        );
+        if p.is_host {
+            if let Some(next) = meeting.participants.first_mut() {
+                next.is_host = true;
+                let msg = ServerMessage::HostChanged { client_id: next.client_id.clone() };
+                self.out.broadcast(meeting, &msg, None);
+            }
+        }
+        if meeting.presenter.as_deref() == Some(client_id.as_str()) {
+            meeting.presenter = None;
+            meeting.latest_screen_frame = None;
+            let msg = ServerMessage::ScreenShareStopped { presenter_id: client_id.clone() };
+            self.out.broadcast(meeting, &msg, None);
+        }
+        self.transfers.party_left(&client_id, &mut self.out, |id| {
+            meeting.participant(id).map(|p| p.conn)
+        });
+        for offer in meeting.take_offers_of(&client_id) {
+            let msg = ServerMessage::FileUnavailable { sender_id: offer.sender_id, file_id: offer.file_id };
+            self.out.broadcast(meeting, &msg, None);
+        }
+        if meeting.participants.is_empty() {
+            self.meetings.remove(&code);
+            self.out.log(format!("meeting {code}: closed"));
+        }
+    }
+
+    /// A frame from a joined client.
+    fn on_message(&mut self, conn: ConnId, client_id: &str, code: &str, message: ClientMessage, now: Instant) {
+        use ClientMessage as M;
+        match message {
+            M::CreateMeeting { .. } | M::JoinMeeting { .. } => {
+                self.out.error(conn, ErrorCode::BadRequest, "already in a meeting");
+            }
+            M::Ping => self.out.send(conn, &ServerMessage::Pong),
+            M::Leave => {
+                self.leave(conn, LeaveReason::Left);
+                self.out.close(conn);
+            }
+            M::FileOffer { .. }
+            | M::FileRequest { .. }
+            | M::FileChunk { .. }
+            | M::FileAck { .. }
+            | M::FileEnd { .. }
+            | M::FileCancel { .. }
+            | M::FileUnoffer { .. } => self.on_file_message(conn, client_id, code, message),
+            other => self.on_control(conn, client_id, code, other, now),
+        }
+    }
+
+    fn unix_now(&self, now: Instant) -> f64 {
+        self.clock.unix(now)
+    }
+
+    fn random_bytes<const N: usize>(&mut self) -> [u8; N] {
+        let mut buf = [0u8; N];
+        self.rng.fill(&mut buf);
+        buf
+    }
+}
+
+fn leave_reason_str(reason: LeaveReason) -> &'static str {
+    match reason {
+        LeaveReason::Left => "left",
+        LeaveReason::Timeout => "timeout",
+        LeaveReason::Removed => "removed",
+        LeaveReason::Error => "error",
+    }
+}
+
+/// What the core has decided to send, close and log, in order.
+#[derive(Default)]
+struct Outbox {
+    items: Vec<Output>,
+    log: Vec<String>,
+}
+
+/// Serializes and frames a message once, to be shared by every recipient.
+fn frame_of(message: &ServerMessage) -> Rc<[u8]> {
+    framing::encode_json(message).into()
+}
+
+impl Outbox {
+    fn send(&mut self, conn: ConnId, message: &ServerMessage) {
+        self.items.push(Output::Send { conn, frame: frame_of(message), droppable: false });
+    }
+
+    fn send_frame(&mut self, conn: ConnId, frame: Rc<[u8]>, droppable: bool) {
+        self.items.push(Output::Send { conn, frame, droppable });
+    }
+
+    fn error(&mut self, conn: ConnId, code: ErrorCode, message: impl Into<String>) {
+        self.send(conn, &ServerMessage::error(code, message));
+    }
+
+    fn close(&mut self, conn: ConnId) {
+        self.items.push(Output::Close { conn });
+    }
+
+    /// Sends `message` to everyone in `meeting` but `except`.
+    fn broadcast(&mut self, meeting: &Meeting, message: &ServerMessage, except: Option<&str>) {
+        let frame = frame_of(message);
+        self.broadcast_frame(meeting, frame, except, false);
+    }
+
+    fn broadcast_frame(&mut self, meeting: &Meeting, frame: Rc<[u8]>, except: Option<&str>, droppable: bool) {
+        for p in &meeting.participants {
+            if Some(p.client_id.as_str()) != except {
+                self.items.push(Output::Send { conn: p.conn, frame: frame.clone(), droppable });
+            }
+        }
+    }
+
+    fn log(&mut self, line: String) {
+        self.log.push(line);
+    }
+}

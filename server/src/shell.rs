@@ -1,0 +1,526 @@
+//! The mio loop: a thin shell that moves bytes between sockets and the
+//! [`Core`].
+//!
+//! One thread, one `Poll`, three kinds of event source:
+//!
+//! ```text
+//!            +--------------------------- Poll ----------------------------+
+//!  LISTENER  | accept -> register conn (READABLE) -> core.on_connect       |
+//!  conn N    | read -> framing::decode -> core.on_frame                    |
+//!            | write <- OutboundQueue <- core outputs (WRITABLE only while |
+//!            |          the queue is not empty)                            |
+//!  UDP       | recv_from -> core.on_datagram -> send_to each relay target  |
+//!  timeout   | core.on_timer: the 10 ms mixer tick and idle checks         |
+//!            +-------------------------------------------------------------+
+//! ```
+//!
+//! Nothing here blocks: every socket is non-blocking, each connection has
+//! its own outbound queue, and a source that always has more to read gets a
+//! bounded turn and is revisited after the others (its events are
+//! edge-triggered, so the shell remembers to come back).
+
+use std::collections::HashMap;
+use std::io::{self, Read};
+use std::net::{Shutdown, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use mio::net::{TcpListener, TcpStream, UdpSocket};
+use mio::{Events, Interest, Poll, Token};
+
+use lanmeet_common::framing::{self, FrameError};
+use lanmeet_common::limits::{MAX_CLIENT_FRAME, MAX_OUTBOUND_QUEUE};
+use lanmeet_common::message::LeaveReason;
+
+use crate::core::{ConnId, Core, DatagramAction, Output, HELLO_REPLY};
+use crate::log::Logger;
+use crate::outbound::{OutboundQueue, Overflow};
+use crate::rng::OsRandom;
+
+/// The listening socket.
+pub const LISTENER: Token = Token(0);
+/// The UDP media socket.
+pub const UDP: Token = Token(1);
+/// The waker that asks the loop to stop.
+pub const WAKER: Token = Token(2);
+/// Connection `n` has token `FIRST_CONN + n`.
+const FIRST_CONN: usize = 3;
+
+/// Bytes read from a connection per `read` call.
+const READ_CHUNK: usize = 64 * 1024;
+/// Bytes one connection may read in one turn before the others get theirs.
+const READ_BUDGET: usize = 1024 * 1024;
+/// Datagrams taken in one turn before TCP gets its turn.
+const UDP_BUDGET: usize = 512;
+/// How long a closing connection may take to drain and say goodbye.
+const CLOSE_LINGER: Duration = Duration::from_secs(5);
+/// How often the counters line goes to the log.
+const STATS_PERIOD: Duration = Duration::from_secs(10);
+/// The largest datagram the socket can hand over, so an oversized one is
+/// seen whole and counted rather than silently truncated.
+const UDP_BUFFER: usize = 65_536;
+
+enum Phase {
+    /// Frames go to the core.
+    Open,
+    /// The core is done with it: send what is queued, shut down the write
+    /// side, read and discard until the peer closes or the linger runs out.
+    Closing { deadline: Instant, shut: bool },
+}
+
+struct Connection {
+    stream: TcpStream,
+    inbuf: Vec<u8>,
+    queue: OutboundQueue,
+    phase: Phase,
+    /// Whether WRITABLE interest is registered.
+    wants_write: bool,
+}
+
+/// Sockets bound, loop not yet running.
+pub struct Shell {
+    poll: Poll,
+    listener: TcpListener,
+    udp: UdpSocket,
+    core_config: crate::core::CoreConfig,
+    log_dir: Option<std::path::PathBuf>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Shell {
+    pub(crate) fn new(
+        poll: Poll,
+        listener: TcpListener,
+        udp: UdpSocket,
+        core_config: crate::core::CoreConfig,
+        log_dir: Option<std::path::PathBuf>,
+        stop: Arc<AtomicBool>,
+    ) -> Shell {
+        Shell { poll, listener, udp, core_config, log_dir, stop }
+    }
+
+    /// Runs until the stop flag is set (and the waker woken).
+    pub fn run(self) -> io::Result<()> {
+        let Shell { poll, mut listener, mut udp, core_config, log_dir, stop } = self;
+        let mut logger = Logger::open(log_dir.as_deref())?;
+        poll.registry().register(&mut listener, LISTENER, Interest::READABLE)?;
+        poll.registry().register(&mut udp, UDP, Interest::READABLE)?;
+        logger.line(&format!(
+            "listening tcp={} udp={} max_datagram={} max_participants={}",
+            listener.local_addr()?,
+            udp.local_addr()?,
+            core_config.max_datagram,
+            core_config.max_participants
+        ));
+        crate::socket::log_udp_buffers(&udp, &mut logger);
+        let now = Instant::now();
+        let core = Core::new(core_config, Box::new(OsRandom::new()), now, SystemTime::now());
+        let mut state = LoopState {
+            poll,
+            listener,
+            udp,
+            core,
+            conns: HashMap::new(),
+            next_conn: 0,
+            logger,
+            udp_buf: vec![0u8; UDP_BUFFER],
+            relay_to: Vec::new(),
+            dirty: Vec::new(),
+            read_again: Vec::new(),
+            udp_again: false,
+            closing: Vec::new(),
+            outputs: Vec::new(),
+            next_stats: now + STATS_PERIOD,
+        };
+        state.run(&stop)
+    }
+}
+
+struct LoopState {
+    poll: Poll,
+    listener: TcpListener,
+    udp: UdpSocket,
+    core: Core,
+    conns: HashMap<ConnId, Connection>,
+    next_conn: ConnId,
+    logger: Logger,
+    udp_buf: Vec<u8>,
+    relay_to: Vec<SocketAddr>,
+    /// Connections with new frames queued, to be written this turn.
+    dirty: Vec<ConnId>,
+    /// Connections that used up their read budget and may hold more.
+    read_again: Vec<ConnId>,
+    /// The UDP socket used up its budget and may hold more.
+    udp_again: bool,
+    /// Connections in the Closing phase, checked for their deadline.
+    closing: Vec<ConnId>,
+    /// Reused buffer for the core's outputs.
+    outputs: Vec<Output>,
+    next_stats: Instant,
+}
+
+fn token_of(conn: ConnId) -> Token {
+    Token(FIRST_CONN + conn as usize)
+}
+
+impl LoopState {
+    fn run(&mut self, stop: &AtomicBool) -> io::Result<()> {
+        let mut events = Events::with_capacity(1024);
+        while !stop.load(Ordering::Acquire) {
+            let now = Instant::now();
+            let mut deadline = self.core.next_deadline().min(self.next_stats);
+            if let Some(d) = self.closing_deadline() {
+                deadline = deadline.min(d);
+            }
+            let timeout = if self.udp_again || !self.read_again.is_empty() {
+                Duration::ZERO
+            } else {
+                deadline.saturating_duration_since(now)
+            };
+            if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(e);
+            }
+            for event in events.iter() {
+                match event.token() {
+                    LISTENER => self.accept_all(),
+                    UDP => self.udp_again = true,
+                    WAKER => {}
+                    Token(t) => {
+                        let conn = (t - FIRST_CONN) as ConnId;
+                        if event.is_readable() || event.is_read_closed() || event.is_error() {
+                            self.read_conn(conn);
+                        }
+                        if event.is_writable() {
+                            self.dirty.push(conn);
+                        }
+                    }
+                }
+                self.apply_outputs();
+            }
+            if self.udp_again {
+                self.read_udp();
+            }
+            for conn in std::mem::take(&mut self.read_again) {
+                self.read_conn(conn);
+                self.apply_outputs();
+            }
+            let now = Instant::now();
+            let udp = &self.udp;
+            let mut failed = 0u64;
+            self.core.on_timer(now, &mut |addr, datagram| {
+                if udp.send_to(datagram, addr).is_err() {
+                    failed += 1;
+                }
+            });
+            for _ in 0..failed {
+                self.core.count_send_failure();
+            }
+            self.apply_outputs();
+            self.flush_dirty();
+            self.reap_closing(now);
+            self.drain_log();
+            if now >= self.next_stats {
+                self.next_stats = now + STATS_PERIOD;
+                self.log_stats();
+            }
+        }
+        self.logger.line("stopping");
+        Ok(())
+    }
+
+    fn accept_all(&mut self) {
+        loop {
+            match self.listener.accept() {
+                Ok((mut stream, peer)) => {
+                    let conn = self.next_conn;
+                    self.next_conn += 1;
+                    // Chat and control are small messages: send them now.
+                    let _ = stream.set_nodelay(true);
+                    if let Err(e) = self.poll.registry().register(&mut stream, token_of(conn), Interest::READABLE) {
+                        self.logger.line(&format!("conn {conn}: cannot register {peer}: {e}"));
+                        continue;
+                    }
+                    self.conns.insert(
+                        conn,
+                        Connection {
+                            stream,
+                            inbuf: Vec::new(),
+                            queue: OutboundQueue::new(MAX_OUTBOUND_QUEUE),
+                            phase: Phase::Open,
+                            wants_write: false,
+                        },
+                    );
+                    self.logger.line(&format!("conn {conn}: accepted from {peer}"));
+                    self.core.on_connect(conn, Instant::now());
+                    self.apply_outputs();
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    // Out of descriptors, most likely: log it and wait for
+                    // the next readiness rather than spin.
+                    self.logger.line(&format!("accept failed: {e}"));
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Reads what `conn` has (up to its budget) and feeds whole frames to
+    /// the core.
+    fn read_conn(&mut self, conn: ConnId) {
+        let mut budget = READ_BUDGET;
+        loop {
+            let Some(c) = self.conns.get_mut(&conn) else { return };
+            if budget == 0 {
+                self.read_again.push(conn);
+                return;
+            }
+            let start = c.inbuf.len();
+            c.inbuf.resize(start + READ_CHUNK, 0);
+            let result = c.stream.read(&mut c.inbuf[start..]);
+            let got = *result.as_ref().unwrap_or(&0);
+            c.inbuf.truncate(start + got);
+            match result {
+                Ok(0) => return self.closed_by_peer(conn, LeaveReason::Left),
+                Ok(n) => {
+                    budget = budget.saturating_sub(n);
+                    if matches!(c.phase, Phase::Closing { .. }) {
+                        c.inbuf.clear();
+                        continue;
+                    }
+                    self.take_frames(conn);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return self.closed_by_peer(conn, LeaveReason::Error),
+            }
+        }
+    }
+
+    /// Hands every whole frame in `conn`'s buffer to the core.
+    fn take_frames(&mut self, conn: ConnId) {
+        let Some(c) = self.conns.get_mut(&conn) else { return };
+        let mut inbuf = std::mem::take(&mut c.inbuf);
+        let mut used = 0;
+        let now = Instant::now();
+        loop {
+            match framing::decode(&inbuf[used..], MAX_CLIENT_FRAME) {
+                Ok(Some((body, n))) => {
+                    self.core.on_frame(conn, body, now);
+                    used += n;
+                    self.apply_outputs();
+                    let open = self.conns.get(&conn).is_some_and(|c| matches!(c.phase, Phase::Open));
+                    if !open {
+                        return; // closed by the core: the rest is discarded
+                    }
+                }
+                Ok(None) => break,
+                Err(FrameError::TooLarge { len, .. }) => {
+                    self.logger.line(&format!("conn {conn}: frame of {len} bytes refused"));
+                    self.core.on_frame_too_large(conn, len);
+                    self.apply_outputs();
+                    return;
+                }
+            }
+        }
+        inbuf.drain(..used);
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.inbuf = inbuf;
+        }
+    }
+
+    /// The peer closed or the socket failed.
+    fn closed_by_peer(&mut self, conn: ConnId, reason: LeaveReason) {
+        let Some(c) = self.conns.remove(&conn) else { return };
+        let was_open = matches!(c.phase, Phase::Open);
+        self.deregister(c);
+        if was_open {
+            self.core.on_disconnect(conn, reason);
+            self.apply_outputs();
+        }
+    }
+
+    fn deregister(&mut self, mut c: Connection) {
+        let _ = self.poll.registry().deregister(&mut c.stream);
+    }
+
+    fn read_udp(&mut self) {
+        self.udp_again = false;
+        for _ in 0..UDP_BUDGET {
+            let (len, from) = match self.udp.recv_from(&mut self.udp_buf) {
+                Ok(got) => got,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                // An ICMP error from an earlier send (a client went away)
+                // surfaces here on some systems: not this socket's fault.
+                Err(_) => continue,
+            };
+            let data = &self.udp_buf[..len];
+            match self.core.on_datagram(from, data, &mut self.relay_to) {
+                DatagramAction::Nothing => {}
+                DatagramAction::ReplyHello => {
+                    if self.udp.send_to(HELLO_REPLY, from).is_err() {
+                        self.core.count_send_failure();
+                    }
+                }
+                DatagramAction::Relay => {
+                    for &to in &self.relay_to {
+                        if self.udp.send_to(data, to).is_err() {
+                            self.core.count_send_failure();
+                        }
+                    }
+                }
+            }
+        }
+        self.udp_again = true;
+    }
+
+    /// Carries out what the core asked for, including what a disconnect
+    /// caused by an overflowing queue asks for in turn.
+    fn apply_outputs(&mut self) {
+        loop {
+            let mut outputs = std::mem::take(&mut self.outputs);
+            outputs.extend(self.core.take_outputs());
+            if outputs.is_empty() {
+                self.outputs = outputs;
+                return;
+            }
+            for output in outputs.drain(..) {
+                match output {
+                    Output::Send { conn, frame, droppable } => {
+                        let Some(c) = self.conns.get_mut(&conn) else { continue };
+                        match c.queue.push(frame, droppable) {
+                            Ok(()) => self.dirty.push(conn),
+                            Err(Overflow) => {
+                                self.logger.line(&format!(
+                                    "conn {conn}: over {} MiB queued, disconnecting a reader that fell behind",
+                                    MAX_OUTBOUND_QUEUE >> 20
+                                ));
+                                if let Some(c) = self.conns.remove(&conn) {
+                                    self.deregister(c);
+                                }
+                                self.core.on_disconnect(conn, LeaveReason::Error);
+                            }
+                        }
+                    }
+                    Output::Close { conn } => {
+                        if let Some(c) = self.conns.get_mut(&conn) {
+                            if matches!(c.phase, Phase::Open) {
+                                c.phase = Phase::Closing { deadline: Instant::now() + CLOSE_LINGER, shut: false };
+                                c.inbuf = Vec::new();
+                                self.closing.push(conn);
+                                self.dirty.push(conn);
+                            }
+                        }
+                    }
+                }
+            }
+            self.outputs = outputs;
+        }
+    }
+
+    /// Writes queued frames; switches WRITABLE interest on or off.
+    fn flush_dirty(&mut self) {
+        let mut dirty = std::mem::take(&mut self.dirty);
+        dirty.sort_unstable();
+        dirty.dedup();
+        for conn in dirty.drain(..) {
+            let Some(c) = self.conns.get_mut(&conn) else { continue };
+            match c.queue.write_to(&mut c.stream) {
+                Ok(true) => {
+                    if let Phase::Closing { shut: shut @ false, .. } = &mut c.phase {
+                        let _ = c.stream.shutdown(Shutdown::Write);
+                        *shut = true;
+                    }
+                    if c.wants_write {
+                        c.wants_write = false;
+                        let _ = self.poll.registry().reregister(&mut c.stream, token_of(conn), Interest::READABLE);
+                    }
+                }
+                Ok(false) => {
+                    if !c.wants_write {
+                        c.wants_write = true;
+                        let _ = self.poll.registry().reregister(
+                            &mut c.stream,
+                            token_of(conn),
+                            Interest::READABLE | Interest::WRITABLE,
+                        );
+                    }
+                }
+                Err(_) => {
+                    let open = matches!(c.phase, Phase::Open);
+                    if let Some(c) = self.conns.remove(&conn) {
+                        self.deregister(c);
+                    }
+                    if open {
+                        self.core.on_disconnect(conn, LeaveReason::Error);
+                        self.apply_outputs();
+                    }
+                }
+            }
+        }
+        self.dirty = dirty;
+        if !self.dirty.is_empty() {
+            // A disconnect above queued more for others.
+            self.flush_dirty();
+        }
+    }
+
+    fn closing_deadline(&self) -> Option<Instant> {
+        self.closing
+            .iter()
+            .filter_map(|id| match self.conns.get(id).map(|c| &c.phase) {
+                Some(Phase::Closing { deadline, .. }) => Some(*deadline),
+                _ => None,
+            })
+            .min()
+    }
+
+    /// Drops closing connections past their linger time.
+    fn reap_closing(&mut self, now: Instant) {
+        if self.closing.is_empty() {
+            return;
+        }
+        let mut keep = Vec::new();
+        for conn in std::mem::take(&mut self.closing) {
+            match self.conns.get(&conn).map(|c| &c.phase) {
+                Some(Phase::Closing { deadline, .. }) if *deadline <= now => {
+                    if let Some(c) = self.conns.remove(&conn) {
+                        self.deregister(c);
+                    }
+                }
+                Some(Phase::Closing { .. }) => keep.push(conn),
+                _ => {}
+            }
+        }
+        self.closing = keep;
+    }
+
+    fn drain_log(&mut self) {
+        for line in self.core.take_log() {
+            self.logger.line(&line);
+        }
+    }
+
+    fn log_stats(&mut self) {
+        let s = self.core.media_stats;
+        self.logger.line(&format!(
+            "stats: connections={} meetings={} participants={} transfers={} udp_in={} udp_out={} dropped={} malformed={} send_failed={} mix_ticks={}",
+            self.conns.len(),
+            self.core.meeting_count(),
+            self.core.participant_count(),
+            self.core.transfer_count(),
+            s.datagrams_in,
+            s.datagrams_out,
+            s.dropped,
+            s.malformed,
+            s.send_failed,
+            s.mix_ticks
+        ));
+    }
+}
