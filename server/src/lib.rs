@@ -79,7 +79,10 @@ impl Server {
             Some(p) => p,
             None if tcp_addr.port() == 0 || config.port == 0 => 0,
             None => tcp_addr.port().checked_add(1).ok_or_else(|| {
-                io::Error::new(io::ErrorKind::InvalidInput, "no UDP port after 65535; give --udp-port")
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "no UDP port after 65535; give --udp-port",
+                )
             })?,
         };
         let udp = socket::bind_udp(SocketAddr::new(config.bind, udp_port))?;
@@ -101,7 +104,13 @@ impl Server {
             config.log_dir,
             stop.clone(),
         );
-        Ok(Server { shell, tcp_addr, udp_addr, stop, waker })
+        Ok(Server {
+            shell,
+            tcp_addr,
+            udp_addr,
+            stop,
+            waker,
+        })
     }
 
     /// The TCP address clients connect to.
@@ -134,8 +143,16 @@ pub fn spawn(config: Config) -> io::Result<ServerHandle> {
     let server = Server::bind(config)?;
     let (tcp_addr, udp_addr) = (server.tcp_addr, server.udp_addr);
     let (stop, waker) = (server.stop.clone(), server.waker.clone());
-    let thread = std::thread::Builder::new().name("lanmeet-server".into()).spawn(move || server.run())?;
-    Ok(ServerHandle { tcp_addr, udp_addr, stop, waker, thread: Some(thread) })
+    let thread = std::thread::Builder::new()
+        .name("lanmeet-server".into())
+        .spawn(move || server.run())?;
+    Ok(ServerHandle {
+        tcp_addr,
+        udp_addr,
+        stop,
+        waker,
+        thread: Some(thread),
+    })
 }
 
 impl ServerHandle {

@@ -19,12 +19,21 @@ impl Logger {
     /// `None`, a logger that writes nothing (for tests).
     pub fn open(dir: Option<&Path>) -> io::Result<Logger> {
         let Some(dir) = dir else {
-            return Ok(Logger { file: None, path: None });
+            return Ok(Logger {
+                file: None,
+                path: None,
+            });
         };
         fs::create_dir_all(dir)?;
         let path = dir.join(format!("{}.log", file_stamp(SystemTime::now())));
-        let file = fs::OpenOptions::new().create(true).append(true).open(&path)?;
-        Ok(Logger { file: Some(LineWriter::new(file)), path: Some(path) })
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)?;
+        Ok(Logger {
+            file: Some(LineWriter::new(file)),
+            path: Some(path),
+        })
     }
 
     /// Where the lines go, if anywhere.

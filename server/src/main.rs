@@ -28,7 +28,11 @@ fn main() -> ExitCode {
         }
     };
     // Scripts and tests read this first line to learn the ports.
-    println!("listening tcp={} udp={}", server.tcp_addr(), server.udp_addr());
+    println!(
+        "listening tcp={} udp={}",
+        server.tcp_addr(),
+        server.udp_addr()
+    );
     if let Some(dir) = log_dir {
         println!("logging to {}", dir.display());
     }

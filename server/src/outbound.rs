@@ -43,7 +43,12 @@ pub struct OutboundQueue {
 impl OutboundQueue {
     /// An empty queue that overflows past `limit` non-droppable bytes.
     pub fn new(limit: usize) -> OutboundQueue {
-        OutboundQueue { frames: VecDeque::new(), head_written: 0, reliable_bytes: 0, limit }
+        OutboundQueue {
+            frames: VecDeque::new(),
+            head_written: 0,
+            reliable_bytes: 0,
+            limit,
+        }
     }
 
     /// Whether nothing waits.
@@ -61,7 +66,9 @@ impl OutboundQueue {
     pub fn push(&mut self, frame: Rc<[u8]>, droppable: bool) -> Result<(), Overflow> {
         if droppable {
             let first_unstarted = usize::from(self.head_written > 0);
-            if let Some(i) = (first_unstarted..self.frames.len()).find(|&i| self.frames[i].droppable) {
+            if let Some(i) =
+                (first_unstarted..self.frames.len()).find(|&i| self.frames[i].droppable)
+            {
                 self.frames.remove(i);
             }
         } else {
@@ -99,7 +106,9 @@ impl OutboundQueue {
     /// Drops `written` bytes from the front.
     fn consume(&mut self, mut written: usize) {
         while written > 0 {
-            let Some(front) = self.frames.front() else { return };
+            let Some(front) = self.frames.front() else {
+                return;
+            };
             let left = front.frame.len() - self.head_written;
             if written < left {
                 self.head_written += written;
@@ -150,7 +159,10 @@ mod tests {
         let mut q = OutboundQueue::new(100);
         q.push(f(b"abc"), false).unwrap();
         q.push(f(b"defg"), false).unwrap();
-        let mut w = Trickle { got: vec![], budget: 2 };
+        let mut w = Trickle {
+            got: vec![],
+            budget: 2,
+        };
         assert!(!q.write_to(&mut w).unwrap());
         w.budget = 3;
         assert!(!q.write_to(&mut w).unwrap());
@@ -167,7 +179,10 @@ mod tests {
         q.push(f(b"m"), false).unwrap();
         q.push(f(b"S2"), true).unwrap();
         q.push(f(b"S3"), true).unwrap();
-        let mut w = Trickle { got: vec![], budget: 100 };
+        let mut w = Trickle {
+            got: vec![],
+            budget: 100,
+        };
         q.write_to(&mut w).unwrap();
         assert_eq!(w.got, b"mS3");
     }
@@ -176,7 +191,10 @@ mod tests {
     fn started_screen_frame_is_finished_not_replaced() {
         let mut q = OutboundQueue::new(100);
         q.push(f(b"S1xx"), true).unwrap();
-        let mut w = Trickle { got: vec![], budget: 2 };
+        let mut w = Trickle {
+            got: vec![],
+            budget: 2,
+        };
         q.write_to(&mut w).unwrap();
         q.push(f(b"S2yy"), true).unwrap();
         q.push(f(b"S3zz"), true).unwrap();
@@ -197,7 +215,10 @@ mod tests {
     fn limit_frees_as_bytes_go_out() {
         let mut q = OutboundQueue::new(10);
         q.push(f(&[1; 8]), false).unwrap();
-        let mut w = Trickle { got: vec![], budget: 100 };
+        let mut w = Trickle {
+            got: vec![],
+            budget: 100,
+        };
         q.write_to(&mut w).unwrap();
         q.push(f(&[2; 8]), false).unwrap();
         assert_eq!(q.len_bytes(), 8);

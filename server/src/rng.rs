@@ -28,7 +28,11 @@ pub struct OsRandom {
 impl OsRandom {
     /// Opens the random device.
     pub fn new() -> OsRandom {
-        OsRandom { device: File::open("/dev/urandom").ok(), fallback: RandomState::new(), counter: 0 }
+        OsRandom {
+            device: File::open("/dev/urandom").ok(),
+            fallback: RandomState::new(),
+            counter: 0,
+        }
     }
 }
 

@@ -97,15 +97,31 @@ impl Shell {
         log_dir: Option<std::path::PathBuf>,
         stop: Arc<AtomicBool>,
     ) -> Shell {
-        Shell { poll, listener, udp, core_config, log_dir, stop }
+        Shell {
+            poll,
+            listener,
+            udp,
+            core_config,
+            log_dir,
+            stop,
+        }
     }
 
     /// Runs until the stop flag is set (and the waker woken).
     pub fn run(self) -> io::Result<()> {
-        let Shell { poll, mut listener, mut udp, core_config, log_dir, stop } = self;
+        let Shell {
+            poll,
+            mut listener,
+            mut udp,
+            core_config,
+            log_dir,
+            stop,
+        } = self;
         let mut logger = Logger::open(log_dir.as_deref())?;
-        poll.registry().register(&mut listener, LISTENER, Interest::READABLE)?;
-        poll.registry().register(&mut udp, UDP, Interest::READABLE)?;
+        poll.registry()
+            .register(&mut listener, LISTENER, Interest::READABLE)?;
+        poll.registry()
+            .register(&mut udp, UDP, Interest::READABLE)?;
         logger.line(&format!(
             "listening tcp={} udp={} max_datagram={} max_participants={}",
             listener.local_addr()?,
@@ -115,7 +131,12 @@ impl Shell {
         ));
         crate::socket::log_udp_buffers(&udp, &mut logger);
         let now = Instant::now();
-        let core = Core::new(core_config, Box::new(OsRandom::new()), now, SystemTime::now());
+        let core = Core::new(
+            core_config,
+            Box::new(OsRandom::new()),
+            now,
+            SystemTime::now(),
+        );
         let mut state = LoopState {
             poll,
             listener,
@@ -240,8 +261,13 @@ impl LoopState {
                     self.next_conn += 1;
                     // Chat and control are small messages: send them now.
                     let _ = stream.set_nodelay(true);
-                    if let Err(e) = self.poll.registry().register(&mut stream, token_of(conn), Interest::READABLE) {
-                        self.logger.line(&format!("conn {conn}: cannot register {peer}: {e}"));
+                    if let Err(e) = self.poll.registry().register(
+                        &mut stream,
+                        token_of(conn),
+                        Interest::READABLE,
+                    ) {
+                        self.logger
+                            .line(&format!("conn {conn}: cannot register {peer}: {e}"));
                         continue;
                     }
                     self.conns.insert(
@@ -254,7 +280,8 @@ impl LoopState {
                             wants_write: false,
                         },
                     );
-                    self.logger.line(&format!("conn {conn}: accepted from {peer}"));
+                    self.logger
+                        .line(&format!("conn {conn}: accepted from {peer}"));
                     self.core.on_connect(conn, Instant::now());
                     self.apply_outputs();
                 }
@@ -275,7 +302,9 @@ impl LoopState {
     fn read_conn(&mut self, conn: ConnId) {
         let mut budget = READ_BUDGET;
         loop {
-            let Some(c) = self.conns.get_mut(&conn) else { return };
+            let Some(c) = self.conns.get_mut(&conn) else {
+                return;
+            };
             if budget == 0 {
                 self.read_again.push(conn);
                 return;
@@ -304,7 +333,9 @@ impl LoopState {
 
     /// Hands every whole frame in `conn`'s buffer to the core.
     fn take_frames(&mut self, conn: ConnId) {
-        let Some(c) = self.conns.get_mut(&conn) else { return };
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
         let mut inbuf = std::mem::take(&mut c.inbuf);
         let mut used = 0;
         let now = Instant::now();
@@ -314,14 +345,18 @@ impl LoopState {
                     self.core.on_frame(conn, body, now);
                     used += n;
                     self.apply_outputs();
-                    let open = self.conns.get(&conn).is_some_and(|c| matches!(c.phase, Phase::Open));
+                    let open = self
+                        .conns
+                        .get(&conn)
+                        .is_some_and(|c| matches!(c.phase, Phase::Open));
                     if !open {
                         return; // closed by the core: the rest is discarded
                     }
                 }
                 Ok(None) => break,
                 Err(FrameError::TooLarge { len, .. }) => {
-                    self.logger.line(&format!("conn {conn}: frame of {len} bytes refused"));
+                    self.logger
+                        .line(&format!("conn {conn}: frame of {len} bytes refused"));
                     self.core.on_frame_too_large(conn, len);
                     self.apply_outputs();
                     return;
@@ -336,7 +371,9 @@ impl LoopState {
 
     /// The peer closed or the socket failed.
     fn closed_by_peer(&mut self, conn: ConnId, reason: LeaveReason) {
-        let Some(c) = self.conns.remove(&conn) else { return };
+        let Some(c) = self.conns.remove(&conn) else {
+            return;
+        };
         let was_open = matches!(c.phase, Phase::Open);
         self.deregister(c);
         if was_open {
@@ -392,8 +429,14 @@ impl LoopState {
             }
             for output in outputs.drain(..) {
                 match output {
-                    Output::Send { conn, frame, droppable } => {
-                        let Some(c) = self.conns.get_mut(&conn) else { continue };
+                    Output::Send {
+                        conn,
+                        frame,
+                        droppable,
+                    } => {
+                        let Some(c) = self.conns.get_mut(&conn) else {
+                            continue;
+                        };
                         match c.queue.push(frame, droppable) {
                             Ok(()) => self.dirty.push(conn),
                             Err(Overflow) => {
@@ -411,7 +454,10 @@ impl LoopState {
                     Output::Close { conn } => {
                         if let Some(c) = self.conns.get_mut(&conn) {
                             if matches!(c.phase, Phase::Open) {
-                                c.phase = Phase::Closing { deadline: Instant::now() + CLOSE_LINGER, shut: false };
+                                c.phase = Phase::Closing {
+                                    deadline: Instant::now() + CLOSE_LINGER,
+                                    shut: false,
+                                };
                                 c.inbuf = Vec::new();
                                 self.closing.push(conn);
                                 self.dirty.push(conn);
@@ -430,16 +476,25 @@ impl LoopState {
         dirty.sort_unstable();
         dirty.dedup();
         for conn in dirty.drain(..) {
-            let Some(c) = self.conns.get_mut(&conn) else { continue };
+            let Some(c) = self.conns.get_mut(&conn) else {
+                continue;
+            };
             match c.queue.write_to(&mut c.stream) {
                 Ok(true) => {
-                    if let Phase::Closing { shut: shut @ false, .. } = &mut c.phase {
+                    if let Phase::Closing {
+                        shut: shut @ false, ..
+                    } = &mut c.phase
+                    {
                         let _ = c.stream.shutdown(Shutdown::Write);
                         *shut = true;
                     }
                     if c.wants_write {
                         c.wants_write = false;
-                        let _ = self.poll.registry().reregister(&mut c.stream, token_of(conn), Interest::READABLE);
+                        let _ = self.poll.registry().reregister(
+                            &mut c.stream,
+                            token_of(conn),
+                            Interest::READABLE,
+                        );
                     }
                 }
                 Ok(false) => {

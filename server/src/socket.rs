@@ -32,5 +32,7 @@ pub fn log_udp_buffers(socket: &mio::net::UdpSocket, logger: &mut Logger) {
     let sock = SockRef::from(socket);
     let recv = sock.recv_buffer_size().unwrap_or(0);
     let send = sock.send_buffer_size().unwrap_or(0);
-    logger.line(&format!("udp buffers: receive {recv} bytes, send {send} bytes"));
+    logger.line(&format!(
+        "udp buffers: receive {recv} bytes, send {send} bytes"
+    ));
 }

@@ -25,9 +25,13 @@ impl Core {
     ) {
         use ClientMessage as M;
         let unix_now = self.unix_now(now);
-        let Some(meeting) = self.meetings.get_mut(code) else { return };
+        let Some(meeting) = self.meetings.get_mut(code) else {
+            return;
+        };
         let out = &mut self.out;
-        let Some(me) = meeting.participant(client_id) else { return };
+        let Some(me) = meeting.participant(client_id) else {
+            return;
+        };
         let username = me.username.clone();
         let is_host = me.is_host;
 
@@ -56,7 +60,11 @@ impl Core {
         // Every command with a target needs one in this meeting.
         if let Some(target) = target_of(&message) {
             if meeting.participant(target).is_none() {
-                out.error(conn, ErrorCode::NoSuchParticipant, format!("{target} is not in this meeting"));
+                out.error(
+                    conn,
+                    ErrorCode::NoSuchParticipant,
+                    format!("{target} is not in this meeting"),
+                );
                 return;
             }
         }
@@ -89,13 +97,22 @@ impl Core {
                 if let Some(me) = meeting.participant_mut(client_id) {
                     me.video = state == lanmeet_common::message::VideoState::Started;
                 }
-                let msg = ServerMessage::ParticipantVideoState { client_id: client_id.to_string(), state };
+                let msg = ServerMessage::ParticipantVideoState {
+                    client_id: client_id.to_string(),
+                    state,
+                };
                 out.broadcast(meeting, &msg, Some(client_id));
             }
             M::AudioState { muted } => {
-                let Some(me) = meeting.participant_mut(client_id) else { return };
+                let Some(me) = meeting.participant_mut(client_id) else {
+                    return;
+                };
                 if !muted && me.mic_locked {
-                    out.error(conn, ErrorCode::MicLocked, "the host has locked your microphone");
+                    out.error(
+                        conn,
+                        ErrorCode::MicLocked,
+                        "the host has locked your microphone",
+                    );
                     return;
                 }
                 me.muted = muted;
@@ -104,12 +121,19 @@ impl Core {
                 } else {
                     me.muted_by_all = false;
                 }
-                let msg = ServerMessage::ParticipantAudioState { client_id: client_id.to_string(), muted };
+                let msg = ServerMessage::ParticipantAudioState {
+                    client_id: client_id.to_string(),
+                    muted,
+                };
                 out.broadcast(meeting, &msg, None);
             }
             M::RaiseHand { state } => set_hand(meeting, out, client_id, state, unix_now),
             M::EmojiReaction { emoji } => {
-                let msg = ServerMessage::EmojiReaction { client_id: client_id.to_string(), username, emoji };
+                let msg = ServerMessage::EmojiReaction {
+                    client_id: client_id.to_string(),
+                    username,
+                    emoji,
+                };
                 out.broadcast(meeting, &msg, None);
             }
             M::MuteParticipant { target_client_id } => {
@@ -119,7 +143,9 @@ impl Core {
                 host_unmute(meeting, out, &target_client_id);
             }
             M::LockMic { target_client_id } => set_mic_lock(meeting, out, &target_client_id, true),
-            M::UnlockMic { target_client_id } => set_mic_lock(meeting, out, &target_client_id, false),
+            M::UnlockMic { target_client_id } => {
+                set_mic_lock(meeting, out, &target_client_id, false)
+            }
             M::MuteAll { lock } => {
                 meeting.mute_all = Some(MuteAll { lock });
                 let targets: Vec<String> = others(meeting, client_id);
@@ -148,8 +174,11 @@ impl Core {
                     .map(|p| p.client_id.clone())
                     .collect();
                 for target in &targets {
-                    let Some(p) = meeting.participant_mut(target) else { continue };
-                    let (unlock, unmute) = (p.locked_by_all && p.mic_locked, p.muted_by_all && p.muted);
+                    let Some(p) = meeting.participant_mut(target) else {
+                        continue;
+                    };
+                    let (unlock, unmute) =
+                        (p.locked_by_all && p.mic_locked, p.muted_by_all && p.muted);
                     p.locked_by_all = false;
                     p.muted_by_all = false;
                     if unlock {
@@ -162,20 +191,34 @@ impl Core {
             }
             M::RequestVideo { target_client_id } => {
                 if let Some(t) = meeting.participant(&target_client_id) {
-                    out.send(t.conn, &ServerMessage::VideoRequested { by: client_id.to_string() });
+                    out.send(
+                        t.conn,
+                        &ServerMessage::VideoRequested {
+                            by: client_id.to_string(),
+                        },
+                    );
                 }
             }
             M::RequestAllVideo => {
-                let msg = ServerMessage::VideoRequested { by: client_id.to_string() };
+                let msg = ServerMessage::VideoRequested {
+                    by: client_id.to_string(),
+                };
                 out.broadcast(meeting, &msg, Some(client_id));
             }
             M::RequestUnmute { target_client_id } => {
                 if let Some(t) = meeting.participant(&target_client_id) {
-                    out.send(t.conn, &ServerMessage::UnmuteRequested { by: client_id.to_string() });
+                    out.send(
+                        t.conn,
+                        &ServerMessage::UnmuteRequested {
+                            by: client_id.to_string(),
+                        },
+                    );
                 }
             }
             M::RequestAllUnmute => {
-                let msg = ServerMessage::UnmuteRequested { by: client_id.to_string() };
+                let msg = ServerMessage::UnmuteRequested {
+                    by: client_id.to_string(),
+                };
                 out.broadcast(meeting, &msg, Some(client_id));
             }
             M::LowerHand { target_client_id } => {
@@ -183,13 +226,26 @@ impl Core {
             }
             M::RemoveParticipant { target_client_id } => {
                 if target_client_id == client_id {
-                    out.error(conn, ErrorCode::BadRequest, "the host cannot remove itself; use leave");
+                    out.error(
+                        conn,
+                        ErrorCode::BadRequest,
+                        "the host cannot remove itself; use leave",
+                    );
                     return;
                 }
-                let Some(target) = meeting.participant(&target_client_id) else { return };
+                let Some(target) = meeting.participant(&target_client_id) else {
+                    return;
+                };
                 let target_conn = target.conn;
-                out.send(target_conn, &ServerMessage::Removed { by: client_id.to_string() });
-                out.log(format!("meeting {code}: {client_id} removed {target_client_id}"));
+                out.send(
+                    target_conn,
+                    &ServerMessage::Removed {
+                        by: client_id.to_string(),
+                    },
+                );
+                out.log(format!(
+                    "meeting {code}: {client_id} removed {target_client_id}"
+                ));
                 self.leave(target_conn, LeaveReason::Removed);
                 self.out.close(target_conn);
             }
@@ -201,35 +257,57 @@ impl Core {
                 for p in &mut meeting.participants {
                     p.is_host = p.client_id == target_client_id;
                 }
-                let msg = ServerMessage::HostChanged { client_id: target_client_id };
+                let msg = ServerMessage::HostChanged {
+                    client_id: target_client_id,
+                };
                 out.broadcast(meeting, &msg, None);
             }
             M::RequestScreenShare => match &meeting.presenter {
                 Some(current) => {
-                    let msg = ServerMessage::ScreenShareDenied { current_presenter: current.clone() };
+                    let msg = ServerMessage::ScreenShareDenied {
+                        current_presenter: current.clone(),
+                    };
                     out.send(conn, &msg);
                 }
                 None => {
                     meeting.presenter = Some(client_id.to_string());
                     out.log(format!("meeting {code}: {client_id} presents"));
-                    let msg = ServerMessage::ScreenShareStarted { presenter_id: client_id.to_string() };
+                    let msg = ServerMessage::ScreenShareStarted {
+                        presenter_id: client_id.to_string(),
+                    };
                     out.broadcast(meeting, &msg, None);
                 }
             },
             M::StopScreenShare => {
-                let Some(presenter) = meeting.presenter.clone() else { return };
+                let Some(presenter) = meeting.presenter.clone() else {
+                    return;
+                };
                 if presenter != client_id && !is_host {
-                    out.error(conn, ErrorCode::NotHost, "only the presenter or the host may stop the share");
+                    out.error(
+                        conn,
+                        ErrorCode::NotHost,
+                        "only the presenter or the host may stop the share",
+                    );
                     return;
                 }
                 meeting.presenter = None;
                 meeting.latest_screen_frame = None;
-                let msg = ServerMessage::ScreenShareStopped { presenter_id: presenter };
+                let msg = ServerMessage::ScreenShareStopped {
+                    presenter_id: presenter,
+                };
                 out.broadcast(meeting, &msg, None);
             }
-            M::ScreenFrame { frame_data, width, height } => {
+            M::ScreenFrame {
+                frame_data,
+                width,
+                height,
+            } => {
                 if meeting.presenter.as_deref() != Some(client_id) {
-                    out.error(conn, ErrorCode::NotPresenter, "only the presenter sends screen frames");
+                    out.error(
+                        conn,
+                        ErrorCode::NotPresenter,
+                        "only the presenter sends screen frames",
+                    );
                     return;
                 }
                 let msg = ServerMessage::ScreenFrame {
@@ -285,8 +363,14 @@ fn others(meeting: &Meeting, client_id: &str) -> Vec<String> {
 }
 
 fn set_hand(meeting: &mut Meeting, out: &mut Outbox, client_id: &str, state: bool, unix_now: f64) {
-    let stamp = if state { Some(meeting.raise_stamp(unix_now)) } else { None };
-    let Some(p) = meeting.participant_mut(client_id) else { return };
+    let stamp = if state {
+        Some(meeting.raise_stamp(unix_now))
+    } else {
+        None
+    };
+    let Some(p) = meeting.participant_mut(client_id) else {
+        return;
+    };
     // Raising a raised hand keeps its place in the queue.
     p.raised_at = if state { p.raised_at.or(stamp) } else { None };
     let msg = ServerMessage::ParticipantHandState {
@@ -299,33 +383,53 @@ fn set_hand(meeting: &mut Meeting, out: &mut Outbox, client_id: &str, state: boo
 }
 
 fn host_mute(meeting: &mut Meeting, out: &mut Outbox, target: &str) {
-    let Some(p) = meeting.participant_mut(target) else { return };
+    let Some(p) = meeting.participant_mut(target) else {
+        return;
+    };
     p.muted = true;
     p.audio_queue.clear();
     out.send(p.conn, &ServerMessage::MutedByHost);
-    let msg = ServerMessage::ParticipantMuted { client_id: target.to_string() };
+    let msg = ServerMessage::ParticipantMuted {
+        client_id: target.to_string(),
+    };
     out.broadcast(meeting, &msg, None);
 }
 
 fn host_unmute(meeting: &mut Meeting, out: &mut Outbox, target: &str) {
-    let Some(p) = meeting.participant_mut(target) else { return };
+    let Some(p) = meeting.participant_mut(target) else {
+        return;
+    };
     p.muted = false;
     p.muted_by_all = false;
     out.send(p.conn, &ServerMessage::UnmutedByHost);
-    let msg = ServerMessage::ParticipantUnmuted { client_id: target.to_string() };
+    let msg = ServerMessage::ParticipantUnmuted {
+        client_id: target.to_string(),
+    };
     out.broadcast(meeting, &msg, None);
 }
 
 fn set_mic_lock(meeting: &mut Meeting, out: &mut Outbox, target: &str, locked: bool) {
-    let Some(p) = meeting.participant_mut(target) else { return };
+    let Some(p) = meeting.participant_mut(target) else {
+        return;
+    };
     p.mic_locked = locked;
     if !locked {
         p.locked_by_all = false;
     }
     let (to_target, to_all) = if locked {
-        (ServerMessage::MicLocked, ServerMessage::ParticipantMicLocked { client_id: target.to_string() })
+        (
+            ServerMessage::MicLocked,
+            ServerMessage::ParticipantMicLocked {
+                client_id: target.to_string(),
+            },
+        )
     } else {
-        (ServerMessage::MicUnlocked, ServerMessage::ParticipantMicUnlocked { client_id: target.to_string() })
+        (
+            ServerMessage::MicUnlocked,
+            ServerMessage::ParticipantMicUnlocked {
+                client_id: target.to_string(),
+            },
+        )
     };
     out.send(p.conn, &to_target);
     out.broadcast(meeting, &to_all, None);

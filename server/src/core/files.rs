@@ -19,7 +19,9 @@
 use std::collections::HashMap;
 
 use lanmeet_common::base64;
-use lanmeet_common::message::{ClientMessage, ErrorCode, FileErrorReason, FileOfferInfo, ServerMessage};
+use lanmeet_common::message::{
+    ClientMessage, ErrorCode, FileErrorReason, FileOfferInfo, ServerMessage,
+};
 
 use super::{ConnId, Core, Outbox};
 
@@ -90,18 +92,41 @@ impl Transfers {
 }
 
 impl Core {
-    pub(super) fn on_file_message(&mut self, conn: ConnId, client_id: &str, code: &str, message: ClientMessage) {
+    pub(super) fn on_file_message(
+        &mut self,
+        conn: ConnId,
+        client_id: &str,
+        code: &str,
+        message: ClientMessage,
+    ) {
         use ClientMessage as M;
-        let Some(meeting) = self.meetings.get_mut(code) else { return };
+        let Some(meeting) = self.meetings.get_mut(code) else {
+            return;
+        };
         let out = &mut self.out;
         let transfers = &mut self.transfers;
-        let Some(username) = meeting.participant(client_id).map(|p| p.username.clone()) else { return };
+        let Some(username) = meeting.participant(client_id).map(|p| p.username.clone()) else {
+            return;
+        };
         let conn_of = |id: &str| meeting.participant(id).map(|p| p.conn);
 
         match message {
-            M::FileOffer { file_id, filename, filesize, sha256 } => {
-                if meeting.offers.iter().any(|o| o.sender_id == client_id && o.file_id == file_id) {
-                    out.error(conn, ErrorCode::BadRequest, format!("you already offer file_id {file_id}"));
+            M::FileOffer {
+                file_id,
+                filename,
+                filesize,
+                sha256,
+            } => {
+                if meeting
+                    .offers
+                    .iter()
+                    .any(|o| o.sender_id == client_id && o.file_id == file_id)
+                {
+                    out.error(
+                        conn,
+                        ErrorCode::BadRequest,
+                        format!("you already offer file_id {file_id}"),
+                    );
                     return;
                 }
                 let offer = FileOfferInfo {
@@ -116,27 +141,48 @@ impl Core {
                     "meeting {code}: {client_id} offers {:?} ({} bytes)",
                     offer.filename, offer.filesize
                 ));
-                out.broadcast(meeting, &ServerMessage::FileOffer(offer.clone()), Some(client_id));
+                out.broadcast(
+                    meeting,
+                    &ServerMessage::FileOffer(offer.clone()),
+                    Some(client_id),
+                );
                 meeting.offers.push(offer);
             }
             M::FileUnoffer { file_id } => {
                 let before = meeting.offers.len();
-                meeting.offers.retain(|o| !(o.sender_id == client_id && o.file_id == file_id));
+                meeting
+                    .offers
+                    .retain(|o| !(o.sender_id == client_id && o.file_id == file_id));
                 if meeting.offers.len() == before {
-                    out.error(conn, ErrorCode::NoSuchFile, format!("you do not offer file_id {file_id}"));
+                    out.error(
+                        conn,
+                        ErrorCode::NoSuchFile,
+                        format!("you do not offer file_id {file_id}"),
+                    );
                     return;
                 }
-                let msg = ServerMessage::FileUnavailable { sender_id: client_id.to_string(), file_id };
+                let msg = ServerMessage::FileUnavailable {
+                    sender_id: client_id.to_string(),
+                    file_id,
+                };
                 out.broadcast(meeting, &msg, None);
             }
             M::FileRequest { sender_id, file_id } => {
-                let Some(offer) =
-                    meeting.offers.iter().find(|o| o.sender_id == sender_id && o.file_id == file_id)
+                let Some(offer) = meeting
+                    .offers
+                    .iter()
+                    .find(|o| o.sender_id == sender_id && o.file_id == file_id)
                 else {
-                    out.error(conn, ErrorCode::NoSuchFile, "no such file offer in this meeting");
+                    out.error(
+                        conn,
+                        ErrorCode::NoSuchFile,
+                        "no such file offer in this meeting",
+                    );
                     return;
                 };
-                let Some(sender_conn) = conn_of(&sender_id) else { return };
+                let Some(sender_conn) = conn_of(&sender_id) else {
+                    return;
+                };
                 transfers.next_id += 1;
                 let transfer_id = format!("t{}", transfers.next_id);
                 transfers.open.insert(
@@ -159,38 +205,72 @@ impl Core {
                     transfer_id: transfer_id.clone(),
                 };
                 out.send(sender_conn, &to_sender);
-                let to_downloader = ServerMessage::FileTransferStarted { transfer_id, sender_id, file_id };
+                let to_downloader = ServerMessage::FileTransferStarted {
+                    transfer_id,
+                    sender_id,
+                    file_id,
+                };
                 out.send(conn, &to_downloader);
             }
-            M::FileChunk { transfer_id, offset, data } => {
-                let Some(t) = party_of(transfers, &transfer_id, client_id, code, Party::Sender) else {
+            M::FileChunk {
+                transfer_id,
+                offset,
+                data,
+            } => {
+                let Some(t) = party_of(transfers, &transfer_id, client_id, code, Party::Sender)
+                else {
                     return no_such_transfer(out, conn, &transfer_id);
                 };
                 // Validation checked the base64; this only computes its size.
                 let len = base64::decoded_len(&data).unwrap_or(0) as u64;
                 if offset.checked_add(len).is_none_or(|end| end > t.filesize) {
-                    out.error(conn, ErrorCode::BadRequest, "chunk reaches past the end of the file");
+                    out.error(
+                        conn,
+                        ErrorCode::BadRequest,
+                        "chunk reaches past the end of the file",
+                    );
                     return;
                 }
-                let Some(to) = conn_of(&t.downloader_id) else { return };
-                let msg = ServerMessage::FileChunk { transfer_id, file_id: t.file_id.clone(), offset, data };
+                let Some(to) = conn_of(&t.downloader_id) else {
+                    return;
+                };
+                let msg = ServerMessage::FileChunk {
+                    transfer_id,
+                    file_id: t.file_id.clone(),
+                    offset,
+                    data,
+                };
                 out.send(to, &msg);
             }
-            M::FileAck { transfer_id, offset } => {
-                let Some(t) = party_of(transfers, &transfer_id, client_id, code, Party::Downloader) else {
+            M::FileAck {
+                transfer_id,
+                offset,
+            } => {
+                let Some(t) = party_of(transfers, &transfer_id, client_id, code, Party::Downloader)
+                else {
                     return no_such_transfer(out, conn, &transfer_id);
                 };
                 t.acked = t.acked.max(offset);
                 let finished = t.finished();
                 if let Some(to) = conn_of(&t.sender_id) {
-                    out.send(to, &ServerMessage::FileAck { transfer_id: transfer_id.clone(), offset });
+                    out.send(
+                        to,
+                        &ServerMessage::FileAck {
+                            transfer_id: transfer_id.clone(),
+                            offset,
+                        },
+                    );
                 }
                 if finished {
                     transfers.open.remove(&transfer_id);
                 }
             }
-            M::FileEnd { transfer_id, sha256 } => {
-                let Some(t) = party_of(transfers, &transfer_id, client_id, code, Party::Sender) else {
+            M::FileEnd {
+                transfer_id,
+                sha256,
+            } => {
+                let Some(t) = party_of(transfers, &transfer_id, client_id, code, Party::Sender)
+                else {
                     return no_such_transfer(out, conn, &transfer_id);
                 };
                 t.ended = true;
@@ -208,7 +288,8 @@ impl Core {
                 }
             }
             M::FileCancel { transfer_id } => {
-                let Some(t) = party_of(transfers, &transfer_id, client_id, code, Party::Either) else {
+                let Some(t) = party_of(transfers, &transfer_id, client_id, code, Party::Either)
+                else {
                     return no_such_transfer(out, conn, &transfer_id);
                 };
                 if let Some(to) = conn_of(t.other_party(client_id)) {

@@ -30,13 +30,28 @@ use super::{ConnId, ConnState, Core};
 impl Core {
     pub(super) fn on_handshake(&mut self, conn: ConnId, message: ClientMessage, now: Instant) {
         let result = match message {
-            ClientMessage::CreateMeeting { version, username, password } => {
-                self.create(conn, version, &username, password)
-            }
-            ClientMessage::JoinMeeting { version, username, meeting_code, password } => {
-                self.join(conn, version, &username, &meeting_code, password.as_deref(), now)
-            }
-            _ => Err((ErrorCode::BadRequest, "the first message must be create_meeting or join_meeting".into())),
+            ClientMessage::CreateMeeting {
+                version,
+                username,
+                password,
+            } => self.create(conn, version, &username, password),
+            ClientMessage::JoinMeeting {
+                version,
+                username,
+                meeting_code,
+                password,
+            } => self.join(
+                conn,
+                version,
+                &username,
+                &meeting_code,
+                password.as_deref(),
+                now,
+            ),
+            _ => Err((
+                ErrorCode::BadRequest,
+                "the first message must be create_meeting or join_meeting".into(),
+            )),
         };
         if let Err((code, text)) = result {
             self.out.error(conn, code, text);
@@ -57,7 +72,11 @@ impl Core {
         let password = password.filter(|p| !p.is_empty());
         self.out.log(format!(
             "meeting {code}: created by {username}{}",
-            if password.is_some() { " (with password)" } else { "" }
+            if password.is_some() {
+                " (with password)"
+            } else {
+                ""
+            }
         ));
         self.meetings.insert(code.clone(), Meeting::new(password));
         let client_id = self.admit(conn, &code, username, true);
@@ -79,10 +98,16 @@ impl Core {
         let username = normalize_username(username).map_err(|e| (ErrorCode::BadRequest, e.0))?;
         let code = normalize_meeting_code(code)
             .filter(|c| self.meetings.contains_key(c))
-            .ok_or((ErrorCode::InvalidCode, "no meeting has that code".to_string()))?;
+            .ok_or((
+                ErrorCode::InvalidCode,
+                "no meeting has that code".to_string(),
+            ))?;
         let meeting = &self.meetings[&code];
         if meeting.locked {
-            return Err((ErrorCode::MeetingLocked, "the host has locked this meeting".into()));
+            return Err((
+                ErrorCode::MeetingLocked,
+                "the host has locked this meeting".into(),
+            ));
         }
         if let Some(expected) = &meeting.password {
             if password != Some(expected.as_str()) {
@@ -90,7 +115,10 @@ impl Core {
             }
         }
         if meeting.name_taken(&username) {
-            return Err((ErrorCode::NameTaken, format!("someone here is already called {username}")));
+            return Err((
+                ErrorCode::NameTaken,
+                format!("someone here is already called {username}"),
+            ));
         }
         if meeting.participants.len() >= self.config.max_participants {
             return Err((ErrorCode::ServerFull, "the meeting is full".into()));
@@ -100,8 +128,14 @@ impl Core {
         let reply = self.join_reply(&code, &client_id);
         self.out.send(conn, &ServerMessage::JoinSuccess(reply));
 
-        let meeting = self.meetings.get_mut(&code).expect("admit keeps the meeting");
-        let joined = ServerMessage::UserJoined { client_id: client_id.clone(), username };
+        let meeting = self
+            .meetings
+            .get_mut(&code)
+            .expect("admit keeps the meeting");
+        let joined = ServerMessage::UserJoined {
+            client_id: client_id.clone(),
+            username,
+        };
         self.out.broadcast(meeting, &joined, Some(&client_id));
         if let Some(rule) = meeting.mute_all {
             let p = meeting.participant_mut(&client_id).expect("just admitted");
@@ -113,10 +147,14 @@ impl Core {
             if rule.lock {
                 self.out.send(conn, &ServerMessage::MicLocked);
             }
-            let msg = ServerMessage::ParticipantMuted { client_id: client_id.clone() };
+            let msg = ServerMessage::ParticipantMuted {
+                client_id: client_id.clone(),
+            };
             self.out.broadcast(meeting, &msg, None);
             if rule.lock {
-                let msg = ServerMessage::ParticipantMicLocked { client_id: client_id.clone() };
+                let msg = ServerMessage::ParticipantMicLocked {
+                    client_id: client_id.clone(),
+                };
                 self.out.broadcast(meeting, &msg, None);
             }
         }
@@ -132,7 +170,10 @@ impl Core {
         self.next_client += 1;
         let client_id = format!("c{}", self.next_client);
         let token = self.new_token();
-        let meeting = self.meetings.get_mut(code).expect("callers checked the meeting exists");
+        let meeting = self
+            .meetings
+            .get_mut(code)
+            .expect("callers checked the meeting exists");
         meeting.participants.push(Participant {
             client_id: client_id.clone(),
             username,
@@ -153,14 +194,19 @@ impl Core {
         self.tokens.insert(token, client_id.clone());
         self.clients.insert(client_id.clone(), code.to_string());
         if let Some(c) = self.conns.get_mut(&conn) {
-            c.state = ConnState::Joined { client_id: client_id.clone(), meeting: code.to_string() };
+            c.state = ConnState::Joined {
+                client_id: client_id.clone(),
+                meeting: code.to_string(),
+            };
         }
         client_id
     }
 
     fn join_reply(&self, code: &str, client_id: &str) -> JoinReply {
         let meeting = &self.meetings[code];
-        let me = meeting.participant(client_id).expect("the joiner was just admitted");
+        let me = meeting
+            .participant(client_id)
+            .expect("the joiner was just admitted");
         JoinReply {
             meeting_code: code.to_string(),
             client_id: client_id.to_string(),
@@ -186,8 +232,10 @@ impl Core {
         loop {
             let bytes: [u8; MEETING_CODE_LEN] = self.random_bytes();
             // 32 symbols: the low five bits of a random byte pick one evenly.
-            let code: String =
-                bytes.iter().map(|b| alphabet[usize::from(b % 32)] as char).collect();
+            let code: String = bytes
+                .iter()
+                .map(|b| alphabet[usize::from(b % 32)] as char)
+                .collect();
             if !self.meetings.contains_key(&code) {
                 return code;
             }

@@ -66,14 +66,22 @@ pub(super) struct Mixer {
 
 impl Mixer {
     pub(super) fn new() -> Mixer {
-        Mixer { total: [0; FRAME_SAMPLES], datagram: [0; udp::FIXED_HEADER_LEN + audio::BODY_LEN] }
+        Mixer {
+            total: [0; FRAME_SAMPLES],
+            datagram: [0; udp::FIXED_HEADER_LEN + audio::BODY_LEN],
+        }
     }
 }
 
 impl Core {
     /// A datagram arrived from `from`. For [`DatagramAction::Relay`], the
     /// addresses to relay to are left in `relay_to` (cleared first).
-    pub fn on_datagram(&mut self, from: SocketAddr, data: &[u8], relay_to: &mut Vec<SocketAddr>) -> DatagramAction {
+    pub fn on_datagram(
+        &mut self,
+        from: SocketAddr,
+        data: &[u8],
+        relay_to: &mut Vec<SocketAddr>,
+    ) -> DatagramAction {
         relay_to.clear();
         self.media_stats.datagrams_in += 1;
         if data.len() > self.config.max_datagram {
@@ -105,7 +113,12 @@ impl Core {
         self.media_stats.datagrams_out = self.media_stats.datagrams_out.saturating_sub(1);
     }
 
-    fn on_hello(&mut self, from: SocketAddr, claimed_id: &str, body: &[u8]) -> Result<DatagramAction, Refused> {
+    fn on_hello(
+        &mut self,
+        from: SocketAddr,
+        claimed_id: &str,
+        body: &[u8],
+    ) -> Result<DatagramAction, Refused> {
         let token = std::str::from_utf8(body).map_err(|_| Refused::Dropped)?;
         let owner = self.tokens.get(token).ok_or(Refused::Dropped)?;
         if !claimed_id.is_empty() && claimed_id != owner {
@@ -115,7 +128,8 @@ impl Core {
         let meeting = self.meetings.get_mut(code).ok_or(Refused::Dropped)?;
         let p = meeting.participant_mut(owner).ok_or(Refused::Dropped)?;
         if p.udp_addr != Some(from) {
-            self.out.log(format!("udp: {} bound to {from}", p.client_id));
+            self.out
+                .log(format!("udp: {} bound to {from}", p.client_id));
             p.udp_addr = Some(from);
         }
         Ok(DatagramAction::ReplyHello)
@@ -136,12 +150,21 @@ impl Core {
             return Err(Refused::Dropped);
         }
         relay_to.extend(
-            meeting.participants.iter().filter(|p| p.client_id != client_id).filter_map(|p| p.udp_addr),
+            meeting
+                .participants
+                .iter()
+                .filter(|p| p.client_id != client_id)
+                .filter_map(|p| p.udp_addr),
         );
         Ok(DatagramAction::Relay)
     }
 
-    fn on_audio(&mut self, from: SocketAddr, client_id: &str, body: &[u8]) -> Result<DatagramAction, Refused> {
+    fn on_audio(
+        &mut self,
+        from: SocketAddr,
+        client_id: &str,
+        body: &[u8],
+    ) -> Result<DatagramAction, Refused> {
         let (_seq, pcm) = audio::parse_body(body).map_err(|_| Refused::Malformed)?;
         let code = self.clients.get(client_id).ok_or(Refused::Dropped)?;
         let meeting = self.meetings.get_mut(code).ok_or(Refused::Dropped)?;
@@ -196,7 +219,8 @@ impl Core {
                 let body = &mut mixer.datagram[header..];
                 body[..audio::SEQ_LEN].copy_from_slice(&p.mix_seq.to_be_bytes());
                 let pcm = &mut body[audio::SEQ_LEN..];
-                for (k, (bytes, &t)) in pcm.chunks_exact_mut(2).zip(mixer.total.iter()).enumerate() {
+                for (k, (bytes, &t)) in pcm.chunks_exact_mut(2).zip(mixer.total.iter()).enumerate()
+                {
                     let own = p.mixing.as_ref().map_or(0, |f| i32::from(f[k]));
                     let v = (t - own).clamp(i32::from(i16::MIN), i32::from(i16::MAX)) as i16;
                     bytes.copy_from_slice(&v.to_le_bytes());

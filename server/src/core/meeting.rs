@@ -100,16 +100,23 @@ impl Meeting {
     }
 
     pub fn participant_mut(&mut self, client_id: &str) -> Option<&mut Participant> {
-        self.participants.iter_mut().find(|p| p.client_id == client_id)
+        self.participants
+            .iter_mut()
+            .find(|p| p.client_id == client_id)
     }
 
     pub fn name_taken(&self, username: &str) -> bool {
         let wanted = username.to_lowercase();
-        self.participants.iter().any(|p| p.username.to_lowercase() == wanted)
+        self.participants
+            .iter()
+            .any(|p| p.username.to_lowercase() == wanted)
     }
 
     pub fn remove(&mut self, client_id: &str) -> Option<Participant> {
-        let at = self.participants.iter().position(|p| p.client_id == client_id)?;
+        let at = self
+            .participants
+            .iter()
+            .position(|p| p.client_id == client_id)?;
         Some(self.participants.remove(at))
     }
 
@@ -132,7 +139,11 @@ impl Meeting {
     /// A hand-raise stamp for `now` that is later than every earlier one,
     /// so two hands raised in the same microsecond still have an order.
     pub fn raise_stamp(&mut self, now: f64) -> f64 {
-        let stamp = if now > self.last_raise { now } else { self.last_raise + 1e-6 };
+        let stamp = if now > self.last_raise {
+            now
+        } else {
+            self.last_raise + 1e-6
+        };
         self.last_raise = stamp;
         stamp
     }

@@ -151,7 +151,12 @@ const MAX_CATCH_UP_TICKS: u32 = 5;
 impl Core {
     /// A core with no meetings. `now` and `wall` are the same moment on the
     /// monotonic and the wall clock.
-    pub fn new(config: CoreConfig, rng: Box<dyn RandomSource>, now: Instant, wall: SystemTime) -> Core {
+    pub fn new(
+        config: CoreConfig,
+        rng: Box<dyn RandomSource>,
+        now: Instant,
+        wall: SystemTime,
+    ) -> Core {
         Core {
             config,
             conns: HashMap::new(),
@@ -162,7 +167,10 @@ impl Core {
             out: Outbox::default(),
             rng,
             next_client: 0,
-            clock: Clock { start: now, start_unix: lanmeet_common::time::unix_seconds(wall) },
+            clock: Clock {
+                start: now,
+                start_unix: lanmeet_common::time::unix_seconds(wall),
+            },
             next_mix: now + MIX_PERIOD,
             next_idle_check: now + IDLE_CHECK_PERIOD,
             media_stats: MediaStats::default(),
@@ -204,11 +212,21 @@ impl Core {
     /// with `server_full`.
     pub fn on_connect(&mut self, conn: ConnId, now: Instant) {
         if self.conns.len() >= self.config.max_connections {
-            self.out.error(conn, ErrorCode::ServerFull, "the server has no room for more connections");
+            self.out.error(
+                conn,
+                ErrorCode::ServerFull,
+                "the server has no room for more connections",
+            );
             self.out.close(conn);
             return;
         }
-        self.conns.insert(conn, Conn { state: ConnState::Handshake, last_heard: now });
+        self.conns.insert(
+            conn,
+            Conn {
+                state: ConnState::Handshake,
+                last_heard: now,
+            },
+        );
     }
 
     /// One frame body arrived on `conn`.
@@ -241,7 +259,10 @@ impl Core {
         self.out.error(
             conn,
             ErrorCode::TooLarge,
-            format!("frame of {len} bytes is over the limit of {}", limits::MAX_CLIENT_FRAME),
+            format!(
+                "frame of {len} bytes is over the limit of {}",
+                limits::MAX_CLIENT_FRAME
+            ),
         );
         self.leave(conn, LeaveReason::Error);
         self.out.close(conn);
@@ -285,7 +306,10 @@ impl Core {
             .map(|(&id, _)| id)
             .collect();
         for conn in idle {
-            self.out.log(format!("conn {conn}: silent for {}s, closing", limits::IDLE_TIMEOUT_SECS));
+            self.out.log(format!(
+                "conn {conn}: silent for {}s, closing",
+                limits::IDLE_TIMEOUT_SECS
+            ));
             self.leave(conn, LeaveReason::Timeout);
             self.out.close(conn);
         }
@@ -300,11 +324,23 @@ impl Core {
     /// Takes `conn` out of its meeting (if any) and tells the others why.
     /// The caller decides whether to close the connection.
     fn leave(&mut self, conn: ConnId, reason: LeaveReason) {
-        let Some(c) = self.conns.remove(&conn) else { return };
-        let ConnState::Joined { client_id, meeting: code } = c.state else { return };
+        let Some(c) = self.conns.remove(&conn) else {
+            return;
+        };
+        let ConnState::Joined {
+            client_id,
+            meeting: code,
+        } = c.state
+        else {
+            return;
+        };
         self.clients.remove(&client_id);
-        let Some(meeting) = self.meetings.get_mut(&code) else { return };
-        let Some(p) = meeting.remove(&client_id) else { return };
+        let Some(meeting) = self.meetings.get_mut(&code) else {
+            return;
+        };
+        let Some(p) = meeting.remove(&client_id) else {
+            return;
+        };
         self.tokens.remove(&p.udp_token);
         self.out.log(format!(
             "meeting {code}: {} ({client_id}) left: {}",
@@ -313,27 +349,38 @@ impl Core {
         ));
         self.out.broadcast(
             meeting,
-            &ServerMessage::UserLeft { client_id: client_id.clone(), username: p.username.clone(), reason },
+            &ServerMessage::UserLeft {
+                client_id: client_id.clone(),
+                username: p.username.clone(),
+                reason,
+            },
             None,
         );
         if p.is_host {
             if let Some(next) = meeting.participants.first_mut() {
                 next.is_host = true;
-                let msg = ServerMessage::HostChanged { client_id: next.client_id.clone() };
+                let msg = ServerMessage::HostChanged {
+                    client_id: next.client_id.clone(),
+                };
                 self.out.broadcast(meeting, &msg, None);
             }
         }
         if meeting.presenter.as_deref() == Some(client_id.as_str()) {
             meeting.presenter = None;
             meeting.latest_screen_frame = None;
-            let msg = ServerMessage::ScreenShareStopped { presenter_id: client_id.clone() };
+            let msg = ServerMessage::ScreenShareStopped {
+                presenter_id: client_id.clone(),
+            };
             self.out.broadcast(meeting, &msg, None);
         }
         self.transfers.party_left(&client_id, &mut self.out, |id| {
             meeting.participant(id).map(|p| p.conn)
         });
         for offer in meeting.take_offers_of(&client_id) {
-            let msg = ServerMessage::FileUnavailable { sender_id: offer.sender_id, file_id: offer.file_id };
+            let msg = ServerMessage::FileUnavailable {
+                sender_id: offer.sender_id,
+                file_id: offer.file_id,
+            };
             self.out.broadcast(meeting, &msg, None);
         }
         if meeting.participants.is_empty() {
@@ -343,11 +390,19 @@ impl Core {
     }
 
     /// A frame from a joined client.
-    fn on_message(&mut self, conn: ConnId, client_id: &str, code: &str, message: ClientMessage, now: Instant) {
+    fn on_message(
+        &mut self,
+        conn: ConnId,
+        client_id: &str,
+        code: &str,
+        message: ClientMessage,
+        now: Instant,
+    ) {
         use ClientMessage as M;
         match message {
             M::CreateMeeting { .. } | M::JoinMeeting { .. } => {
-                self.out.error(conn, ErrorCode::BadRequest, "already in a meeting");
+                self.out
+                    .error(conn, ErrorCode::BadRequest, "already in a meeting");
             }
             M::Ping => self.out.send(conn, &ServerMessage::Pong),
             M::Leave => {
@@ -399,11 +454,19 @@ fn frame_of(message: &ServerMessage) -> Rc<[u8]> {
 
 impl Outbox {
     fn send(&mut self, conn: ConnId, message: &ServerMessage) {
-        self.items.push(Output::Send { conn, frame: frame_of(message), droppable: false });
+        self.items.push(Output::Send {
+            conn,
+            frame: frame_of(message),
+            droppable: false,
+        });
     }
 
     fn send_frame(&mut self, conn: ConnId, frame: Rc<[u8]>, droppable: bool) {
-        self.items.push(Output::Send { conn, frame, droppable });
+        self.items.push(Output::Send {
+            conn,
+            frame,
+            droppable,
+        });
     }
 
     fn error(&mut self, conn: ConnId, code: ErrorCode, message: impl Into<String>) {
@@ -420,10 +483,20 @@ impl Outbox {
         self.broadcast_frame(meeting, frame, except, false);
     }
 
-    fn broadcast_frame(&mut self, meeting: &Meeting, frame: Rc<[u8]>, except: Option<&str>, droppable: bool) {
+    fn broadcast_frame(
+        &mut self,
+        meeting: &Meeting,
+        frame: Rc<[u8]>,
+        except: Option<&str>,
+        droppable: bool,
+    ) {
         for p in &meeting.participants {
             if Some(p.client_id.as_str()) != except {
-                self.items.push(Output::Send { conn: p.conn, frame: frame.clone(), droppable });
+                self.items.push(Output::Send {
+                    conn: p.conn,
+                    frame: frame.clone(),
+                    droppable,
+                });
             }
         }
     }

@@ -1,0 +1,1287 @@
+//! The meeting logic driven directly, with simulated time and no sockets.
+//! One section per part of the protocol.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant, SystemTime};
+
+use serde_json::{json, Value};
+
+use lanmeet_common::audio;
+use lanmeet_common::framing;
+use lanmeet_common::udp::{self, Kind};
+use lanmeet_common::video;
+
+use super::*;
+use crate::rng::SeededRandom;
+
+struct Harness {
+    core: Core,
+    now: Instant,
+    next_conn: ConnId,
+    inbox: HashMap<ConnId, VecDeque<Value>>,
+    closed: HashSet<ConnId>,
+    /// Mixed audio sent by the last ticks: (to, datagram).
+    sent: Vec<(SocketAddr, Vec<u8>)>,
+}
+
+/// A joined participant as the tests see it.
+#[derive(Clone)]
+struct Who {
+    conn: ConnId,
+    id: String,
+    token: String,
+    code: String,
+}
+
+fn config(max_participants: usize) -> CoreConfig {
+    CoreConfig {
+        udp_port: 5002,
+        max_datagram: 1400,
+        max_participants,
+        max_connections: 16,
+    }
+}
+
+fn addr(port: u16) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], port))
+}
+
+impl Harness {
+    fn new() -> Harness {
+        Harness::with(config(64))
+    }
+
+    fn with(config: CoreConfig) -> Harness {
+        let now = Instant::now();
+        Harness {
+            core: Core::new(
+                config,
+                Box::new(SeededRandom(1)),
+                now,
+                SystemTime::UNIX_EPOCH,
+            ),
+            now,
+            next_conn: 0,
+            inbox: HashMap::new(),
+            closed: HashSet::new(),
+            sent: Vec::new(),
+        }
+    }
+
+    fn collect(&mut self) {
+        for out in self.core.take_outputs().collect::<Vec<_>>() {
+            match out {
+                Output::Send { conn, frame, .. } => {
+                    let (body, used) = framing::decode(&frame, usize::MAX).unwrap().unwrap();
+                    assert_eq!(used, frame.len());
+                    self.inbox
+                        .entry(conn)
+                        .or_default()
+                        .push_back(serde_json::from_slice(body).unwrap());
+                }
+                Output::Close { conn } => {
+                    self.closed.insert(conn);
+                }
+            }
+        }
+    }
+
+    fn connect(&mut self) -> ConnId {
+        let conn = self.next_conn;
+        self.next_conn += 1;
+        self.core.on_connect(conn, self.now);
+        self.collect();
+        conn
+    }
+
+    fn send(&mut self, conn: ConnId, v: Value) {
+        self.core.on_frame(conn, v.to_string().as_bytes(), self.now);
+        self.collect();
+    }
+
+    /// Everything `conn` got since the last look.
+    fn take(&mut self, conn: ConnId) -> Vec<Value> {
+        self.inbox.remove(&conn).map(Vec::from).unwrap_or_default()
+    }
+
+    /// The types of everything `conn` got since the last look.
+    fn types(&mut self, conn: ConnId) -> Vec<String> {
+        self.take(conn)
+            .iter()
+            .map(|v| v["type"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    /// The one message `conn` got; fails if it got none or several.
+    fn one(&mut self, conn: ConnId) -> Value {
+        let got = self.take(conn);
+        assert_eq!(got.len(), 1, "expected one message, got {got:?}");
+        got.into_iter().next().unwrap()
+    }
+
+    fn error_code(&mut self, conn: ConnId) -> String {
+        let m = self.one(conn);
+        assert_eq!(m["type"], "error", "{m}");
+        m["code"].as_str().unwrap().to_string()
+    }
+
+    fn create(&mut self, name: &str) -> Who {
+        self.create_with(json!({"type":"create_meeting","version":1,"username":name}))
+    }
+
+    fn create_with(&mut self, v: Value) -> Who {
+        let conn = self.connect();
+        self.send(conn, v);
+        let reply = self.one(conn);
+        assert_eq!(reply["type"], "meeting_created", "{reply}");
+        who(conn, &reply)
+    }
+
+    fn join(&mut self, name: &str, host: &Who) -> Who {
+        let conn = self.connect();
+        self.send(
+            conn,
+            json!({"type":"join_meeting","version":1,"username":name,"meeting_code":host.code}),
+        );
+        let got = self.take(conn);
+        assert_eq!(got[0]["type"], "join_success", "{got:?}");
+        // Put back what followed the reply (mute_all notices, a screen frame).
+        self.inbox.insert(conn, got[1..].iter().cloned().collect());
+        who(conn, &got[0])
+    }
+
+    /// A meeting of `names`, first one host, inboxes emptied.
+    fn meeting(&mut self, names: &[&str]) -> Vec<Who> {
+        let host = self.create(names[0]);
+        let mut all = vec![host.clone()];
+        for name in &names[1..] {
+            all.push(self.join(name, &host));
+        }
+        self.inbox.clear();
+        all
+    }
+
+    fn advance(&mut self, d: Duration) {
+        self.now += d;
+        let sent = &mut self.sent;
+        self.core
+            .on_timer(self.now, &mut |to, d| sent.push((to, d.to_vec())));
+        self.collect();
+    }
+
+    fn datagram(&mut self, from: SocketAddr, data: &[u8]) -> (DatagramAction, Vec<SocketAddr>) {
+        let mut relay = Vec::new();
+        let action = self.core.on_datagram(from, data, &mut relay);
+        self.collect();
+        (action, relay)
+    }
+
+    fn hello(&mut self, who: &Who, from: SocketAddr) -> DatagramAction {
+        self.datagram(
+            from,
+            &udp::build(Kind::Hello, &who.id, who.token.as_bytes()),
+        )
+        .0
+    }
+
+    fn audio(&mut self, who: &Who, from: SocketAddr, value: i16) {
+        let d = audio::build_datagram(&who.id, 0, &[value; audio::FRAME_SAMPLES]);
+        assert_eq!(self.datagram(from, &d).0, DatagramAction::Nothing);
+    }
+
+    /// Runs one mixer tick and returns what each address got (first sample
+    /// of each mixed frame).
+    fn tick(&mut self) -> HashMap<SocketAddr, Vec<i16>> {
+        self.sent.clear();
+        let due = self.core.next_mix;
+        self.now = self.now.max(due);
+        let sent = &mut self.sent;
+        self.core
+            .on_timer(self.now, &mut |to, d| sent.push((to, d.to_vec())));
+        self.collect();
+        let mut heard: HashMap<SocketAddr, Vec<i16>> = HashMap::new();
+        for (to, d) in &self.sent {
+            let dg = udp::parse(d).unwrap();
+            assert_eq!(dg.kind, Kind::Audio);
+            assert_eq!(dg.client_id, "");
+            let (_, pcm) = audio::parse_body(dg.body).unwrap();
+            let mut frame = [0i16; audio::FRAME_SAMPLES];
+            audio::decode_pcm(pcm, &mut frame);
+            assert!(
+                frame.iter().all(|&s| s == frame[0]),
+                "constant input mixes to constant output"
+            );
+            heard.entry(*to).or_default().push(frame[0]);
+        }
+        heard
+    }
+}
+
+fn who(conn: ConnId, reply: &Value) -> Who {
+    Who {
+        conn,
+        id: reply["client_id"].as_str().unwrap().into(),
+        token: reply["udp_token"].as_str().unwrap().into(),
+        code: reply["meeting_code"].as_str().unwrap().into(),
+    }
+}
+
+// ---------------------------------------------------------------- handshake
+
+#[test]
+fn create_gives_code_id_token_and_host() {
+    let mut h = Harness::new();
+    let conn = h.connect();
+    h.send(
+        conn,
+        json!({"type":"create_meeting","version":1,"username":"  Alice  "}),
+    );
+    let r = h.one(conn);
+    assert_eq!(r["type"], "meeting_created");
+    assert_eq!(r["is_host"], true);
+    assert_eq!(r["udp_port"], 5002);
+    assert_eq!(r["max_datagram"], 1400);
+    assert_eq!(r["participants"], json!([]));
+    assert_eq!(r["presenter"], Value::Null);
+    assert_eq!(r["locked"], false);
+    let code = r["meeting_code"].as_str().unwrap();
+    assert!(lanmeet_common::message::normalize_meeting_code(code).as_deref() == Some(code));
+    let token = r["udp_token"].as_str().unwrap();
+    assert!(token.len() == 32 && token.bytes().all(|b| b.is_ascii_hexdigit()));
+}
+
+#[test]
+fn join_lists_others_and_announces_the_joiner() {
+    let mut h = Harness::new();
+    let alice = h.create("Alice");
+    let conn = h.connect();
+    let lower = alice.code.to_lowercase();
+    h.send(
+        conn,
+        json!({"type":"join_meeting","version":1,"username":"Bob","meeting_code":lower}),
+    );
+    let r = h.one(conn);
+    assert_eq!(r["type"], "join_success");
+    assert_eq!(r["is_host"], false);
+    assert_eq!(
+        r["participants"],
+        json!([{"client_id":alice.id,"username":"Alice","is_host":true,"video":false,"muted":false,
+                "mic_locked":false,"hand_raised":false,"raised_at":null}])
+    );
+    let bob = r["client_id"].as_str().unwrap();
+    assert_ne!(bob, alice.id);
+    assert_eq!(
+        h.one(alice.conn),
+        json!({"type":"user_joined","client_id":bob,"username":"Bob"})
+    );
+}
+
+#[test]
+fn handshake_errors_close_the_connection() {
+    let mut h = Harness::with(config(2));
+    let alice = h.create_with(
+        json!({"type":"create_meeting","version":1,"username":"Alice","password":"pw"}),
+    );
+    let cases = [
+        (
+            json!({"type":"join_meeting","version":2,"username":"B","meeting_code":alice.code,"password":"pw"}),
+            "version_mismatch",
+        ),
+        (
+            json!({"type":"join_meeting","version":1,"username":"","meeting_code":alice.code,"password":"pw"}),
+            "bad_request",
+        ),
+        (
+            json!({"type":"join_meeting","version":1,"username":"B","meeting_code":"ZZZZZZ","password":"pw"}),
+            "invalid_code",
+        ),
+        (
+            json!({"type":"join_meeting","version":1,"username":"B","meeting_code":"nope","password":"pw"}),
+            "invalid_code",
+        ),
+        (
+            json!({"type":"join_meeting","version":1,"username":"B","meeting_code":alice.code}),
+            "wrong_password",
+        ),
+        (
+            json!({"type":"join_meeting","version":1,"username":"B","meeting_code":alice.code,"password":"x"}),
+            "wrong_password",
+        ),
+        (
+            json!({"type":"join_meeting","version":1,"username":"ALICE","meeting_code":alice.code,"password":"pw"}),
+            "name_taken",
+        ),
+        (json!({"type":"chat","message":"hi"}), "bad_request"),
+        (json!({"type":"ping"}), "bad_request"),
+    ];
+    for (msg, code) in cases {
+        let conn = h.connect();
+        h.send(conn, msg.clone());
+        assert_eq!(h.error_code(conn), code, "{msg}");
+        assert!(h.closed.contains(&conn), "{msg} left the connection open");
+    }
+    let conn = h.connect();
+    h.core.on_frame(conn, b"{not json", h.now);
+    h.collect();
+    assert_eq!(h.error_code(conn), "bad_request");
+    assert!(h.closed.contains(&conn));
+
+    // Two fit (max_participants = 2); the third finds it full.
+    let bob = h.connect();
+    h.send(bob, json!({"type":"join_meeting","version":1,"username":"Bob","meeting_code":alice.code,"password":"pw"}));
+    assert_eq!(h.one(bob)["type"], "join_success");
+    let carol = h.connect();
+    h.send(carol, json!({"type":"join_meeting","version":1,"username":"Carol","meeting_code":alice.code,"password":"pw"}));
+    assert_eq!(h.error_code(carol), "server_full");
+}
+
+#[test]
+fn locked_meeting_refuses_joins() {
+    let mut h = Harness::new();
+    let all = h.meeting(&["Alice", "Bob"]);
+    h.send(all[0].conn, json!({"type":"lock_meeting","locked":true}));
+    assert_eq!(
+        h.one(all[1].conn),
+        json!({"type":"meeting_locked","locked":true})
+    );
+    assert_eq!(
+        h.one(all[0].conn),
+        json!({"type":"meeting_locked","locked":true})
+    );
+    let conn = h.connect();
+    h.send(
+        conn,
+        json!({"type":"join_meeting","version":1,"username":"C","meeting_code":all[0].code}),
+    );
+    assert_eq!(h.error_code(conn), "meeting_locked");
+    h.send(all[0].conn, json!({"type":"lock_meeting","locked":false}));
+    h.join("C", &all[0]);
+}
+
+#[test]
+fn too_many_connections_is_server_full() {
+    let mut h = Harness::with(CoreConfig {
+        max_connections: 2,
+        ..config(64)
+    });
+    h.connect();
+    h.connect();
+    let third = h.connect();
+    assert_eq!(h.error_code(third), "server_full");
+    assert!(h.closed.contains(&third));
+}
+
+#[test]
+fn second_handshake_is_bad_request_and_keeps_the_connection() {
+    let mut h = Harness::new();
+    let all = h.meeting(&["Alice"]);
+    h.send(
+        all[0].conn,
+        json!({"type":"create_meeting","version":1,"username":"X"}),
+    );
+    assert_eq!(h.error_code(all[0].conn), "bad_request");
+    assert!(!h.closed.contains(&all[0].conn));
+    h.send(all[0].conn, json!({"type":"bogus"}));
+    assert_eq!(h.error_code(all[0].conn), "bad_request");
+    h.send(all[0].conn, json!({"type":"ping"}));
+    assert_eq!(h.one(all[0].conn), json!({"type":"pong"}));
+}
+
+#[test]
+fn ids_are_never_reused() {
+    let mut h = Harness::new();
+    let mut seen = HashSet::new();
+    for _ in 0..5 {
+        let a = h.create("A");
+        assert!(seen.insert(a.id.clone()));
+        h.send(a.conn, json!({"type":"leave"}));
+    }
+}
+
+// ---------------------------------------------------------- liveness, leave
+
+#[test]
+fn leaving_host_hands_over_to_earliest_joiner() {
+    let mut h = Harness::new();
+    let all = h.meeting(&["Alice", "Bob", "Carol"]);
+    h.send(all[0].conn, json!({"type":"leave"}));
+    assert!(h.closed.contains(&all[0].conn));
+    let got = h.take(all[2].conn);
+    assert_eq!(
+        got[0],
+        json!({"type":"user_left","client_id":all[0].id,"username":"Alice","reason":"left"})
+    );
+    assert_eq!(got[1], json!({"type":"host_changed","client_id":all[1].id}));
+    // Bob is host now and can lock.
+    h.send(all[1].conn, json!({"type":"lock_meeting","locked":true}));
+    assert_eq!(h.one(all[2].conn)["type"], "meeting_locked");
+}
+
+#[test]
+fn last_one_out_deletes_the_meeting() {
+    let mut h = Harness::new();
+    let all = h.meeting(&["Alice"]);
+    h.core.on_disconnect(all[0].conn, LeaveReason::Left);
+    assert_eq!(h.core.meeting_count(), 0);
+    let conn = h.connect();
+    h.send(
+        conn,
+        json!({"type":"join_meeting","version":1,"username":"B","meeting_code":all[0].code}),
+    );
+    assert_eq!(h.error_code(conn), "invalid_code");
+}
+
+#[test]
+fn silent_connection_times_out_after_30_seconds() {
+    let mut h = Harness::new();
+    let all = h.meeting(&["Alice", "Bob"]);
+    let mut got = Vec::new();
+    for _ in 0..5 {
+        h.advance(Duration::from_secs(9));
+        h.send(all[1].conn, json!({"type":"ping"}));
+        got.extend(h.take(all[1].conn));
+        assert_eq!(got.last().unwrap()["type"], "pong");
+    }
+    // Alice said nothing for 45 s; Bob pinged every 9 s.
+    assert!(got.contains(
+        &json!({"type":"user_left","client_id":all[0].id,"username":"Alice","reason":"timeout"})
+    ));
+    assert!(h.closed.contains(&all[0].conn));
+    assert!(!h.closed.contains(&all[1].conn));
+    // An unjoined connection times out too.
+    let idle = h.connect();
+    h.advance(Duration::from_secs(31));
+    assert!(h.closed.contains(&idle));
+}
+
+#[test]
+fn too_large_frame_is_an_error_then_close() {
+    let mut h = Harness::new();
+    let all = h.meeting(&["Alice", "Bob"]);
+    h.core.on_frame_too_large(all[1].conn, 5 << 20);
+    h.collect();
+    assert_eq!(h.error_code(all[1].conn), "too_large");
+    assert!(h.closed.contains(&all[1].conn));
+    assert_eq!(h.one(all[0].conn)["reason"], "error");
+}
+
+// --------------------------------------------------------------------- chat
+
+#[test]
+fn public_chat_goes_to_others_and_history() {
+    let mut h = Harness::new();
+    let all = h.meeting(&["Alice", "Bob"]);
+    h.advance(Duration::from_millis(250));
+    h.send(
+        all[0].conn,
+        json!({"type":"chat","message":"Hello","client_id":"forged","timestamp":1}),
+    );
+    assert!(
+        h.take(all[0].conn).is_empty(),
+        "the sender shows its own copy"
+    );
+    let m = h.one(all[1].conn);
+    assert_eq!(m["client_id"], all[0].id.as_str());
+    assert_eq!(m["username"], "Alice");
+    assert_eq!(m["private"], false);
+    assert!(
+        (m["timestamp"].as_f64().unwrap() - 0.25).abs() < 1e-6,
+        "server time, not the client's"
+    );
+    for i in 0..120 {
+        h.send(
+            all[0].conn,
+            json!({"type":"chat","message":format!("m{i}")}),
+        );
+    }
+    let late = h.join("Carol", &all[0]);
+    let _ = late;
+    let conn = h.connect();
+    h.send(
+        conn,
+        json!({"type":"join_meeting","version":1,"username":"Dan","meeting_code":all[0].code}),
+    );
+    let r = h.one(conn);
+    let history = r["chat_history"].as_array().unwrap();
+    assert_eq!(history.len(), 100);
+    assert_eq!(history[0]["message"], "m20");
+    assert_eq!(history[99]["message"], "m119");
+}
+
+#[test]
+fn private_chat_goes_to_one_and_is_not_kept() {
+    let mut h = Harness::new();
+    let all = h.meeting(&["Alice", "Bob", "Carol"]);
+    h.send(
+        all[0].conn,
+        json!({"type":"chat","message":"psst","to":all[2].id}),
+    );
+    assert!(h.take(all[1].conn).is_empty());
+    let m = h.one(all[2].conn);
+    assert_eq!(
+        (m["message"].as_str(), m["private"].as_bool()),
+        (Some("psst"), Some(true))
+    );
+    h.send(
+        all[0].conn,
+        json!({"type":"chat","message":"psst","to":"c999"}),
+    );
+    assert_eq!(h.error_code(all[0].conn), "no_such_participant");
+    let other = h.meeting(&["Zed"]);
+    h.send(
+        all[0].conn,
+        json!({"type":"chat","message":"psst","to":other[0].id}),
+    );
+    assert_eq!(h.error_code(all[0].conn), "no_such_participant");
+    let conn = h.connect();
+    h.send(
+        conn,
+        json!({"type":"join_meeting","version":1,"username":"Dan","meeting_code":all[0].code}),
+    );
+    assert_eq!(h.one(conn)["chat_history"], json!([]));
+}
+
+// ----------------------------------------------------------------- presence
+
+#[test]
+fn presence_reaches_the_right_people() {
+    let mut h = Harness::new();
+    let all = h.meeting(&["Alice", "Bob"]);
+    let (a, b) = (all[0].conn, all[1].conn);
+    h.send(a, json!({"type":"video_state","state":"started"}));
+    assert!(h.take(a).is_empty());
+    assert_eq!(
+        h.one(b),
+        json!({"type":"participant_video_state","client_id":all[0].id,"state":"started"})
+    );
+    h.send(a, json!({"type":"audio_state","muted":true}));
+    let expected = json!({"type":"participant_audio_state","client_id":all[0].id,"muted":true});
+    assert_eq!(h.one(a), expected);
+    assert_eq!(h.one(b), expected);
+    h.send(a, json!({"type":"emoji_reaction","emoji":"👍"}));
+    let expected =
+        json!({"type":"emoji_reaction","client_id":all[0].id,"username":"Alice","emoji":"👍"});
+    assert_eq!(h.one(a), expected);
+    assert_eq!(h.one(b), expected);
+    // The joiner's list shows the state.
+    let conn = h.connect();
+    h.send(
+        conn,
+        json!({"type":"join_meeting","version":1,"username":"C","meeting_code":all[0].code}),
+    );
+    let p = &h.one(conn)["participants"][0];
+    assert_eq!(
+        (p["video"].as_bool(), p["muted"].as_bool()),
+        (Some(true), Some(true))
+    );
+}
+
+#[test]
+fn hands_are_ordered_by_raise_time() {
+    let mut h = Harness::new();
+    let all = h.meeting(&["Alice", "Bob", "Carol"]);
+    h.advance(Duration::from_millis(100));
+    h.send(all[2].conn, json!({"type":"raise_hand","state":true}));
+    h.send(all[1].conn, json!({"type":"raise_hand","state":true})); // same instant
+    let got = h.take(all[0].conn);
+    let (carol, bob) = (
+        got[0]["raised_at"].as_f64().unwrap(),
+        got[1]["raised_at"].as_f64().unwrap(),
+    );
+    assert!(carol < bob, "same instant still gives an order");
+    assert_eq!(got[0]["username"], "Carol");
+    assert_eq!(got[1]["state"], true);
+    assert_eq!(
+        h.types(all[2].conn),
+        ["participant_hand_state", "participant_hand_state"]
+    );
+    // Raising again keeps the place; lowering clears it.
+    h.send(all[2].conn, json!({"type":"raise_hand","state":true}));
+    assert_eq!(h.one(all[0].conn)["raised_at"].as_f64(), Some(carol));
+    h.send(all[2].conn, json!({"type":"raise_hand","state":false}));
+    assert_eq!(h.one(all[0].conn)["raised_at"], Value::Null);
+    // The host lowers Bob's hand.
+    h.inbox.clear();
+    h.send(
+        all[0].conn,
+        json!({"type":"lower_hand","target_client_id":all[1].id}),
+    );
+    let m = h.one(all[1].conn);
+    assert_eq!(
+        (m["client_id"].as_str(), m["state"].as_bool()),
+        (Some(all[1].id.as_str()), Some(false))
+    );
+}
+
+// ------------------------------------------------------------ host commands
+
+#[test]
+fn host_commands_need_the_host_and_a_real_target() {
+    let mut h = Harness::new();
+    let all = h.meeting(&["Alice", "Bob"]);
+    let commands = [
+        json!({"type":"mute_participant","target_client_id":all[0].id}),
+        json!({"type":"unmute_participant","target_client_id":all[0].id}),
+        json!({"type":"lock_mic","target_client_id":all[0].id}),
+        json!({"type":"unlock_mic","target_client_id":all[0].id}),
+        json!({"type":"mute_all","lock":false}),
+        json!({"type":"unmute_all"}),
+        json!({"type":"request_video","target_client_id":all[0].id}),
+        json!({"type":"request_all_video"}),
+        json!({"type":"request_unmute","target_client_id":all[0].id}),
+        json!({"type":"request_all_unmute"}),
+        json!({"type":"lower_hand","target_client_id":all[0].id}),
+        json!({"type":"remove_participant","target_client_id":all[0].id}),
+        json!({"type":"lock_meeting","locked":true}),
+        json!({"type":"make_host","target_client_id":all[1].id}),
+    ];
+    for c in &commands {
+        h.send(all[1].conn, c.clone());
+        assert_eq!(h.error_code(all[1].conn), "not_host", "{c}");
+        assert!(h.take(all[0].conn).is_empty());
+    }
+    let other = h.meeting(&["Zed"]);
+    for target in ["c999", other[0].id.as_str()] {
+        h.send(
+            all[0].conn,
+            json!({"type":"mute_participant","target_client_id":target}),
+        );
+        assert_eq!(h.error_code(all[0].conn), "no_such_participant");
+    }
+    assert!(h.take(other[0].conn).is_empty());
+}
+
+#[test]
+fn mute_lock_and_unmute() {
+    let mut h = Harness::new();
+    let all = h.meeting(&["Alice", "Bob", "Carol"]);
+    let (host, bob, carol) = (all[0].conn, all[1].conn, all[2].conn);
+    let bob_id = all[1].id.clone();
+    h.send(
+        host,
+        json!({"type":"mute_participant","target_client_id":bob_id}),
+    );
+    assert_eq!(h.types(bob), ["muted_by_host", "participant_muted"]);
+    assert_eq!(
+        h.one(carol),
+        json!({"type":"participant_muted","client_id":bob_id})
+    );
+    h.send(host, json!({"type":"lock_mic","target_client_id":bob_id}));
+    assert_eq!(h.types(bob), ["mic_locked", "participant_mic_locked"]);
+    assert_eq!(
+        h.one(carol),
+        json!({"type":"participant_mic_locked","client_id":bob_id})
+    );
+    h.send(bob, json!({"type":"audio_state","muted":false}));
+    assert_eq!(h.error_code(bob), "mic_locked");
+    assert!(h.take(carol).is_empty());
+    h.send(host, json!({"type":"unlock_mic","target_client_id":bob_id}));
+    assert_eq!(h.types(bob), ["mic_unlocked", "participant_mic_unlocked"]);
+    h.take(carol);
+    // Accepting an unmute request lifts the host mute.
+    h.send(
+        host,
+        json!({"type":"request_unmute","target_client_id":bob_id}),
+    );
+    assert_eq!(
+        h.one(bob),
+        json!({"type":"unmute_requested","by":all[0].id})
+    );
+    assert!(h.take(carol).is_empty());
+    h.send(bob, json!({"type":"audio_state","muted":false}));
+    assert_eq!(h.one(carol)["muted"], false);
+    h.take(bob);
+    h.send(
+        host,
+        json!({"type":"mute_participant","target_client_id":bob_id}),
+    );
+    h.inbox.clear();
+    h.send(
+        host,
+        json!({"type":"unmute_participant","target_client_id":bob_id}),
+    );
+    assert_eq!(h.types(bob), ["unmuted_by_host", "participant_unmuted"]);
+    assert_eq!(
+        h.one(carol),
+        json!({"type":"participant_unmuted","client_id":bob_id})
+    );
+}
+
+#[test]
+fn mute_all_with_lock_covers_later_joiners_until_unmute_all() {
+    let mut h = Harness::new();
+    let all = h.meeting(&["Alice", "Bob"]);
+    let (host, bob) = (all[0].conn, all[1].conn);
+    h.send(host, json!({"type":"mute_all","lock":true}));
+    assert_eq!(
+        h.types(bob),
+        [
+            "muted_by_host",
+            "participant_muted",
+            "mic_locked",
+            "participant_mic_locked"
+        ]
+    );
+    assert_eq!(
+        h.types(host),
+        ["participant_muted", "participant_mic_locked"]
+    );
+    let carol = h.join("Carol", &all[0]);
+    assert_eq!(
+        h.types(carol.conn),
+        [
+            "muted_by_host",
+            "mic_locked",
+            "participant_muted",
+            "participant_mic_locked"
+        ]
+    );
+    assert_eq!(
+        h.types(bob),
+        ["user_joined", "participant_muted", "participant_mic_locked"]
+    );
+    h.send(carol.conn, json!({"type":"audio_state","muted":false}));
+    assert_eq!(h.error_code(carol.conn), "mic_locked");
+    h.inbox.clear();
+    h.send(host, json!({"type":"unmute_all"}));
+    // Bob's changes first (he joined first), then Carol's own.
+    assert_eq!(
+        h.types(carol.conn),
+        [
+            "participant_mic_unlocked",
+            "participant_unmuted",
+            "mic_unlocked",
+            "participant_mic_unlocked",
+            "unmuted_by_host",
+            "participant_unmuted"
+        ]
+    );
+    // After unmute_all a joiner is not muted.
+    let dan = h.join("Dan", &all[0]);
+    assert!(h.types(dan.conn).is_empty());
+}
+
+#[test]
+fn unmute_all_lifts_exactly_what_mute_all_did() {
+    let mut h = Harness::new();
+    let all = h.meeting(&["Alice", "Bob", "Carol"]);
+    h.send(all[0].conn, json!({"type":"mute_all","lock":false}));
+    // Carol unmutes herself (not locked), Bob stays muted.
+    h.send(all[2].conn, json!({"type":"audio_state","muted":false}));
+    h.inbox.clear();
+    h.send(all[0].conn, json!({"type":"unmute_all"}));
+    assert_eq!(
+        h.types(all[1].conn),
+        ["unmuted_by_host", "participant_unmuted"]
+    );
+    assert_eq!(h.types(all[2].conn), ["participant_unmuted"]);
+}
+
+#[test]
+fn requests_reach_targets() {
+    let mut h = Harness::new();
+    let all = h.meeting(&["Alice", "Bob", "Carol"]);
+    h.send(all[0].conn, json!({"type":"request_all_video"}));
+    assert!(h.take(all[0].conn).is_empty());
+    assert_eq!(
+        h.one(all[1].conn),
+        json!({"type":"video_requested","by":all[0].id})
+    );
+    assert_eq!(
+        h.one(all[2].conn),
+        json!({"type":"video_requested","by":all[0].id})
+    );
+    h.send(
+        all[0].conn,
+        json!({"type":"request_video","target_client_id":all[2].id}),
+    );
+    assert!(h.take(all[1].conn).is_empty());
+    assert_eq!(h.one(all[2].conn)["type"], "video_requested");
+    h.send(all[0].conn, json!({"type":"request_all_unmute"}));
+    assert_eq!(
+        h.one(all[1].conn),
+        json!({"type":"unmute_requested","by":all[0].id})
+    );
+    assert_eq!(h.one(all[2].conn)["type"], "unmute_requested");
+}
+
+#[test]
+fn remove_participant_tells_target_then_disconnects() {
+    let mut h = Harness::new();
+    let all = h.meeting(&["Alice", "Bob", "Carol"]);
+    h.send(
+        all[0].conn,
+        json!({"type":"remove_participant","target_client_id":all[1].id}),
+    );
+    assert_eq!(h.one(all[1].conn), json!({"type":"removed","by":all[0].id}));
+    assert!(h.closed.contains(&all[1].conn));
+    assert_eq!(h.one(all[2].conn)["reason"], "removed");
+    // Bob's connection is gone from the core: more frames are ignored.
+    h.send(all[1].conn, json!({"type":"chat","message":"still here?"}));
+    assert!(h.take(all[2].conn).is_empty());
+}
+
+#[test]
+fn make_host_moves_the_role() {
+    let mut h = Harness::new();
+    let all = h.meeting(&["Alice", "Bob"]);
+    h.send(
+        all[0].conn,
+        json!({"type":"make_host","target_client_id":all[1].id}),
+    );
+    assert_eq!(
+        h.one(all[0].conn),
+        json!({"type":"host_changed","client_id":all[1].id})
+    );
+    assert_eq!(
+        h.one(all[1].conn),
+        json!({"type":"host_changed","client_id":all[1].id})
+    );
+    h.send(all[0].conn, json!({"type":"lock_meeting","locked":true}));
+    assert_eq!(h.error_code(all[0].conn), "not_host");
+}
+
+// ------------------------------------------------------------ screen sharing
+
+#[test]
+fn one_presenter_at_a_time_and_frames_to_the_others() {
+    let mut h = Harness::new();
+    let all = h.meeting(&["Alice", "Bob", "Carol"]);
+    let (a, b, c) = (all[0].conn, all[1].conn, all[2].conn);
+    h.send(b, json!({"type":"request_screen_share"}));
+    for conn in [a, b, c] {
+        assert_eq!(
+            h.one(conn),
+            json!({"type":"screen_share_started","presenter_id":all[1].id})
+        );
+    }
+    h.send(c, json!({"type":"request_screen_share"}));
+    assert_eq!(
+        h.one(c),
+        json!({"type":"screen_share_denied","current_presenter":all[1].id})
+    );
+    h.send(
+        c,
+        json!({"type":"screen_frame","frame_data":"AAAA","width":2,"height":2}),
+    );
+    assert_eq!(h.error_code(c), "not_presenter");
+    h.send(
+        b,
+        json!({"type":"screen_frame","frame_data":"AAAA","width":2,"height":2}),
+    );
+    assert!(h.take(b).is_empty());
+    assert_eq!(
+        h.one(a),
+        json!({"type":"screen_frame","presenter_id":all[1].id,"frame_data":"AAAA","width":2,"height":2})
+    );
+    h.take(c);
+    // A late joiner learns the presenter and gets the latest frame.
+    h.send(
+        b,
+        json!({"type":"screen_frame","frame_data":"BBBB","width":3,"height":3}),
+    );
+    h.inbox.clear();
+    let conn = h.connect();
+    h.send(
+        conn,
+        json!({"type":"join_meeting","version":1,"username":"Dan","meeting_code":all[0].code}),
+    );
+    let got = h.take(conn);
+    assert_eq!(got[0]["presenter"], all[1].id.as_str());
+    assert_eq!(got[1]["frame_data"], "BBBB");
+    h.inbox.clear();
+    // Carol may not stop it; the host may.
+    h.send(c, json!({"type":"stop_screen_share"}));
+    assert_eq!(h.error_code(c), "not_host");
+    h.send(a, json!({"type":"stop_screen_share"}));
+    assert_eq!(
+        h.one(c),
+        json!({"type":"screen_share_stopped","presenter_id":all[1].id})
+    );
+    // Nobody presents: ignored.
+    h.inbox.clear();
+    h.send(c, json!({"type":"stop_screen_share"}));
+    assert!(h.take(c).is_empty());
+}
+
+#[test]
+fn presenter_leaving_ends_the_share() {
+    let mut h = Harness::new();
+    let all = h.meeting(&["Alice", "Bob"]);
+    h.send(all[1].conn, json!({"type":"request_screen_share"}));
+    h.send(all[1].conn, json!({"type":"stop_screen_share"}));
+    assert_eq!(h.take(all[0].conn)[1]["type"], "screen_share_stopped");
+    h.send(all[1].conn, json!({"type":"request_screen_share"}));
+    h.inbox.clear();
+    h.core.on_disconnect(all[1].conn, LeaveReason::Error);
+    h.collect();
+    assert_eq!(h.types(all[0].conn), ["user_left", "screen_share_stopped"]);
+    h.send(all[0].conn, json!({"type":"request_screen_share"}));
+    assert_eq!(h.one(all[0].conn)["type"], "screen_share_started");
+}
+
+// ------------------------------------------------------------------- files
+
+const HASH: &str = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";
+
+fn offer(h: &mut Harness, from: &Who, file_id: &str, size: u64) {
+    h.send(
+        from.conn,
+        json!({"type":"file_offer","file_id":file_id,"filename":"hello.txt","filesize":size,"sha256":HASH}),
+    );
+}
+
+/// Opens a transfer of `file_id` from `sender` to `downloader`; returns its id.
+fn request(h: &mut Harness, sender: &Who, downloader: &Who, file_id: &str) -> String {
+    h.send(
+        downloader.conn,
+        json!({"type":"file_request","sender_id":sender.id,"file_id":file_id}),
+    );
+    let to_sender = h.one(sender.conn);
+    assert_eq!(to_sender["type"], "file_request");
+    assert_eq!(to_sender["downloader_id"], downloader.id.as_str());
+    let t = to_sender["transfer_id"].as_str().unwrap().to_string();
+    assert_eq!(
+        h.one(downloader.conn),
+        json!({"type":"file_transfer_started","transfer_id":t,"sender_id":sender.id,"file_id":file_id})
+    );
+    t
+}
+
+#[test]
+fn a_file_is_relayed_from_offer_to_last_ack() {
+    let mut h = Harness::new();
+    let all = h.meeting(&["Alice", "Bob", "Carol"]);
+    let (a, b) = (&all[0].clone(), &all[1].clone());
+    offer(&mut h, a, "f1", 5);
+    assert!(h.take(a.conn).is_empty());
+    let m = h.one(b.conn);
+    assert_eq!(
+        m,
+        json!({"type":"file_offer","sender_id":a.id,"username":"Alice","file_id":"f1",
+               "filename":"hello.txt","filesize":5,"sha256":HASH})
+    );
+    h.take(all[2].conn);
+    let t = request(&mut h, a, b, "f1");
+    h.send(
+        a.conn,
+        json!({"type":"file_chunk","transfer_id":t,"offset":0,"data":"aGVsbG8="}),
+    );
+    assert_eq!(
+        h.one(b.conn),
+        json!({"type":"file_chunk","transfer_id":t,"file_id":"f1","offset":0,"data":"aGVsbG8="})
+    );
+    assert!(h.take(all[2].conn).is_empty());
+    h.send(
+        a.conn,
+        json!({"type":"file_end","transfer_id":t,"sha256":HASH}),
+    );
+    assert_eq!(
+        h.one(b.conn),
+        json!({"type":"file_end","transfer_id":t,"file_id":"f1","sha256":HASH})
+    );
+    h.send(
+        b.conn,
+        json!({"type":"file_ack","transfer_id":t,"offset":5}),
+    );
+    assert_eq!(
+        h.one(a.conn),
+        json!({"type":"file_ack","transfer_id":t,"offset":5})
+    );
+    assert_eq!(
+        h.core.transfer_count(),
+        0,
+        "closed after file_end and the full ack"
+    );
+    h.send(
+        b.conn,
+        json!({"type":"file_ack","transfer_id":t,"offset":5}),
+    );
+    assert_eq!(h.error_code(b.conn), "no_such_transfer");
+    // The offer stays for others, and shows in a join reply.
+    let conn = h.connect();
+    h.send(
+        conn,
+        json!({"type":"join_meeting","version":1,"username":"Dan","meeting_code":a.code}),
+    );
+    assert_eq!(h.one(conn)["files"][0]["file_id"], "f1");
+}
+
+#[test]
+fn only_the_right_party_may_touch_a_transfer() {
+    let mut h = Harness::new();
+    let all = h.meeting(&["Alice", "Bob", "Carol"]);
+    let (a, b, c) = (all[0].clone(), all[1].clone(), all[2].clone());
+    offer(&mut h, &a, "f1", 100);
+    h.inbox.clear();
+    h.send(
+        b.conn,
+        json!({"type":"file_request","sender_id":a.id,"file_id":"nope"}),
+    );
+    assert_eq!(h.error_code(b.conn), "no_such_file");
+    let t = request(&mut h, &a, &b, "f1");
+    let bad = [
+        (
+            c.conn,
+            json!({"type":"file_chunk","transfer_id":t,"offset":0,"data":"AAAA"}),
+        ),
+        (
+            b.conn,
+            json!({"type":"file_chunk","transfer_id":t,"offset":0,"data":"AAAA"}),
+        ),
+        (
+            a.conn,
+            json!({"type":"file_ack","transfer_id":t,"offset":0}),
+        ),
+        (
+            c.conn,
+            json!({"type":"file_end","transfer_id":t,"sha256":HASH}),
+        ),
+        (c.conn, json!({"type":"file_cancel","transfer_id":t})),
+        (
+            a.conn,
+            json!({"type":"file_chunk","transfer_id":"t999","offset":0,"data":"AAAA"}),
+        ),
+    ];
+    for (conn, msg) in bad {
+        h.send(conn, msg.clone());
+        assert_eq!(h.error_code(conn), "no_such_transfer", "{msg}");
+    }
+    h.send(
+        a.conn,
+        json!({"type":"file_chunk","transfer_id":t,"offset":99,"data":"AAAA"}),
+    );
+    assert_eq!(
+        h.error_code(a.conn),
+        "bad_request",
+        "past the end of the file"
+    );
+    assert!(h.take(b.conn).is_empty());
+}
+
+#[test]
+fn cancel_and_leaving_end_transfers() {
+    let mut h = Harness::new();
+    let all = h.meeting(&["Alice", "Bob"]);
+    let (a, b) = (all[0].clone(), all[1].clone());
+    offer(&mut h, &a, "f1", 100);
+    h.inbox.clear();
+    let t1 = request(&mut h, &a, &b, "f1");
+    h.send(b.conn, json!({"type":"file_cancel","transfer_id":t1}));
+    assert_eq!(
+        h.one(a.conn),
+        json!({"type":"file_error","transfer_id":t1,"reason":"cancelled"})
+    );
+    let t2 = request(&mut h, &a, &b, "f1");
+    let t3 = request(&mut h, &a, &b, "f1");
+    h.send(
+        a.conn,
+        json!({"type":"file_end","transfer_id":t3,"sha256":HASH}),
+    );
+    h.take(b.conn);
+    h.core.on_disconnect(a.conn, LeaveReason::Left);
+    h.collect();
+    let got = h.take(b.conn);
+    assert!(got.contains(&json!({"type":"file_error","transfer_id":t2,"reason":"peer_left"})));
+    assert!(
+        !got.iter().any(|m| m["transfer_id"] == t3.as_str()),
+        "t3 had its file_end"
+    );
+    assert!(got.contains(&json!({"type":"file_unavailable","sender_id":a.id,"file_id":"f1"})));
+    assert_eq!(h.core.transfer_count(), 0);
+}
+
+#[test]
+fn offers_are_unique_per_sender_and_can_be_withdrawn() {
+    let mut h = Harness::new();
+    let all = h.meeting(&["Alice", "Bob"]);
+    offer(&mut h, &all[0], "f1", 1);
+    offer(&mut h, &all[1], "f1", 1); // same file_id, another sender: fine
+    h.inbox.clear();
+    offer(&mut h, &all[0], "f1", 1);
+    assert_eq!(h.error_code(all[0].conn), "bad_request");
+    h.send(all[0].conn, json!({"type":"file_unoffer","file_id":"f1"}));
+    let expected = json!({"type":"file_unavailable","sender_id":all[0].id,"file_id":"f1"});
+    assert_eq!(h.one(all[0].conn), expected);
+    assert_eq!(h.one(all[1].conn), expected);
+    h.send(
+        all[1].conn,
+        json!({"type":"file_request","sender_id":all[0].id,"file_id":"f1"}),
+    );
+    assert_eq!(h.error_code(all[1].conn), "no_such_file");
+}
+
+// -------------------------------------------------------------------- UDP
+
+#[test]
+fn hello_binds_with_a_valid_token_only() {
+    let mut h = Harness::new();
+    let all = h.meeting(&["Alice", "Bob"]);
+    assert_eq!(h.hello(&all[0], addr(1000)), DatagramAction::ReplyHello);
+    assert_eq!(
+        HELLO_REPLY,
+        udp::build(Kind::Hello, "", udp::HELLO_OK).as_slice()
+    );
+    let wrong = udp::build(Kind::Hello, &all[0].id, b"00000000000000000000000000000000");
+    assert_eq!(h.datagram(addr(1001), &wrong).0, DatagramAction::Nothing);
+    // Bob's token with Alice's id: refused.
+    let mixed = udp::build(Kind::Hello, &all[0].id, all[1].token.as_bytes());
+    assert_eq!(h.datagram(addr(1001), &mixed).0, DatagramAction::Nothing);
+    assert_eq!(h.core.media_stats.dropped, 2);
+}
+
+fn video(who: &Who, seq: u32) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    video::fragment(&who.id, seq, &[7u8; 3000], 1400, |d| out.push(d.to_vec())).unwrap();
+    out
+}
+
+#[test]
+fn video_is_relayed_to_bound_others_only_from_the_bound_address() {
+    let mut h = Harness::new();
+    let all = h.meeting(&["Alice", "Bob", "Carol", "Dan"]);
+    h.hello(&all[0], addr(1000));
+    h.hello(&all[1], addr(1001));
+    h.hello(&all[2], addr(1002)); // Dan never says hello
+    let frags = video(&all[0], 1);
+    let (action, to) = h.datagram(addr(1000), &frags[0]);
+    assert_eq!(action, DatagramAction::Relay);
+    assert_eq!(to, [addr(1001), addr(1002)]);
+    // Alice's id from Bob's address: spoofed, dropped.
+    let (action, to) = h.datagram(addr(1001), &frags[1]);
+    assert_eq!((action, to.len()), (DatagramAction::Nothing, 0));
+    // Re-binding moves Alice.
+    h.hello(&all[0], addr(2000));
+    assert_eq!(h.datagram(addr(2000), &frags[1]).0, DatagramAction::Relay);
+    assert_eq!(h.datagram(addr(1000), &frags[1]).0, DatagramAction::Nothing);
+}
+
+#[test]
+fn bad_datagrams_are_counted_and_dropped() {
+    let mut h = Harness::new();
+    let all = h.meeting(&["Alice", "Bob"]);
+    h.hello(&all[0], addr(1000));
+    h.hello(&all[1], addr(1001));
+    let id = all[0].id.as_str();
+    let malformed: Vec<Vec<u8>> = vec![
+        vec![],
+        vec![b'X', 0, 0],
+        vec![b'V', 0, 9, b'c'],
+        udp::build(Kind::Video, id, &[0, 0, 0, 0, 0, 0, 0, 0]), // frag_count 0
+        udp::build(Kind::Video, id, &[0, 0, 0, 0, 0, 0, 0xff, 0xff]), // 65535
+        udp::build(Kind::Video, id, &[0, 0, 0, 0, 0, 5, 0, 5]), // index == count
+        udp::build(Kind::Video, id, &[1, 2, 3]),
+        udp::build(Kind::Audio, id, &[0; 963]),
+        udp::build(Kind::Audio, id, &[0; 965]),
+    ];
+    for d in &malformed {
+        assert_eq!(
+            h.datagram(addr(1000), d).0,
+            DatagramAction::Nothing,
+            "{d:?}"
+        );
+    }
+    assert_eq!(h.core.media_stats.malformed, malformed.len() as u64);
+    let big = udp::build(Kind::Video, id, &vec![0u8; 1500]);
+    assert_eq!(h.datagram(addr(1000), &big).0, DatagramAction::Nothing);
+    let stranger = udp::build(Kind::Video, "c999", &[0, 0, 0, 0, 0, 0, 0, 1, 9]);
+    assert_eq!(h.datagram(addr(1000), &stranger).0, DatagramAction::Nothing);
+    assert_eq!(h.core.media_stats.dropped, 2);
+}
+
+// -------------------------------------------------------------------- mixer
+
+#[test]
+fn mixer_sends_each_listener_everyone_but_itself() {
+    let mut h = Harness::new();
+    let all = h.meeting(&["A", "B", "C"]);
+    for (i, w) in all.iter().enumerate() {
+        h.hello(w, addr(1000 + i as u16));
+    }
+    h.audio(&all[0], addr(1000), 1000);
+    h.audio(&all[1], addr(1001), 2000);
+    let heard = h.tick();
+    assert_eq!(heard[&addr(1000)], [2000]);
+    assert_eq!(heard[&addr(1001)], [1000]);
+    assert_eq!(heard[&addr(1002)], [3000]);
+}
+
+#[test]
+fn mixer_clamps_to_i16() {
+    let mut h = Harness::new();
+    let all = h.meeting(&["A", "B", "C"]);
+    for (i, w) in all.iter().enumerate() {
+        h.hello(w, addr(1000 + i as u16));
+    }
+    h.audio(&all[0], addr(1000), 30000);
+    h.audio(&all[1], addr(1001), 30000);
+    assert_eq!(h.tick()[&addr(1002)], [32767]);
+    h.audio(&all[0], addr(1000), -30000);
+    h.audio(&all[1], addr(1001), -30000);
+    assert_eq!(h.tick()[&addr(1002)], [-32768]);
+}
+
+#[test]
+fn mixer_leaves_out_muted_sources() {
+    let mut h = Harness::new();
+    let all = h.meeting(&["A", "B", "C"]);
+    for (i, w) in all.iter().enumerate() {
+        h.hello(w, addr(1000 + i as u16));
+    }
+    h.send(
+        all[0].conn,
+        json!({"type":"mute_participant","target_client_id":all[1].id}),
+    );
+    h.audio(&all[0], addr(1000), 1000);
+    let b = audio::build_datagram(&all[1].id, 0, &[2000; audio::FRAME_SAMPLES]);
+    h.datagram(addr(1001), &b);
+    let heard = h.tick();
+    assert_eq!(heard[&addr(1002)], [1000]);
+    assert_eq!(heard[&addr(1001)], [1000]);
+    assert!(!heard.contains_key(&addr(1000)), "nobody but A spoke");
+}
+
+#[test]
+fn mixer_takes_one_frame_per_tick_and_keeps_five() {
+    let mut h = Harness::new();
+    let all = h.meeting(&["A", "B"]);
+    h.hello(&all[0], addr(1000));
+    h.hello(&all[1], addr(1001));
+    for v in 1..=8 {
+        h.audio(&all[0], addr(1000), v); // a burst of 8: the oldest 3 are dropped
+    }
+    let mut got = Vec::new();
+    for _ in 0..7 {
+        got.extend(h.tick().remove(&addr(1001)).unwrap_or_default());
+    }
+    assert_eq!(got, [4, 5, 6, 7, 8], "one frame per tick, newest five kept");
+}
+
+#[test]
+fn mixed_frames_count_up_per_listener() {
+    let mut h = Harness::new();
+    let all = h.meeting(&["A", "B"]);
+    h.hello(&all[0], addr(1000));
+    h.hello(&all[1], addr(1001));
+    let mut seqs = Vec::new();
+    for _ in 0..3 {
+        h.audio(&all[0], addr(1000), 5);
+        h.tick();
+        let (_, d) = &h.sent[0];
+        let (seq, _) = audio::parse_body(udp::parse(d).unwrap().body).unwrap();
+        seqs.push(seq);
+    }
+    assert_eq!(seqs, [0, 1, 2]);
+}
+
+#[test]
+fn mixer_runs_every_10_ms_from_the_timer() {
+    let mut h = Harness::new();
+    let start = h.core.media_stats.mix_ticks;
+    for _ in 0..100 {
+        h.advance(Duration::from_millis(10));
+    }
+    assert_eq!(h.core.media_stats.mix_ticks - start, 100);
+    assert!(h.core.next_deadline() <= h.now + MIX_PERIOD);
+}

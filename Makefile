@@ -1,0 +1,55 @@
+# The commands the README gives. Each target says what it needs.
+
+CARGO ?= cargo
+HOST ?= 127.0.0.1
+PORT ?= 5001
+FUZZ_SECONDS ?= 20
+
+.PHONY: run-server run-client test test-rust test-conformance lint fmt doc bench fuzz fuzz-smoke deps clean
+
+## Run a server on all interfaces (TCP 5001, UDP 5002). Needs only Rust.
+run-server:
+	$(CARGO) run --release -p lanmeet-server -- --port $(PORT)
+
+## Run a client against HOST (default 127.0.0.1).
+run-client:
+	$(CARGO) run --release -p lanmeet-client -- --host $(HOST) --port $(PORT)
+
+## Everything a change must pass: unit, core, end-to-end and conformance tests.
+test: test-rust test-conformance
+
+test-rust:
+	$(CARGO) test --workspace
+
+## The black-box protocol suite (Python standard library) against a real server.
+test-conformance:
+	scripts/ensure-deps.sh test
+	$(CARGO) build -p lanmeet-server
+	python3 -m unittest discover -s tests/conformance -t . -v
+
+## Formatting, clippy with warnings as errors, and docs without warnings.
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps
+
+fmt:
+	$(CARGO) fmt --all
+
+doc:
+	$(CARGO) doc --workspace --no-deps
+
+## Fuzz every network parser for FUZZ_SECONDS each (needs nightly and cargo-fuzz).
+fuzz:
+	scripts/fuzz.sh $(FUZZ_SECONDS)
+
+## A short run of each fuzz target.
+fuzz-smoke:
+	scripts/fuzz.sh 5
+
+## Install the system packages the project needs (Debian/Ubuntu).
+deps:
+	scripts/ensure-deps.sh all
+
+clean:
+	$(CARGO) clean
