@@ -1,0 +1,125 @@
+"""Section 4: chat, private messages, history."""
+
+import time
+
+from conformance_support import ConformanceCase
+
+
+class Chat(ConformanceCase):
+
+    def test_public_chat_to_everyone_else(self):
+        a, b, c = self.meeting("Alice", "Bob", "Carol")
+        before = time.time()
+        b.send({"type": "chat", "message": "Hello"})
+        for r in (a, c):
+            m = r.recv("chat")
+            self.assertEqual(m["client_id"], b.id)
+            self.assertEqual(m["username"], "Bob")
+            self.assertEqual(m["message"], "Hello")
+            self.assertIs(m["private"], False)
+            self.assertIsInstance(m["timestamp"], (int, float))
+            self.assertLess(abs(m["timestamp"] - before), 60,
+                            "timestamp is the server's unix time")
+        b.ping()
+        self.assert_none(b, "chat")  # the sender shows its own copy
+
+    def test_server_stamps_identity(self):
+        a, b = self.meeting("Alice", "Bob")
+        b.send({"type": "chat", "message": "spoof", "client_id": a.id,
+                "username": "Alice", "timestamp": 1.0, "private": True})
+        m = a.recv("chat")
+        self.assertEqual(m["client_id"], b.id)
+        self.assertEqual(m["username"], "Bob")
+        self.assertNotEqual(m["timestamp"], 1.0)
+        self.assertIs(m["private"], False)
+
+    def test_private_chat(self):
+        a, b, c = self.meeting("Alice", "Bob", "Carol")
+        a.send({"type": "chat", "message": "psst", "to": c.id})
+        m = c.recv("chat")
+        self.assertEqual(m["client_id"], a.id)
+        self.assertEqual(m["username"], "Alice")
+        self.assertEqual(m["message"], "psst")
+        self.assertIs(m["private"], True)
+        self.assertIsInstance(m["timestamp"], (int, float))
+        a.ping()
+        self.settle(0.2)
+        self.assert_none(b, "chat")
+        self.assert_none(a, "chat")
+        # Private messages are not kept in the history.
+        a.send({"type": "chat", "message": "public one"})
+        b.recv("chat", message="public one")
+        d = self.join(a.code, "Dave")
+        msgs = [h["message"] for h in d.reply["chat_history"]]
+        self.assertEqual(msgs, ["public one"])
+
+    def test_private_to_unknown_or_other_meeting(self):
+        a, b = self.meeting("Alice", "Bob")
+        x = self.create("Xavier")
+        for target in ("c-does-not-exist", x.id):
+            with self.subTest(to=target):
+                a.send({"type": "chat", "message": "hi", "to": target})
+                self.expect_error(a, "no_such_participant")
+                self.assert_kept(a)
+        self.settle(0.2)
+        self.assert_none(x, "chat")
+        self.assert_none(b, "chat")
+
+    def test_message_length_limits(self):
+        a, b = self.meeting("Alice", "Bob")
+        # 4000 characters is fine, counted in Unicode scalar values.
+        long_ascii = "x" * 4000
+        long_wide = "\U0001F600" * 4000  # 4 bytes each in UTF-8
+        for msg in (long_ascii, long_wide):
+            a.send({"type": "chat", "message": msg})
+            m = b.recv("chat")
+            self.assertEqual(m["message"], msg)
+        for msg in ("x" * 4001, "\u00e9" * 4001, ""):
+            with self.subTest(length=len(msg)):
+                a.send({"type": "chat", "message": msg})
+                self.expect_error(a, "bad_request")
+                self.assert_kept(a)
+        self.settle(0.2)
+        self.assert_none(b, "chat")
+
+    def test_wrong_types(self):
+        a, b = self.meeting("Alice", "Bob")
+        for msg in ({"type": "chat", "message": 12},
+                    {"type": "chat", "message": ["a"]},
+                    {"type": "chat", "message": "hi", "to": 7},
+                    {"type": "chat"}):
+            with self.subTest(msg=msg):
+                a.send(msg)
+                self.expect_error(a, "bad_request")
+                self.assert_kept(a)
+
+    def test_history_last_100_oldest_first(self):
+        a, b = self.meeting("Alice", "Bob")
+        for i in range(104):
+            a.send({"type": "chat", "message": f"m{i}"})
+        b.recv("chat", message="m103")
+        b.send({"type": "chat", "message": "m104"})
+        a.recv("chat", message="m104")
+        c = self.join(a.code, "Carol")
+        hist = c.reply["chat_history"]
+        self.assertEqual(len(hist), 100)
+        self.assertEqual([h["message"] for h in hist], [f"m{i}" for i in range(5, 105)])
+        for i, h in zip(range(5, 105), hist):
+            self.assertEqual(h["client_id"], b.id if i == 104 else a.id)
+            self.assertEqual(h["username"], "Bob" if i == 104 else "Alice")
+            self.assertIsInstance(h["timestamp"], (int, float))
+            if "private" in h:
+                self.assertIs(h["private"], False)
+        stamps = [h["timestamp"] for h in hist]
+        self.assertEqual(stamps, sorted(stamps))
+
+    def test_history_empty_for_new_meeting_and_survives_leaver(self):
+        a, b = self.meeting("Alice", "Bob")
+        b.send({"type": "chat", "message": "from bob"})
+        a.recv("chat")
+        b.send({"type": "leave"})
+        a.recv("user_left", client_id=b.id)
+        c = self.join(a.code, "Carol")
+        hist = c.reply["chat_history"]
+        self.assertEqual([h["message"] for h in hist], ["from bob"])
+        self.assertEqual(hist[0]["username"], "Bob")

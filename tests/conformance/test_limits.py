@@ -1,0 +1,129 @@
+"""Section 10: meeting size limits, slow receivers, screen frame coalescing."""
+
+import base64
+import os
+import threading
+import time
+
+from conformance_support import Conn, ConformanceCase, Server, frame
+
+
+class SmallMeetingLimit(ConformanceCase):
+    """A server of its own started with --max-participants 3."""
+
+    server = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server("--max-participants", "3")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+
+    def test_server_full_for_full_meeting(self):
+        h, b, c = self.meeting("Alice", "Bob", "Carol")
+        x, r = self.try_join(h.code, "Dave")
+        self.expect_handshake_error(x, r, "server_full")
+        self.settle(0.2)
+        self.assert_none(h, "user_joined")
+        # Another meeting on the same server is unaffected.
+        self.meeting("Xavier", "Yvonne")
+        # A place frees up when someone leaves.
+        c.send({"type": "leave"})
+        h.recv("user_left", client_id=c.id)
+        self.join(h.code, "Dave")
+
+
+class DefaultMeetingLimit(ConformanceCase):
+
+    def test_64_participants_per_meeting(self):
+        host = self.create("P0")
+        members = [host]
+        for i in range(1, 64):
+            members.append(self.join(host.code, f"P{i}"))
+        x, r = self.try_join(host.code, "P64")
+        self.expect_handshake_error(x, r, "server_full")
+        last = members[-1]
+        self.assertEqual(len(last.reply["participants"]), 63)
+
+
+class SlowReceivers(ConformanceCase):
+
+    def test_slow_receiver_disconnected_others_stay_fast(self):
+        o, p, a = self.meeting("Olga", "Pete", "Ann")
+        # S joins and then never reads its socket again.
+        s = self.conn("Slow", rcvbuf=4096, reader=False)
+        s.send({"type": "join_meeting", "version": 1, "username": "Slow",
+                "meeting_code": o.code})
+        sid = o.recv("user_joined", username="Slow")["client_id"]
+        for m in (p, a):
+            m.recv("user_joined", client_id=sid)
+        text = "x" * 4000
+        flood = frame({"type": "chat", "message": text, "to": sid})
+        total = 6000  # about 24 MB queued for S, far past 8 MiB
+
+        def flooder():
+            try:
+                for _ in range(total // 500):
+                    a.send_raw(flood * 500)
+            except OSError:
+                pass
+
+        t = threading.Thread(target=flooder, daemon=True)
+        t0 = time.monotonic()
+        t.start()
+        # Meanwhile Pete and Olga chat; each round trip must stay fast.
+        worst = 0.0
+        for i in range(5):
+            start = time.monotonic()
+            p.send({"type": "chat", "message": f"ping {i}", "to": o.id})
+            o.recv("chat", message=f"ping {i}", timeout=5)
+            o.send({"type": "chat", "message": f"pong {i}", "to": p.id})
+            p.recv("chat", message=f"pong {i}", timeout=5)
+            worst = max(worst, time.monotonic() - start)
+            time.sleep(0.05)
+        self.assertLess(worst, 1.0, f"chat round trip took {worst:.2f}s during the flood")
+        ul = o.recv("user_left", client_id=sid, timeout=20)
+        self.assertEqual(ul["reason"], "error",
+                         f"a slow receiver is disconnected with reason error: {ul}")
+        p.recv("user_left", client_id=sid)
+        t.join(20)
+        # The flooder is still a member in good standing.
+        a.ping()
+        self.assertFalse(a.closed)
+        p.send({"type": "chat", "message": "after", "to": o.id})
+        o.recv("chat", message="after")
+
+    def test_screen_frames_coalesced_for_slow_receiver(self):
+        o, pres = self.meeting("Olga", "Presenter")
+        pres.send({"type": "request_screen_share"})
+        o.recv("screen_share_started")
+        pres.recv("screen_share_started")
+        s = self.conn("Slow", rcvbuf=4096, reader=False)
+        s.send({"type": "join_meeting", "version": 1, "username": "Slow",
+                "meeting_code": o.code})
+        sid = o.recv("user_joined", username="Slow")["client_id"]
+        n = 150
+        blobs = [base64.b64encode(b"%06d" % i + os.urandom(100_000)).decode()
+                 for i in range(n)]
+        for i, data in enumerate(blobs):
+            pres.send({"type": "screen_frame", "frame_data": data, "width": 100, "height": i})
+        o.recv("screen_frame", height=n - 1, timeout=20)
+        self.settle(1.0)
+        self.assert_none(o, "user_left", client_id=sid)
+        # Now S reads: it gets far fewer frames than were sent, and the last
+        # one it gets is the newest.
+        reader = threading.Thread(target=s._reader, daemon=True)
+        reader.start()
+        s.recv("join_success")
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and not s.find("screen_frame", height=n - 1):
+            time.sleep(0.1)
+        frames = s.take_all("screen_frame")
+        self.assertTrue(frames, "the slow receiver got no screen frame at all")
+        self.assertEqual(frames[-1]["frame_data"], blobs[-1], "the newest frame is delivered last")
+        self.assertLess(len(frames), n, "screen frames were queued, not coalesced")
+        heights = [f["height"] for f in frames]
+        self.assertEqual(heights, sorted(heights))
+        self.assertFalse(s.closed)

@@ -1,0 +1,134 @@
+"""Section 7: screen share arbitration, frame relay, late joiners."""
+
+import base64
+import os
+
+from conformance_support import ConformanceCase
+
+
+def jpeg_b64(n=2000, tag=b""):
+    # The server relays frames without decoding them; a JPEG-looking blob.
+    return base64.b64encode(b"\xff\xd8\xff\xe0" + tag + os.urandom(n) + b"\xff\xd9").decode()
+
+
+class ScreenShare(ConformanceCase):
+
+    def test_arbitration(self):
+        h, b, c = self.meeting("Alice", "Bob", "Carol")
+        b.send({"type": "request_screen_share"})
+        for m in (h, b, c):  # the sender included
+            m.recv("screen_share_started", presenter_id=b.id)
+        c.send({"type": "request_screen_share"})
+        d = c.recv("screen_share_denied")
+        self.assertEqual(d["current_presenter"], b.id)
+        h.send({"type": "request_screen_share"})
+        self.assertEqual(h.recv("screen_share_denied")["current_presenter"], b.id)
+        self.settle(0.2)
+        self.assert_none(b, "screen_share_started", presenter_id=c.id)
+        # The presenter stops its own share; then anyone may present.
+        b.send({"type": "stop_screen_share"})
+        for m in (h, b, c):
+            m.recv("screen_share_stopped", presenter_id=b.id)
+        c.send({"type": "request_screen_share"})
+        for m in (h, b, c):
+            m.recv("screen_share_started", presenter_id=c.id)
+
+    def test_frame_relay(self):
+        h, b, c = self.meeting("Alice", "Bob", "Carol")
+        b.send({"type": "request_screen_share"})
+        for m in (h, b, c):
+            m.recv("screen_share_started")
+        data = jpeg_b64(50000)
+        b.send({"type": "screen_frame", "frame_data": data, "width": 1280, "height": 720})
+        for m in (h, c):
+            f = m.recv("screen_frame")
+            self.assertEqual(f["presenter_id"], b.id)
+            self.assertEqual(f["frame_data"], data)
+            self.assertEqual(f["width"], 1280)
+            self.assertEqual(f["height"], 720)
+        b.ping()
+        self.assert_none(b, "screen_frame")
+
+    def test_large_frame_relay(self):
+        h, b = self.meeting("Alice", "Bob")
+        b.send({"type": "request_screen_share"})
+        b.recv("screen_share_started")
+        data = jpeg_b64(2_500_000)  # about 3.3 MB of base64
+        b.send({"type": "screen_frame", "frame_data": data, "width": 3840, "height": 2160})
+        f = h.recv("screen_frame", timeout=10)
+        self.assertEqual(f["frame_data"], data)
+
+    def test_not_presenter(self):
+        h, b, c = self.meeting("Alice", "Bob", "Carol")
+        frame = {"type": "screen_frame", "frame_data": jpeg_b64(100), "width": 10, "height": 10}
+        c.send(frame)  # nobody presents
+        self.expect_error(c, "not_presenter")
+        b.send({"type": "request_screen_share"})
+        for m in (h, b, c):
+            m.recv("screen_share_started")
+        c.send(frame)  # someone else presents
+        self.expect_error(c, "not_presenter")
+        self.assert_kept(c)
+        self.settle(0.2)
+        self.assert_none(h, "screen_frame")
+        self.assert_none(b, "screen_frame")
+
+    def test_late_joiner_gets_presenter_and_latest_frame(self):
+        h, b = self.meeting("Alice", "Bob")
+        b.send({"type": "request_screen_share"})
+        b.recv("screen_share_started")
+        first, latest = jpeg_b64(3000, b"one"), jpeg_b64(3000, b"two")
+        b.send({"type": "screen_frame", "frame_data": first, "width": 800, "height": 600})
+        b.send({"type": "screen_frame", "frame_data": latest, "width": 640, "height": 480})
+        # Alice may see only the latest one: a queued frame may be replaced
+        # by a newer one (section 7).
+        h.recv("screen_frame", frame_data=latest)
+        c = self.join(h.code, "Carol")
+        self.assertEqual(c.reply["presenter"], b.id)
+        f = c.recv("screen_frame")
+        self.assertEqual(f["frame_data"], latest)
+        self.assertEqual(f["presenter_id"], b.id)
+        self.assertEqual((f["width"], f["height"]), (640, 480))
+        self.settle(0.2)
+        self.assert_none(c, "screen_frame")
+
+    def test_late_joiner_without_frame_yet(self):
+        h, b = self.meeting("Alice", "Bob")
+        b.send({"type": "request_screen_share"})
+        b.recv("screen_share_started")
+        c = self.join(h.code, "Carol")
+        self.assertEqual(c.reply["presenter"], b.id)
+        self.settle(0.2)
+        self.assert_none(c, "screen_frame")
+
+    def test_presenter_leaving_stops_share(self):
+        h, b, c = self.meeting("Alice", "Bob", "Carol")
+        b.send({"type": "request_screen_share"})
+        for m in (h, b, c):
+            m.recv("screen_share_started")
+        b.send({"type": "screen_frame", "frame_data": jpeg_b64(100), "width": 1, "height": 1})
+        h.recv("screen_frame")
+        b.close()
+        for m in (h, c):
+            m.recv("screen_share_stopped", presenter_id=b.id)
+        d = self.join(h.code, "Dave")
+        self.assertIsNone(d.reply["presenter"])
+        self.settle(0.2)
+        self.assert_none(d, "screen_frame")
+        c.send({"type": "request_screen_share"})
+        for m in (h, c, d):
+            m.recv("screen_share_started", presenter_id=c.id)
+
+    def test_frame_field_types(self):
+        h, b = self.meeting("Alice", "Bob")
+        b.send({"type": "request_screen_share"})
+        b.recv("screen_share_started")
+        for bad in ({"type": "screen_frame", "frame_data": 5, "width": 1, "height": 1},
+                    {"type": "screen_frame", "frame_data": "AAAA", "width": "1", "height": 1},
+                    {"type": "screen_frame", "width": 1, "height": 1}):
+            with self.subTest(msg=bad):
+                b.send(bad)
+                self.expect_error(b, "bad_request")
+                self.assert_kept(b)
+        self.settle(0.2)
+        self.assert_none(h, "screen_frame")
