@@ -1,1 +1,34 @@
-fn main() {}
+//! `lanmeet-client`: the desktop client's entry point.
+//!
+//! With `--headless` it joins a meeting with synthetic media and prints one
+//! JSON line per event (see `headless.rs`); that is how scripts, tests and
+//! load generators use the client. The window is not built yet: without
+//! `--headless` it says so and shows how to run headless.
+
+#![forbid(unsafe_code)]
+
+mod headless;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match headless::parse_args(&args) {
+        Ok(headless::Command::Help) => {
+            print!("{}", headless::USAGE);
+            ExitCode::SUCCESS
+        }
+        Ok(headless::Command::Gui) => {
+            eprintln!("The lanmeet window is not built yet.");
+            eprintln!("Run the client without a window instead:\n");
+            eprint!("{}", headless::USAGE);
+            ExitCode::from(2)
+        }
+        Ok(headless::Command::Headless(options)) => headless::run(*options),
+        Err(why) => {
+            eprintln!("lanmeet-client: {why}");
+            eprintln!("Try `lanmeet-client --help`.");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,1298 @@
+//! One meeting from join to leave: the handshake, the threads, and the
+//! methods a front end calls.
+//!
+//! ```text
+//!  Session::connect(config)
+//!    TCP connect --> create_meeting | join_meeting --> meeting_created | join_success
+//!                                                  (or error{code} --> Err(Refused))
+//!    UDP socket "connected" to the server's UDP port, first 'I' hello
+//!    spawn: writer, tcp reader, heartbeat, udp reader, decoder
+//!    --> (Session, Receiver<Event>)        first event: Joined
+//!
+//!  session.leave() / drop
+//!    leave --> writer closes its side --> server closes --> reader ends
+//!  the reader thread, whatever ended the session (leave, server gone,
+//!  garbage, silence), runs the one shutdown path: stop every thread, fail
+//!  open transfers (part files deleted), join the threads, mark the state
+//!  disconnected, send Disconnected (always the last event).
+//! ```
+//!
+//! Every server message is handled on the TCP reader thread in arrival
+//! order: the state is updated first, then the event is sent, so a UI that
+//! reads `session.state()` on an event sees the state the event describes.
+
+use std::io::{self, ErrorKind, Write};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpStream, ToSocketAddrs, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant, SystemTime};
+
+use lanmeet_common::audio::{decode_pcm, parse_body, FRAME_SAMPLES};
+use lanmeet_common::framing::encode_json;
+use lanmeet_common::limits::{
+    DEFAULT_TCP_PORT, HELLO_INTERVAL_SECS, MAX_CHAT_CHARS, MAX_DATAGRAM_LIMIT, MAX_EMOJI_BYTES,
+    PING_INTERVAL_SECS, PROTOCOL_VERSION, UDP_TOKEN_LEN,
+};
+use lanmeet_common::message::{
+    normalize_meeting_code, normalize_username, ChatLine, FileOfferInfo, JoinReply, VideoState,
+};
+use lanmeet_common::udp::{self, Kind, HELLO_OK};
+use lanmeet_common::video::FragmentAssembler;
+use lanmeet_common::{ClientMessage, ServerMessage};
+use serde::Serialize;
+
+use crate::audio::{self, AudioSink, AudioSource, JitterBuffer, JitterStats, DEFAULT_JITTER_MS};
+use crate::error::SessionError;
+use crate::event::{DisconnectReason, Event, MediaPath};
+use crate::files::{self, LocalOffer, Transfers};
+use crate::heartbeat;
+use crate::log::Log;
+use crate::screen::{self, ScreenConfig, ScreenCounters, ScreenSource};
+use crate::state::MeetingState;
+use crate::stop::{lock, StopSignal};
+use crate::video::{self, DecodeQueue, FrameKey, FrameSlots, VideoConfig, VideoFrame, VideoSource};
+use crate::wire::{self, FrameReader, Outgoing, Parsed, ReadError};
+
+/// Create a meeting or join one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JoinAction {
+    /// `create_meeting`: we become the host.
+    Create,
+    /// `join_meeting` with this code.
+    Join(String),
+}
+
+/// Everything a session needs to know before it starts.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Server name or address.
+    pub host: String,
+    /// Server TCP port.
+    pub port: u16,
+    /// Our display name.
+    pub username: String,
+    /// Create or join.
+    pub action: JoinAction,
+    /// The meeting password (sets one on create).
+    pub password: Option<String>,
+    /// Camera size, rate, quality.
+    pub video: VideoConfig,
+    /// Screen share size, rate, quality.
+    pub screen: ScreenConfig,
+    /// Jitter buffer depth before playing, in ms (20..=40).
+    pub jitter_ms: u64,
+    /// Where downloads are saved.
+    pub download_dir: PathBuf,
+    /// How often to ping (10 s).
+    pub ping_interval: Duration,
+    /// How often to send the UDP hello (2 s).
+    pub hello_interval: Duration,
+    /// How long without a hello answer before the media path is
+    /// `NoAnswer` (5 s).
+    pub media_timeout: Duration,
+    /// How long the server may be silent before the session gives up
+    /// (30 s; it answers every ping, so a live server never is).
+    pub server_timeout: Duration,
+    /// How long connecting and the handshake may take (10 s).
+    pub connect_timeout: Duration,
+    /// Where to log.
+    pub log: Log,
+}
+
+impl Config {
+    /// A configuration with the defaults, to create a meeting.
+    pub fn create(host: &str, port: u16, username: &str) -> Config {
+        Config {
+            host: host.to_string(),
+            port,
+            username: username.to_string(),
+            action: JoinAction::Create,
+            password: None,
+            video: VideoConfig::default(),
+            screen: ScreenConfig::default(),
+            jitter_ms: DEFAULT_JITTER_MS,
+            download_dir: PathBuf::from("downloads"),
+            ping_interval: Duration::from_secs(PING_INTERVAL_SECS),
+            hello_interval: Duration::from_secs(HELLO_INTERVAL_SECS),
+            media_timeout: Duration::from_secs(5),
+            server_timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            log: Log::disabled(),
+        }
+    }
+
+    /// A configuration with the defaults, to join the meeting `code`.
+    pub fn join(host: &str, port: u16, username: &str, code: &str) -> Config {
+        Config {
+            action: JoinAction::Join(code.to_string()),
+            ..Config::create(host, port, username)
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config::create("127.0.0.1", DEFAULT_TCP_PORT, "guest")
+    }
+}
+
+/// Who we are in the meeting, from the join reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// The meeting's code.
+    pub meeting_code: String,
+    /// Our server-issued id.
+    pub client_id: String,
+    /// Our name as sent.
+    pub username: String,
+    /// The UDP token for hellos.
+    pub udp_token: String,
+    /// The server's UDP address.
+    pub udp_addr: SocketAddr,
+    /// Largest datagram the server accepts.
+    pub max_datagram: usize,
+    /// Whether we created the meeting.
+    pub created: bool,
+}
+
+/// Counters a UI or a test can read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Stats {
+    /// Video frames sent (all fragments handed to the socket).
+    pub video_frames_sent: u64,
+    /// Video frames reassembled from fragments.
+    pub video_frames_received: u64,
+    /// Video and screen frames decoded.
+    pub frames_decoded: u64,
+    /// Incomplete video frames dropped.
+    pub video_frames_dropped: u64,
+    /// Audio frames sent.
+    pub audio_frames_sent: u64,
+    /// Mixed audio frames received.
+    pub audio_frames_received: u64,
+    /// Screen frames sent.
+    pub screen_frames_sent: u64,
+    /// Screen ticks skipped because the previous frame was still queued.
+    pub screen_frames_skipped: u64,
+    /// Datagrams that did not parse.
+    pub malformed_datagrams: u64,
+    /// File bytes sent (before acknowledgement).
+    pub file_bytes_sent: u64,
+    /// The jitter buffer.
+    pub jitter: JitterStats,
+}
+
+/// The UDP socket and what every media datagram needs.
+#[derive(Clone)]
+pub(crate) struct UdpLink {
+    /// Connected to the server's UDP address: `send` goes there and
+    /// `recv` hears only from there.
+    pub(crate) socket: Arc<UdpSocket>,
+    pub(crate) client_id: String,
+    pub(crate) max_datagram: usize,
+}
+
+#[derive(Default)]
+pub(crate) struct Counters {
+    pub(crate) video_sent: Arc<AtomicU64>,
+    pub(crate) video_received: AtomicU64,
+    pub(crate) decoded: Arc<AtomicU64>,
+    pub(crate) audio_sent: Arc<AtomicU64>,
+    pub(crate) audio_received: AtomicU64,
+    pub(crate) malformed: AtomicU64,
+    pub(crate) file_bytes_sent: AtomicU64,
+    pub(crate) screen: Arc<ScreenCounters>,
+}
+
+/// A media thread that can be stopped on its own.
+struct Worker {
+    stop: StopSignal,
+    handle: JoinHandle<()>,
+}
+
+impl Worker {
+    fn end(self) {
+        self.stop.stop();
+        let _ = self.handle.join();
+    }
+}
+
+#[derive(Default)]
+struct Media {
+    video: Option<Worker>,
+    audio: Option<Worker>,
+    playout: Option<Worker>,
+    screen: Option<Worker>,
+}
+
+/// What every session thread shares.
+pub(crate) struct Shared {
+    pub(crate) identity: Identity,
+    pub(crate) config: Config,
+    pub(crate) log: Log,
+    events: Sender<Event>,
+    outbox: Sender<Outgoing>,
+    pub(crate) state: Mutex<MeetingState>,
+    /// Raised once, when the session ends.
+    pub(crate) stop: StopSignal,
+    /// Raised by the reader thread after the last event.
+    done: StopSignal,
+    leaving: AtomicBool,
+    removed_by: Mutex<Option<String>>,
+    tcp: TcpStream,
+    pub(crate) link: UdpLink,
+    muted: Arc<AtomicBool>,
+    media: Mutex<Media>,
+    workers: Mutex<Vec<JoinHandle<()>>>,
+    decode: Arc<DecodeQueue>,
+    slots: Arc<FrameSlots>,
+    assembler: Mutex<FragmentAssembler>,
+    jitter: Arc<Mutex<JitterBuffer>>,
+    playing: AtomicBool,
+    pub(crate) transfers: Mutex<Transfers>,
+    pub(crate) counters: Counters,
+    pub(crate) last_hello_ok: Mutex<Option<Instant>>,
+    pub(crate) media_path: Mutex<MediaPath>,
+    pending_screen: Mutex<Option<Box<dyn ScreenSource>>>,
+    screen_seq: AtomicU64,
+}
+
+impl Shared {
+    /// Sends an event to the front end (ignored if it stopped listening).
+    pub(crate) fn emit(&self, event: Event) {
+        let _ = self.events.send(event);
+    }
+
+    /// Queues a message for the writer thread.
+    pub(crate) fn send(&self, msg: ClientMessage) -> Result<(), SessionError> {
+        if self.stop.is_stopped() {
+            return Err(SessionError::NotConnected);
+        }
+        self.outbox
+            .send(Outgoing::Frame(encode_json(&msg)))
+            .map_err(|_| SessionError::NotConnected)
+    }
+
+    /// Runs `f` on a new thread that the shutdown path joins.
+    pub(crate) fn spawn_worker(&self, name: &str, f: impl FnOnce() + Send + 'static) {
+        match thread::Builder::new()
+            .name(format!("lanmeet-{name}"))
+            .spawn(f)
+        {
+            Ok(h) => lock(&self.workers).push(h),
+            Err(e) => self.emit(Event::Warning {
+                message: format!("cannot start a {name} thread: {e}"),
+            }),
+        }
+    }
+
+    fn warn_fn(self: &Arc<Self>) -> impl Fn(String) + Send + 'static {
+        let events = self.events.clone();
+        let log = self.log.clone();
+        move |message: String| {
+            log.write(&message);
+            let _ = events.send(Event::Warning { message });
+        }
+    }
+}
+
+/// A live connection to one meeting.
+///
+/// Dropping it leaves the meeting (as [`Session::leave`] does).
+pub struct Session {
+    shared: Arc<Shared>,
+    reader: Option<JoinHandle<()>>,
+}
+
+fn spawn_named(name: &str, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>, SessionError> {
+    thread::Builder::new()
+        .name(format!("lanmeet-{name}"))
+        .spawn(f)
+        .map_err(SessionError::Io)
+}
+
+/// Reads a join reply, skipping messages of unknown types.
+fn read_join_reply(
+    reader: &mut FrameReader,
+    deadline: Instant,
+    created: bool,
+) -> Result<JoinReply, SessionError> {
+    loop {
+        match reader.next_frame() {
+            Ok(body) => match wire::parse_server_frame(&body) {
+                Parsed::Message(ServerMessage::MeetingCreated(r)) if created => return Ok(r),
+                Parsed::Message(ServerMessage::JoinSuccess(r)) if !created => return Ok(r),
+                Parsed::Message(ServerMessage::Error { code, message }) => {
+                    return Err(SessionError::Refused { code, message })
+                }
+                Parsed::Message(other) => {
+                    return Err(SessionError::Protocol(format!(
+                        "expected the join reply, got {}",
+                        message_type(&other)
+                    )))
+                }
+                Parsed::Unknown(_) => {}
+                Parsed::Broken(why) => return Err(SessionError::Protocol(why)),
+            },
+            Err(ReadError::Idle) => {}
+            Err(ReadError::Closed) => return Err(SessionError::Closed),
+            Err(ReadError::Protocol(why)) => return Err(SessionError::Protocol(why)),
+            Err(ReadError::Io(e)) => return Err(SessionError::Io(e)),
+        }
+        if Instant::now() >= deadline {
+            return Err(SessionError::Timeout);
+        }
+    }
+}
+
+/// The wire `type` of a server message (for messages and logs).
+fn message_type(msg: &ServerMessage) -> String {
+    serde_json::to_value(msg)
+        .ok()
+        .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(String::from))
+        .unwrap_or_else(|| "a message".into())
+}
+
+fn check_reply(reply: &JoinReply) -> Result<(), SessionError> {
+    let bad = |why: &str| Err(SessionError::Protocol(format!("join reply: {why}")));
+    if reply.client_id.is_empty() || reply.client_id.len() > 64 {
+        return bad("client_id is empty or too long");
+    }
+    if reply.udp_token.len() != UDP_TOKEN_LEN || !reply.udp_token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return bad("udp_token is not 32 hex digits");
+    }
+    // Room for a header and some payload; the protocol's own minimum is
+    // 1200, but a smaller value still works, only with more fragments.
+    if reply.max_datagram < 600 || reply.max_datagram > MAX_DATAGRAM_LIMIT {
+        return bad("max_datagram out of range");
+    }
+    if reply.udp_port == 0 {
+        return bad("udp_port is 0");
+    }
+    Ok(())
+}
+
+fn connect_tcp(host: &str, port: u16, timeout: Duration) -> Result<TcpStream, SessionError> {
+    let addrs: Vec<SocketAddr> = (host, port)
+        .to_socket_addrs()
+        .map_err(SessionError::Connect)?
+        .collect();
+    let mut last = io::Error::new(ErrorKind::NotFound, format!("{host} has no address"));
+    for addr in addrs {
+        match TcpStream::connect_timeout(&addr, timeout) {
+            Ok(s) => return Ok(s),
+            Err(e) => last = e,
+        }
+    }
+    Err(SessionError::Connect(last))
+}
+
+impl Session {
+    /// Connects, runs the handshake, starts the session threads.
+    ///
+    /// Returns the session and the receiver of its events; the first event
+    /// is [`Event::Joined`]. Fails with [`SessionError::Refused`] when the
+    /// server says no (wrong code, name taken, ...).
+    pub fn connect(config: Config) -> Result<(Session, Receiver<Event>), SessionError> {
+        let username = normalize_username(&config.username)
+            .map_err(|e| SessionError::InvalidInput(e.to_string()))?;
+        let hello = match &config.action {
+            JoinAction::Create => ClientMessage::CreateMeeting {
+                version: PROTOCOL_VERSION,
+                username: username.clone(),
+                password: config.password.clone().filter(|p| !p.is_empty()),
+            },
+            JoinAction::Join(code) => ClientMessage::JoinMeeting {
+                version: PROTOCOL_VERSION,
+                username: username.clone(),
+                meeting_code: normalize_meeting_code(code).ok_or_else(|| {
+                    SessionError::InvalidInput(format!("{code:?} is not a meeting code"))
+                })?,
+                password: config.password.clone(),
+            },
+        };
+        let created = config.action == JoinAction::Create;
+        let log = config.log.clone();
+        log.write(format_args!("connecting to {}:{}", config.host, config.port));
+
+        let deadline = Instant::now() + config.connect_timeout;
+        let mut stream = connect_tcp(&config.host, config.port, config.connect_timeout)?;
+        let _ = stream.set_nodelay(true);
+        stream.set_read_timeout(Some(Duration::from_millis(200)))?;
+        stream.set_write_timeout(Some(config.connect_timeout))?;
+        stream.write_all(&encode_json(&hello))?;
+        let mut reader = FrameReader::new(stream.try_clone()?);
+        let reply = read_join_reply(&mut reader, deadline, created).inspect_err(|e| {
+            log.write(format_args!("handshake failed: {e}"));
+        })?;
+        check_reply(&reply)?;
+        // Writes block only as long as the server is slow to read; a
+        // server that stops reading for this long is as good as gone.
+        stream.set_write_timeout(Some(config.server_timeout))?;
+
+        let server_ip = stream.peer_addr()?.ip();
+        let udp_addr = SocketAddr::new(server_ip, reply.udp_port);
+        let any: IpAddr = match server_ip {
+            IpAddr::V4(_) => Ipv4Addr::UNSPECIFIED.into(),
+            IpAddr::V6(_) => Ipv6Addr::UNSPECIFIED.into(),
+        };
+        let socket = UdpSocket::bind(SocketAddr::new(any, 0))?;
+        socket.connect(udp_addr)?;
+        socket.set_read_timeout(Some(Duration::from_millis(200)))?;
+
+        let identity = Identity {
+            meeting_code: reply.meeting_code.clone(),
+            client_id: reply.client_id.clone(),
+            username: username.clone(),
+            udp_token: reply.udp_token.clone(),
+            udp_addr,
+            max_datagram: reply.max_datagram,
+            created,
+        };
+        log.write(format_args!(
+            "joined {} as {} ({}), udp {udp_addr}, max_datagram {}",
+            identity.meeting_code, identity.client_id, username, identity.max_datagram
+        ));
+        let (events, events_rx) = mpsc::channel();
+        let (outbox, outbox_rx) = mpsc::channel();
+        let shared = Arc::new(Shared {
+            link: UdpLink {
+                socket: Arc::new(socket),
+                client_id: identity.client_id.clone(),
+                max_datagram: identity.max_datagram,
+            },
+            identity,
+            log,
+            events,
+            outbox,
+            state: Mutex::new(MeetingState::from_join(&reply, &username)),
+            stop: StopSignal::new(),
+            done: StopSignal::new(),
+            leaving: AtomicBool::new(false),
+            removed_by: Mutex::new(None),
+            tcp: stream.try_clone()?,
+            muted: Arc::new(AtomicBool::new(false)),
+            media: Mutex::new(Media::default()),
+            workers: Mutex::new(Vec::new()),
+            decode: Arc::new(DecodeQueue::default()),
+            slots: Arc::new(FrameSlots::default()),
+            assembler: Mutex::new(FragmentAssembler::new()),
+            jitter: Arc::new(Mutex::new(JitterBuffer::new(config.jitter_ms))),
+            playing: AtomicBool::new(false),
+            transfers: Mutex::new(Transfers::default()),
+            counters: Counters::default(),
+            last_hello_ok: Mutex::new(None),
+            media_path: Mutex::new(MediaPath::Waiting),
+            pending_screen: Mutex::new(None),
+            screen_seq: AtomicU64::new(0),
+            config,
+        });
+        shared.emit(Event::Joined {
+            meeting_code: reply.meeting_code.clone(),
+            client_id: reply.client_id.clone(),
+            is_host: reply.is_host,
+            created,
+            others: reply.participants.len(),
+        });
+        heartbeat::send_hello(&shared);
+
+        // The writer is joined by the shutdown path like the others.
+        let writer = spawn_named("writer", move || {
+            if let Some(e) = wire::run_writer(stream, outbox_rx) {
+                // The reader notices too (the socket is shut); nothing else to do.
+                let _ = e;
+            }
+        })?;
+        lock(&shared.workers).push(writer);
+        let s = shared.clone();
+        shared.spawn_worker("heartbeat", move || heartbeat::run(s));
+        let s = shared.clone();
+        shared.spawn_worker("udp-reader", move || run_udp_reader(s));
+        let (queue, slots, stop, events, decoded) = (
+            shared.decode.clone(),
+            shared.slots.clone(),
+            shared.stop.clone(),
+            shared.events.clone(),
+            shared.counters.decoded.clone(),
+        );
+        shared.spawn_worker("decoder", move || {
+            video::run_decoder(queue, slots, stop, events, decoded)
+        });
+        let s = shared.clone();
+        let reader = spawn_named("tcp-reader", move || run_tcp_reader(s, reader))?;
+        Ok((
+            Session {
+                shared,
+                reader: Some(reader),
+            },
+            events_rx,
+        ))
+    }
+
+    /// Who we are.
+    pub fn identity(&self) -> &Identity {
+        &self.shared.identity
+    }
+
+    /// A snapshot of the meeting.
+    pub fn state(&self) -> MeetingState {
+        lock(&self.shared.state).clone()
+    }
+
+    /// Whether the session is still up.
+    pub fn is_connected(&self) -> bool {
+        !self.shared.stop.is_stopped()
+    }
+
+    /// Whether UDP media reaches the server.
+    pub fn media_path(&self) -> MediaPath {
+        *lock(&self.shared.media_path)
+    }
+
+    /// Sends any client message (host commands, reactions, ...). The
+    /// helpers below cover the common ones and keep the local state right.
+    pub fn send(&self, msg: ClientMessage) -> Result<(), SessionError> {
+        self.shared.send(msg)
+    }
+
+    /// Sends a chat line, public (`to: None`) or private, and adds our own
+    /// copy to the state (the server does not echo it).
+    pub fn chat(&self, message: &str, to: Option<&str>) -> Result<(), SessionError> {
+        let count = message.chars().count();
+        if count == 0 || count > MAX_CHAT_CHARS {
+            return Err(SessionError::InvalidInput(format!(
+                "a chat message has 1..={MAX_CHAT_CHARS} characters"
+            )));
+        }
+        self.shared.send(ClientMessage::Chat {
+            message: message.to_string(),
+            to: to.map(String::from),
+        })?;
+        let id = &self.shared.identity;
+        lock(&self.shared.state).push_chat(ChatLine {
+            client_id: id.client_id.clone(),
+            username: id.username.clone(),
+            message: message.to_string(),
+            timestamp: lanmeet_common::time::unix_seconds(SystemTime::now()),
+            private: to.is_some(),
+        });
+        Ok(())
+    }
+
+    /// Mutes or unmutes ourselves. Muting stops sending at once; unmuting
+    /// resumes when the server confirms (it refuses while the host has
+    /// locked our microphone, with an `error{code:"mic_locked"}` event).
+    pub fn set_muted(&self, muted: bool) -> Result<(), SessionError> {
+        if muted {
+            self.shared.muted.store(true, Ordering::Release);
+        }
+        self.shared.send(ClientMessage::AudioState { muted })
+    }
+
+    /// Whether our microphone is muted (by us or the host).
+    pub fn is_muted(&self) -> bool {
+        self.shared.muted.load(Ordering::Acquire)
+    }
+
+    /// Raises or lowers our hand.
+    pub fn raise_hand(&self, up: bool) -> Result<(), SessionError> {
+        self.shared.send(ClientMessage::RaiseHand { state: up })
+    }
+
+    /// Sends a reaction (1..16 bytes).
+    pub fn react(&self, emoji: &str) -> Result<(), SessionError> {
+        if emoji.is_empty() || emoji.len() > MAX_EMOJI_BYTES {
+            return Err(SessionError::InvalidInput(format!(
+                "a reaction has 1..={MAX_EMOJI_BYTES} bytes"
+            )));
+        }
+        self.shared.send(ClientMessage::EmojiReaction {
+            emoji: emoji.to_string(),
+        })
+    }
+
+    fn ensure_connected(&self) -> Result<(), SessionError> {
+        if self.shared.stop.is_stopped() {
+            Err(SessionError::NotConnected)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Starts sending video from `source` (replacing any running source)
+    /// and tells the others the camera is on.
+    pub fn start_video(&self, source: Box<dyn VideoSource>) -> Result<(), SessionError> {
+        self.ensure_connected()?;
+        let old = lock(&self.shared.media).video.take();
+        if let Some(w) = old {
+            w.end();
+        }
+        let stop = StopSignal::new();
+        let (link, cfg, st, sent, warn) = (
+            self.shared.link.clone(),
+            self.shared.config.video,
+            stop.clone(),
+            self.shared.counters.video_sent.clone(),
+            self.shared.warn_fn(),
+        );
+        let handle = spawn_named("video-sender", move || {
+            video::run_sender(source, cfg, link, st, sent, warn)
+        })?;
+        lock(&self.shared.media).video = Some(Worker { stop, handle });
+        self.shared.send(ClientMessage::VideoState {
+            state: VideoState::Started,
+        })
+    }
+
+    /// Stops sending video and tells the others.
+    pub fn stop_video(&self) -> Result<(), SessionError> {
+        let old = lock(&self.shared.media).video.take();
+        if let Some(w) = old {
+            w.end();
+            self.shared.send(ClientMessage::VideoState {
+                state: VideoState::Stopped,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Starts sending audio from `source` (replacing any running source).
+    pub fn start_audio(&self, source: Box<dyn AudioSource>) -> Result<(), SessionError> {
+        self.ensure_connected()?;
+        let old = lock(&self.shared.media).audio.take();
+        if let Some(w) = old {
+            w.end();
+        }
+        let stop = StopSignal::new();
+        let (link, muted, st, sent, warn) = (
+            self.shared.link.clone(),
+            self.shared.muted.clone(),
+            stop.clone(),
+            self.shared.counters.audio_sent.clone(),
+            self.shared.warn_fn(),
+        );
+        let handle = spawn_named("audio-sender", move || {
+            audio::run_sender(source, link, muted, st, sent, warn)
+        })?;
+        lock(&self.shared.media).audio = Some(Worker { stop, handle });
+        Ok(())
+    }
+
+    /// Stops sending audio.
+    pub fn stop_audio(&self) {
+        let old = lock(&self.shared.media).audio.take();
+        if let Some(w) = old {
+            w.end();
+        }
+    }
+
+    /// Plays the meeting's sound into `sink` (replacing any running sink).
+    pub fn start_playback(&self, sink: Box<dyn AudioSink>) -> Result<(), SessionError> {
+        self.ensure_connected()?;
+        self.stop_playback();
+        let stop = StopSignal::new();
+        let (jitter, st, warn) = (self.shared.jitter.clone(), stop.clone(), self.shared.warn_fn());
+        let handle = spawn_named("playout", move || audio::run_playout(sink, jitter, st, warn))?;
+        lock(&self.shared.media).playout = Some(Worker { stop, handle });
+        self.shared.playing.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    /// Stops playback (and finishes the sink: a WAV file is complete once
+    /// this returns).
+    pub fn stop_playback(&self) {
+        self.shared.playing.store(false, Ordering::Release);
+        let old = lock(&self.shared.media).playout.take();
+        if let Some(w) = old {
+            w.end();
+        }
+    }
+
+    /// Asks to present `source`. Frames start after the server's
+    /// `screen_share_started` (an [`Event::ScreenShareStarted`] with our
+    /// id); a refusal is an [`Event::ScreenShareDenied`].
+    pub fn start_screen_share(&self, source: Box<dyn ScreenSource>) -> Result<(), SessionError> {
+        self.ensure_connected()?;
+        *lock(&self.shared.pending_screen) = Some(source);
+        self.shared.send(ClientMessage::RequestScreenShare)
+    }
+
+    /// Stops presenting.
+    pub fn stop_screen_share(&self) -> Result<(), SessionError> {
+        let old = lock(&self.shared.media).screen.take();
+        lock(&self.shared.pending_screen).take();
+        if let Some(w) = old {
+            w.end();
+        }
+        let presenting = lock(&self.shared.state).presenter.as_deref()
+            == Some(self.shared.identity.client_id.as_str());
+        if presenting {
+            self.shared.send(ClientMessage::StopScreenShare)?;
+        }
+        Ok(())
+    }
+
+    /// The newest decoded frame of a participant's camera.
+    pub fn latest_video_frame(&self, client_id: &str) -> Option<Arc<VideoFrame>> {
+        lock(&self.shared.slots.camera).get(client_id).cloned()
+    }
+
+    /// The newest decoded screen frame.
+    pub fn latest_screen_frame(&self) -> Option<Arc<VideoFrame>> {
+        lock(&self.shared.slots.screen).clone()
+    }
+
+    /// Offers a file: checks it, returns its `file_id` at once, and sends
+    /// the offer once its SHA-256 is computed on a worker thread (the file
+    /// is read once, 64 KiB at a time). Our own offer then appears as an
+    /// [`Event::FileOffered`].
+    pub fn offer_file(&self, path: &Path) -> Result<String, SessionError> {
+        self.ensure_connected()?;
+        let meta = std::fs::metadata(path)
+            .map_err(|e| SessionError::InvalidInput(format!("{}: {e}", path.display())))?;
+        if !meta.is_file() {
+            return Err(SessionError::InvalidInput(format!(
+                "{} is not a file",
+                path.display()
+            )));
+        }
+        let filename: String = path
+            .file_name()
+            .map(|n| n.to_string_lossy().chars().take(255).collect())
+            .unwrap_or_else(|| files::FALLBACK_NAME.to_string());
+        let file_id = lock(&self.shared.transfers).new_file_id();
+        let (shared, path, id) = (self.shared.clone(), path.to_path_buf(), file_id.clone());
+        self.shared.spawn_worker("hash", move || {
+            let (size, sha256) = match files::hash_file(&path) {
+                Ok(r) => r,
+                Err(e) => {
+                    shared.emit(Event::Warning {
+                        message: format!("cannot offer {}: {e}", path.display()),
+                    });
+                    return;
+                }
+            };
+            if shared.stop.is_stopped() {
+                return;
+            }
+            let offer = LocalOffer {
+                path,
+                filename: filename.clone(),
+                size,
+                sha256: sha256.clone(),
+            };
+            lock(&shared.transfers).offers.insert(id.clone(), offer);
+            let info = FileOfferInfo {
+                sender_id: shared.identity.client_id.clone(),
+                username: shared.identity.username.clone(),
+                file_id: id.clone(),
+                filename: filename.clone(),
+                filesize: size,
+                sha256: sha256.clone(),
+            };
+            lock(&shared.state).add_offer(info.clone());
+            if shared
+                .send(ClientMessage::FileOffer {
+                    file_id: id,
+                    filename,
+                    filesize: size,
+                    sha256,
+                })
+                .is_ok()
+            {
+                shared.emit(Event::FileOffered(info));
+            }
+        });
+        Ok(file_id)
+    }
+
+    /// Withdraws one of our offers (running uploads go on).
+    pub fn unoffer_file(&self, file_id: &str) -> Result<(), SessionError> {
+        lock(&self.shared.transfers).offers.remove(file_id);
+        let me = self.shared.identity.client_id.clone();
+        lock(&self.shared.state)
+            .offers
+            .retain(|o| !(o.sender_id == me && o.file_id == file_id));
+        self.shared.send(ClientMessage::FileUnoffer {
+            file_id: file_id.to_string(),
+        })
+    }
+
+    /// Asks for someone's offer; the download starts with an
+    /// [`Event::TransferStarted`] and is saved in the download folder.
+    pub fn request_file(&self, sender_id: &str, file_id: &str) -> Result<(), SessionError> {
+        if lock(&self.shared.state).offer(sender_id, file_id).is_none() {
+            return Err(SessionError::InvalidInput(format!(
+                "no offer {file_id} from {sender_id}"
+            )));
+        }
+        self.shared.send(ClientMessage::FileRequest {
+            sender_id: sender_id.to_string(),
+            file_id: file_id.to_string(),
+        })
+    }
+
+    /// Cancels a transfer either way; a download's part file is deleted.
+    pub fn cancel_transfer(&self, transfer_id: &str) -> Result<(), SessionError> {
+        if files::cancel(&self.shared, transfer_id) {
+            Ok(())
+        } else {
+            Err(SessionError::InvalidInput(format!(
+                "no running transfer {transfer_id}"
+            )))
+        }
+    }
+
+    /// Counters for a status line.
+    pub fn stats(&self) -> Stats {
+        let c = &self.shared.counters;
+        Stats {
+            video_frames_sent: c.video_sent.load(Ordering::Relaxed),
+            video_frames_received: c.video_received.load(Ordering::Relaxed),
+            frames_decoded: c.decoded.load(Ordering::Relaxed),
+            video_frames_dropped: lock(&self.shared.assembler).dropped,
+            audio_frames_sent: c.audio_sent.load(Ordering::Relaxed),
+            audio_frames_received: c.audio_received.load(Ordering::Relaxed),
+            screen_frames_sent: c.screen.sent.load(Ordering::Relaxed),
+            screen_frames_skipped: c.screen.skipped.load(Ordering::Relaxed),
+            malformed_datagrams: c.malformed.load(Ordering::Relaxed),
+            file_bytes_sent: c.file_bytes_sent.load(Ordering::Relaxed),
+            jitter: lock(&self.shared.jitter).stats(),
+        }
+    }
+
+    /// Leaves the meeting and waits (at most about 2 s) for every thread
+    /// to end. The last event is `Disconnected{reason: left}` unless the
+    /// session had already ended for another reason.
+    pub fn leave(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        let Some(reader) = self.reader.take() else {
+            return;
+        };
+        let shared = &self.shared;
+        if !shared.stop.is_stopped() {
+            shared.leaving.store(true, Ordering::Release);
+            let _ = shared.send(ClientMessage::Leave);
+            let _ = shared.outbox.send(Outgoing::Close);
+            // The server closes after `leave`; if it does not, stop anyway.
+            if !shared.done.wait_for(Duration::from_secs(2)) {
+                shared.stop.stop();
+                let _ = shared.tcp.shutdown(Shutdown::Both);
+            }
+        }
+        let _ = reader.join();
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// The TCP reader thread: every server message, in order, until the end;
+/// then the one shutdown path.
+fn run_tcp_reader(shared: Arc<Shared>, mut reader: FrameReader) {
+    let mut last_heard = Instant::now();
+    let reason = loop {
+        if shared.stop.is_stopped() {
+            break DisconnectReason::Left;
+        }
+        match reader.next_frame() {
+            Ok(body) => {
+                last_heard = Instant::now();
+                match wire::parse_server_frame(&body) {
+                    Parsed::Message(msg) => handle_message(&shared, msg),
+                    Parsed::Unknown(kind) => {
+                        shared.log.write(format_args!("ignored unknown message type {kind:?}"))
+                    }
+                    Parsed::Broken(why) => {
+                        shared.log.write(format_args!("broken message: {why}"));
+                        if why.starts_with("frame is not") {
+                            break DisconnectReason::Protocol(why);
+                        }
+                        shared.emit(Event::Warning {
+                            message: format!("the server sent a broken message: {why}"),
+                        });
+                    }
+                }
+            }
+            Err(ReadError::Idle) => {
+                if last_heard.elapsed() >= shared.config.server_timeout {
+                    break DisconnectReason::Timeout;
+                }
+            }
+            Err(ReadError::Closed) => break closed_reason(&shared),
+            Err(ReadError::Protocol(why)) => break DisconnectReason::Protocol(why),
+            Err(ReadError::Io(e)) => {
+                if shared.leaving.load(Ordering::Acquire) {
+                    break closed_reason(&shared);
+                }
+                break DisconnectReason::Io(e.to_string());
+            }
+        }
+    };
+    finish(&shared, reason);
+}
+
+fn closed_reason(shared: &Shared) -> DisconnectReason {
+    if let Some(by) = lock(&shared.removed_by).clone() {
+        DisconnectReason::Removed(by)
+    } else if shared.leaving.load(Ordering::Acquire) {
+        DisconnectReason::Left
+    } else {
+        DisconnectReason::ServerClosed
+    }
+}
+
+/// The one shutdown path, on the reader thread.
+fn finish(shared: &Arc<Shared>, reason: DisconnectReason) {
+    shared.log.write(format_args!("session ended: {reason}"));
+    shared.stop.stop();
+    shared.decode.wake();
+    let media = std::mem::take(&mut *lock(&shared.media));
+    for w in [media.video, media.audio, media.playout, media.screen]
+        .into_iter()
+        .flatten()
+    {
+        w.end();
+    }
+    files::end_all(shared, &format!("the session ended: {reason}"));
+    let _ = shared.outbox.send(Outgoing::Close);
+    let _ = shared.tcp.shutdown(Shutdown::Both);
+    let workers = std::mem::take(&mut *lock(&shared.workers));
+    for w in workers {
+        let _ = w.join();
+    }
+    lock(&shared.state).connected = false;
+    shared.emit(Event::Disconnected { reason });
+    shared.done.stop();
+}
+
+/// Applies one server message: state first, then side effects, then the
+/// event.
+fn handle_message(shared: &Arc<Shared>, msg: ServerMessage) {
+    lock(&shared.state).apply(&msg);
+    let me = shared.identity.client_id.as_str();
+    let event = match msg {
+        ServerMessage::Pong => None,
+        ServerMessage::MeetingCreated(_) | ServerMessage::JoinSuccess(_) => {
+            shared.emit(Event::Warning {
+                message: "the server sent a second join reply".into(),
+            });
+            None
+        }
+        ServerMessage::Error { code, message } => {
+            shared.log.write(format_args!("server error {}: {message}", code.as_str()));
+            Some(Event::ServerError { code, message })
+        }
+        ServerMessage::UserJoined {
+            client_id,
+            username,
+        } => Some(Event::ParticipantJoined {
+            client_id,
+            username,
+        }),
+        ServerMessage::UserLeft {
+            client_id,
+            username,
+            reason,
+        } => {
+            lock(&shared.assembler).remove_sender(&client_id);
+            shared.decode.forget(&FrameKey::Camera(client_id.clone()));
+            lock(&shared.slots.camera).remove(&client_id);
+            Some(Event::ParticipantLeft {
+                client_id,
+                username,
+                reason,
+            })
+        }
+        ServerMessage::HostChanged { client_id } => Some(Event::HostChanged { client_id }),
+        ServerMessage::Chat(line) => Some(Event::Chat(line)),
+        ServerMessage::ParticipantVideoState { client_id, state } => {
+            if state == VideoState::Stopped {
+                lock(&shared.slots.camera).remove(&client_id);
+            }
+            Some(Event::VideoState {
+                client_id,
+                on: state == VideoState::Started,
+            })
+        }
+        ServerMessage::ParticipantAudioState { client_id, muted } => {
+            if client_id == me {
+                shared.muted.store(muted, Ordering::Release);
+            }
+            Some(Event::Muted { client_id, muted })
+        }
+        ServerMessage::ParticipantMuted { client_id } => {
+            if client_id == me {
+                shared.muted.store(true, Ordering::Release);
+            }
+            Some(Event::Muted {
+                client_id,
+                muted: true,
+            })
+        }
+        ServerMessage::ParticipantUnmuted { client_id } => {
+            if client_id == me {
+                shared.muted.store(false, Ordering::Release);
+            }
+            Some(Event::Muted {
+                client_id,
+                muted: false,
+            })
+        }
+        ServerMessage::MutedByHost => {
+            shared.muted.store(true, Ordering::Release);
+            Some(Event::MutedByHost { muted: true })
+        }
+        ServerMessage::UnmutedByHost => {
+            shared.muted.store(false, Ordering::Release);
+            Some(Event::MutedByHost { muted: false })
+        }
+        ServerMessage::MicLocked => Some(Event::MicLock {
+            client_id: me.to_string(),
+            locked: true,
+        }),
+        ServerMessage::MicUnlocked => Some(Event::MicLock {
+            client_id: me.to_string(),
+            locked: false,
+        }),
+        ServerMessage::ParticipantMicLocked { client_id } => Some(Event::MicLock {
+            client_id,
+            locked: true,
+        }),
+        ServerMessage::ParticipantMicUnlocked { client_id } => Some(Event::MicLock {
+            client_id,
+            locked: false,
+        }),
+        ServerMessage::ParticipantHandState {
+            client_id,
+            username,
+            state,
+            ..
+        } => Some(Event::Hand {
+            client_id,
+            username,
+            raised: state,
+        }),
+        ServerMessage::EmojiReaction {
+            client_id,
+            username,
+            emoji,
+        } => Some(Event::Reaction {
+            client_id,
+            username,
+            emoji,
+        }),
+        ServerMessage::VideoRequested { by } => Some(Event::VideoRequested { by }),
+        ServerMessage::UnmuteRequested { by } => Some(Event::UnmuteRequested { by }),
+        ServerMessage::Removed { by } => {
+            shared.log.write(format_args!("removed by {by}"));
+            *lock(&shared.removed_by) = Some(by);
+            None
+        }
+        ServerMessage::MeetingLocked { locked } => Some(Event::MeetingLocked { locked }),
+        ServerMessage::ScreenShareStarted { presenter_id } => {
+            if presenter_id == me {
+                start_screen_thread(shared);
+            }
+            Some(Event::ScreenShareStarted { presenter_id })
+        }
+        ServerMessage::ScreenShareDenied { current_presenter } => {
+            lock(&shared.pending_screen).take();
+            Some(Event::ScreenShareDenied { current_presenter })
+        }
+        ServerMessage::ScreenShareStopped { presenter_id } => {
+            if presenter_id == me {
+                let old = lock(&shared.media).screen.take();
+                if let Some(w) = old {
+                    w.end();
+                }
+            }
+            shared.decode.forget(&FrameKey::Screen(presenter_id.clone()));
+            *lock(&shared.slots.screen) = None;
+            Some(Event::ScreenShareStopped { presenter_id })
+        }
+        ServerMessage::ScreenFrame {
+            presenter_id,
+            frame_data,
+            ..
+        } => {
+            match lanmeet_common::base64::decode(&frame_data) {
+                Ok(jpeg) => {
+                    let seq = shared.screen_seq.fetch_add(1, Ordering::Relaxed) as u32;
+                    shared.decode.submit(FrameKey::Screen(presenter_id), seq, jpeg);
+                }
+                Err(e) => shared.log.write(format_args!("bad screen frame: {e}")),
+            }
+            None // the decoder sends Event::ScreenFrame
+        }
+        ServerMessage::FileOffer(offer) => {
+            if offer.sender_id == me {
+                None // our own offer, already announced when sent
+            } else {
+                Some(Event::FileOffered(offer))
+            }
+        }
+        ServerMessage::FileUnavailable { sender_id, file_id } => {
+            Some(Event::FileUnavailable { sender_id, file_id })
+        }
+        ServerMessage::FileRequest {
+            downloader_id,
+            file_id,
+            transfer_id,
+            ..
+        } => {
+            files::on_file_request(shared, &downloader_id, &file_id, &transfer_id);
+            None
+        }
+        ServerMessage::FileTransferStarted {
+            transfer_id,
+            sender_id,
+            file_id,
+        } => {
+            files::on_transfer_started(shared, &transfer_id, &sender_id, &file_id);
+            None
+        }
+        ServerMessage::FileChunk {
+            transfer_id,
+            offset,
+            data,
+            ..
+        } => {
+            files::on_chunk(shared, &transfer_id, offset, &data);
+            None
+        }
+        ServerMessage::FileAck {
+            transfer_id,
+            offset,
+        } => {
+            let upload = lock(&shared.transfers).uploads.get(&transfer_id).cloned();
+            if let Some(u) = upload {
+                u.ack(offset);
+            }
+            None
+        }
+        ServerMessage::FileEnd {
+            transfer_id,
+            sha256,
+            ..
+        } => {
+            files::on_end(shared, &transfer_id, &sha256);
+            None
+        }
+        ServerMessage::FileError {
+            transfer_id,
+            reason,
+        } => {
+            let why = match reason {
+                lanmeet_common::message::FileErrorReason::Cancelled => {
+                    "cancelled by the other party"
+                }
+                lanmeet_common::message::FileErrorReason::PeerLeft => {
+                    "the other party left before the transfer finished"
+                }
+            };
+            files::on_error(shared, &transfer_id, why);
+            None
+        }
+    };
+    if let Some(e) = event {
+        shared.emit(e);
+    }
+}
+
+fn start_screen_thread(shared: &Arc<Shared>) {
+    let Some(source) = lock(&shared.pending_screen).take() else {
+        return; // presenting was asked for and then withdrawn
+    };
+    let old = lock(&shared.media).screen.take();
+    if let Some(w) = old {
+        w.end();
+    }
+    let stop = StopSignal::new();
+    let (cfg, outbox, st, counters, warn) = (
+        shared.config.screen,
+        shared.outbox.clone(),
+        stop.clone(),
+        shared.counters.screen.clone(),
+        shared.warn_fn(),
+    );
+    match spawn_named("screen-sender", move || {
+        screen::run_sender(source, cfg, outbox, st, counters, warn)
+    }) {
+        Ok(handle) => lock(&shared.media).screen = Some(Worker { stop, handle }),
+        Err(e) => shared.emit(Event::Warning {
+            message: format!("cannot start screen sharing: {e}"),
+        }),
+    }
+}
+
+/// The UDP reader thread: hello answers, video fragments, mixed audio.
+fn run_udp_reader(shared: Arc<Shared>) {
+    let mut buf = vec![0u8; 65_536];
+    let mut pcm = [0i16; FRAME_SAMPLES];
+    let mut last_expire = Instant::now();
+    let me = shared.identity.client_id.clone();
+    while !shared.stop.is_stopped() {
+        let now = Instant::now();
+        if now.duration_since(last_expire) >= Duration::from_millis(100) {
+            lock(&shared.assembler).expire(now);
+            last_expire = now;
+        }
+        let n = match shared.link.socket.recv(&mut buf) {
+            Ok(n) => n,
+            // Timeouts let us check the stop flag; "connection refused"
+            // is an ICMP answer to an earlier send while the server's UDP
+            // port was not (yet) open. Neither is fatal.
+            Err(_) => continue,
+        };
+        let Ok(d) = udp::parse(&buf[..n]) else {
+            shared.counters.malformed.fetch_add(1, Ordering::Relaxed);
+            continue;
+        };
+        match d.kind {
+            Kind::Hello => {
+                if d.body == HELLO_OK {
+                    *lock(&shared.last_hello_ok) = Some(Instant::now());
+                }
+            }
+            Kind::Video => {
+                if d.client_id.is_empty() || d.client_id == me {
+                    continue;
+                }
+                let pushed = lock(&shared.assembler).push(d.client_id, d.body, Instant::now());
+                match pushed {
+                    Ok(Some(frame)) => {
+                        shared.counters.video_received.fetch_add(1, Ordering::Relaxed);
+                        shared
+                            .decode
+                            .submit(FrameKey::Camera(frame.sender), frame.frame_seq, frame.jpeg);
+                    }
+                    Ok(None) => {}
+                    Err(_) => {
+                        shared.counters.malformed.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+            Kind::Audio => {
+                let Ok((seq, bytes)) = parse_body(d.body) else {
+                    shared.counters.malformed.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                };
+                shared.counters.audio_received.fetch_add(1, Ordering::Relaxed);
+                if shared.playing.load(Ordering::Acquire) {
+                    decode_pcm(bytes, &mut pcm);
+                    lock(&shared.jitter).push(seq, pcm);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,264 @@
+//! The TCP connection's two halves: a frame reader and the one writer.
+//!
+//! ```text
+//!  any thread --Outgoing--> outbox (mpsc) --> writer thread --write_all--> TCP
+//!  TCP --read--> FrameReader (buffer) --decode--> one frame body at a time
+//! ```
+//!
+//! Everything the session sends goes through the outbox and is written by
+//! the writer thread alone, so two frames can never interleave on the
+//! socket however many threads (UI, uploads, screen sender, heartbeat) send
+//! at once. The reader keeps whatever follows a frame in its buffer, so the
+//! handshake and the reader thread can hand the same reader over without
+//! losing bytes.
+
+use std::io::{self, ErrorKind, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Receiver;
+use std::sync::Arc;
+
+use lanmeet_common::framing;
+use lanmeet_common::limits::MAX_SERVER_FRAME;
+
+/// What the writer thread is asked to do.
+pub(crate) enum Outgoing {
+    /// Write one framed message.
+    Frame(Vec<u8>),
+    /// Write one framed screen frame, then clear the sender's "in flight"
+    /// flag so it may capture the next one.
+    Screen(Vec<u8>, Arc<AtomicBool>),
+    /// Close the sending side (after `leave`) and stop.
+    Close,
+}
+
+/// Reads whole frames from a stream.
+pub(crate) struct FrameReader {
+    stream: TcpStream,
+    buf: Vec<u8>,
+    /// Bytes at the front of `buf` already handed out.
+    start: usize,
+}
+
+/// Why no frame could be read.
+#[derive(Debug)]
+pub(crate) enum ReadError {
+    /// The read timed out with no whole frame; try again later.
+    Idle,
+    /// The peer closed the connection.
+    Closed,
+    /// The bytes are not framing (an over-long length).
+    Protocol(String),
+    /// The socket failed.
+    Io(io::Error),
+}
+
+impl FrameReader {
+    pub(crate) fn new(stream: TcpStream) -> FrameReader {
+        FrameReader {
+            stream,
+            buf: Vec::with_capacity(64 * 1024),
+            start: 0,
+        }
+    }
+
+    /// The next frame body. Blocks up to the stream's read timeout.
+    pub(crate) fn next_frame(&mut self) -> Result<Vec<u8>, ReadError> {
+        loop {
+            match framing::decode(&self.buf[self.start..], MAX_SERVER_FRAME) {
+                Ok(Some((body, used))) => {
+                    let body = body.to_vec();
+                    self.start += used;
+                    if self.start == self.buf.len() {
+                        self.buf.clear();
+                        self.start = 0;
+                    }
+                    return Ok(body);
+                }
+                Ok(None) => {}
+                Err(e) => return Err(ReadError::Protocol(e.to_string())),
+            }
+            // Move the unread tail to the front before reading more, so the
+            // buffer never grows past one frame plus one read.
+            if self.start > 0 {
+                self.buf.drain(..self.start);
+                self.start = 0;
+            }
+            let mut chunk = [0u8; 64 * 1024];
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return Err(ReadError::Closed),
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                    return Err(ReadError::Idle)
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        ErrorKind::ConnectionReset
+                            | ErrorKind::ConnectionAborted
+                            | ErrorKind::UnexpectedEof
+                    ) =>
+                {
+                    return Err(ReadError::Closed)
+                }
+                Err(e) => return Err(ReadError::Io(e)),
+            }
+        }
+    }
+}
+
+/// The writer thread's body: writes outbox items in order until told to
+/// close, the outbox is gone, or a write fails. Returns the write error.
+pub(crate) fn run_writer(mut stream: TcpStream, outbox: Receiver<Outgoing>) -> Option<io::Error> {
+    while let Ok(item) = outbox.recv() {
+        let result = match item {
+            Outgoing::Frame(bytes) => stream.write_all(&bytes),
+            Outgoing::Screen(bytes, in_flight) => {
+                let r = stream.write_all(&bytes);
+                in_flight.store(false, Ordering::Release);
+                r
+            }
+            Outgoing::Close => {
+                let _ = stream.flush();
+                let _ = stream.shutdown(Shutdown::Write);
+                return None;
+            }
+        };
+        if let Err(e) = result {
+            return Some(e);
+        }
+    }
+    None
+}
+
+/// Every `type` a version 1 server sends. A frame with another type is an
+/// extension from a newer server and is ignored; a frame with one of these
+/// types that does not parse is a broken message.
+pub(crate) const KNOWN_SERVER_TYPES: &[&str] = &[
+    "meeting_created",
+    "join_success",
+    "error",
+    "pong",
+    "user_joined",
+    "user_left",
+    "host_changed",
+    "chat",
+    "participant_video_state",
+    "participant_audio_state",
+    "participant_hand_state",
+    "emoji_reaction",
+    "muted_by_host",
+    "unmuted_by_host",
+    "participant_muted",
+    "participant_unmuted",
+    "mic_locked",
+    "mic_unlocked",
+    "participant_mic_locked",
+    "participant_mic_unlocked",
+    "video_requested",
+    "unmute_requested",
+    "removed",
+    "meeting_locked",
+    "screen_share_started",
+    "screen_share_denied",
+    "screen_share_stopped",
+    "screen_frame",
+    "file_offer",
+    "file_request",
+    "file_transfer_started",
+    "file_chunk",
+    "file_ack",
+    "file_end",
+    "file_error",
+    "file_unavailable",
+];
+
+/// What one server frame turned out to be.
+#[derive(Debug)]
+pub(crate) enum Parsed {
+    /// A message of this protocol version.
+    Message(lanmeet_common::ServerMessage),
+    /// A well-formed object of a type this version does not know.
+    Unknown(String),
+    /// Not a message at all: not JSON, not an object, no `type`, or a
+    /// known type with the wrong fields.
+    Broken(String),
+}
+
+/// Classifies one frame body.
+pub(crate) fn parse_server_frame(body: &[u8]) -> Parsed {
+    let value: serde_json::Value = match serde_json::from_slice(body) {
+        Ok(v) => v,
+        Err(e) => return Parsed::Broken(format!("frame is not JSON: {e}")),
+    };
+    let Some(kind) = value.get("type").and_then(|t| t.as_str()) else {
+        return Parsed::Broken("frame is not an object with a string \"type\"".into());
+    };
+    if !KNOWN_SERVER_TYPES.contains(&kind) {
+        return Parsed::Unknown(kind.to_string());
+    }
+    let kind = kind.to_string();
+    match serde_json::from_value(value) {
+        Ok(m) => Parsed::Message(m),
+        Err(e) => Parsed::Broken(format!("bad \"{kind}\" message: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+
+    #[test]
+    fn known_types_are_all_variants() {
+        // Each known type with no fields either parses (unit variants) or
+        // fails for a missing field, never for an unknown variant.
+        for kind in KNOWN_SERVER_TYPES {
+            let body = format!("{{\"type\":\"{kind}\"}}");
+            if let Err(e) = lanmeet_common::ServerMessage::parse(body.as_bytes()) {
+                assert!(!e.to_string().contains("unknown variant"), "{kind}: {e}");
+            }
+        }
+    }
+
+    #[test]
+    fn classifies_frames() {
+        assert!(matches!(
+            parse_server_frame(br#"{"type":"pong"}"#),
+            Parsed::Message(lanmeet_common::ServerMessage::Pong)
+        ));
+        assert!(matches!(
+            parse_server_frame(br#"{"type":"future_thing","x":1}"#),
+            Parsed::Unknown(_)
+        ));
+        assert!(matches!(parse_server_frame(b"\xff\x00"), Parsed::Broken(_)));
+        assert!(matches!(parse_server_frame(b"[1,2]"), Parsed::Broken(_)));
+        assert!(matches!(
+            parse_server_frame(br#"{"type":"user_joined"}"#),
+            Parsed::Broken(_)
+        ));
+    }
+
+    #[test]
+    fn reader_splits_and_joins_frames() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let t = std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            let mut bytes = framing::encode(b"{\"type\":\"pong\"}");
+            bytes.extend(framing::encode(b"{}"));
+            // Send in awkward pieces.
+            for piece in bytes.chunks(3) {
+                s.write_all(piece).unwrap();
+                s.flush().unwrap();
+            }
+        });
+        let stream = TcpStream::connect(addr).unwrap();
+        let mut r = FrameReader::new(stream);
+        assert_eq!(r.next_frame().unwrap(), b"{\"type\":\"pong\"}");
+        assert_eq!(r.next_frame().unwrap(), b"{}");
+        t.join().unwrap();
+        assert!(matches!(r.next_frame(), Err(ReadError::Closed)));
+    }
+}
