@@ -750,7 +750,24 @@ impl Session {
     /// is read once, 64 KiB at a time). Our own offer then appears as an
     /// [`Event::FileOffered`].
     pub fn offer_file(&self, path: &Path) -> Result<String, SessionError> {
+        let filename: String = path
+            .file_name()
+            .map(|n| n.to_string_lossy().chars().take(255).collect())
+            .unwrap_or_else(|| files::FALLBACK_NAME.to_string());
+        self.offer_file_named(path, &filename)
+    }
+
+    /// Offers a file under another name (1..=255 characters) than its
+    /// own, as [`Session::offer_file`] does.
+    pub fn offer_file_named(&self, path: &Path, filename: &str) -> Result<String, SessionError> {
         self.ensure_connected()?;
+        let count = filename.chars().count();
+        if count == 0 || count > 255 {
+            return Err(SessionError::InvalidInput(
+                "a file name has 1..=255 characters".into(),
+            ));
+        }
+        let filename = filename.to_string();
         let meta = std::fs::metadata(path)
             .map_err(|e| SessionError::InvalidInput(format!("{}: {e}", path.display())))?;
         if !meta.is_file() {
@@ -759,10 +776,6 @@ impl Session {
                 path.display()
             )));
         }
-        let filename: String = path
-            .file_name()
-            .map(|n| n.to_string_lossy().chars().take(255).collect())
-            .unwrap_or_else(|| files::FALLBACK_NAME.to_string());
         let file_id = lock(&self.shared.transfers).new_file_id();
         let (shared, path, id) = (self.shared.clone(), path.to_path_buf(), file_id.clone());
         self.shared.spawn_worker("hash", move || {

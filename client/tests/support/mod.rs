@@ -133,8 +133,8 @@ pub const WAIT: Duration = Duration::from_secs(10);
 pub struct Events {
     rx: Receiver<Event>,
     pub seen: Vec<Event>,
-    /// Index of the first event not yet returned by `wait`.
-    cursor: usize,
+    /// Which of `seen` a `wait` already returned.
+    taken: Vec<bool>,
 }
 
 impl Events {
@@ -142,7 +142,7 @@ impl Events {
         Events {
             rx,
             seen: Vec::new(),
-            cursor: 0,
+            taken: Vec::new(),
         }
     }
 
@@ -153,8 +153,9 @@ impl Events {
         }
     }
 
-    /// Waits (up to `WAIT`) for the next event after the previous match
-    /// that satisfies `pred`; panics with the events seen on timeout.
+    /// Waits (up to `WAIT`) for the first event that satisfies `pred` and
+    /// that no earlier `wait` returned; panics with the events seen on
+    /// timeout.
     pub fn wait(&mut self, pred: impl Fn(&Event) -> bool, what: &str) -> Event {
         self.wait_for(WAIT, pred, what)
             .unwrap_or_else(|| panic!("timed out waiting for {what}; saw {:#?}", self.tail()))
@@ -169,12 +170,10 @@ impl Events {
     ) -> Option<Event> {
         let deadline = Instant::now() + timeout;
         loop {
-            while self.cursor < self.seen.len() {
-                let i = self.cursor;
-                self.cursor += 1;
-                if pred(&self.seen[i]) {
-                    return Some(self.seen[i].clone());
-                }
+            self.taken.resize(self.seen.len(), false);
+            if let Some(i) = (0..self.seen.len()).find(|&i| !self.taken[i] && pred(&self.seen[i])) {
+                self.taken[i] = true;
+                return Some(self.seen[i].clone());
             }
             let left = deadline.checked_duration_since(Instant::now())?;
             match self.rx.recv_timeout(left) {
