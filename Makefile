@@ -39,6 +39,11 @@ fmt:
 doc:
 	$(CARGO) doc --workspace --no-deps
 
+## Measure the server on this machine; writes docs/BENCHMARKS.md (takes a few minutes).
+bench:
+	$(CARGO) build --release -p lanmeet-server -p lanmeet-bench
+	target/release/lanmeet-bench --server target/release/lanmeet-server --out docs/BENCHMARKS.md
+
 ## Fuzz every network parser for FUZZ_SECONDS each (needs nightly and cargo-fuzz).
 fuzz:
 	scripts/fuzz.sh $(FUZZ_SECONDS)

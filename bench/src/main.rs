@@ -1,0 +1,351 @@
+//! `lanmeet-bench`: measures a lanmeet server on this machine and writes
+//! the results as Markdown (`make bench` writes `docs/BENCHMARKS.md`).
+//!
+//! Every scenario starts its own release server as a child process and
+//! reads that process's CPU time and memory from `/proc`, so the load
+//! generator's own work is kept apart (and reported too). The numbers are
+//! measurements of one run, not targets checked by tests.
+
+#![forbid(unsafe_code)]
+
+mod chat;
+mod files;
+mod floor;
+mod media;
+mod peer;
+mod procstat;
+mod server;
+mod stats;
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::SystemTime;
+
+use stats::ms;
+
+const USAGE: &str = "\
+lanmeet-bench: load scenarios against a lanmeet server
+
+USAGE:
+    lanmeet-bench [--server PATH] [--out FILE] [--seconds S] [SCENARIO...]
+
+SCENARIOS (default: all):
+    floor        CPU per 1400-byte datagram sent and drained over loopback, no server
+    relay        8 meetings x 10, 30 fps, 15 KB frames, at --max-datagram 1400 and 65000
+    audio        one meeting of 64, everyone sending audio
+    mixed        200 participants in 20 meetings, 20 fps video and audio
+    files        a brokered 1 GiB transfer, SHA-256 verified
+    chat         chat latency while one receiver has stopped reading
+    ramp         the largest participant count with >= 99.5% video delivery and p99 < 20 ms
+
+OPTIONS:
+    --server PATH   the server binary [default: target/release/lanmeet-server]
+    --out FILE      also write the Markdown report to FILE
+    --seconds S     measured seconds per load step [default: 5]";
+
+struct Args {
+    server: PathBuf,
+    out: Option<PathBuf>,
+    seconds: f64,
+    scenarios: Vec<String>,
+}
+
+fn parse_args() -> Result<Option<Args>, String> {
+    let mut args = Args {
+        server: PathBuf::from("target/release/lanmeet-server"),
+        out: None,
+        seconds: 5.0,
+        scenarios: Vec::new(),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "-h" | "--help" => return Ok(None),
+            "--server" => args.server = it.next().ok_or("--server needs a path")?.into(),
+            "--out" => args.out = Some(it.next().ok_or("--out needs a path")?.into()),
+            "--seconds" => {
+                args.seconds = it
+                    .next()
+                    .and_then(|s| s.parse().ok())
+                    .filter(|s: &f64| *s > 0.0)
+                    .ok_or("--seconds needs a positive number")?
+            }
+            s if !s.starts_with('-') => args.scenarios.push(s.to_string()),
+            other => return Err(format!("unknown option {other}")),
+        }
+    }
+    if args.scenarios.is_empty() {
+        args.scenarios = ["floor", "relay", "audio", "mixed", "files", "chat", "ramp"]
+            .map(String::from)
+            .to_vec();
+    }
+    Ok(Some(args))
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(Some(a)) => a,
+        Ok(None) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("lanmeet-bench: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut doc = header(&args);
+    let mut failed = false;
+    for scenario in &args.scenarios {
+        eprintln!("running {scenario} ...");
+        let result = match scenario.as_str() {
+            "floor" => floor_section(),
+            "relay" => relay_section(&args),
+            "audio" => audio_section(&args),
+            "mixed" => mixed_section(&args),
+            "files" => files_section(&args),
+            "chat" => chat_section(&args),
+            "ramp" => ramp_section(&args),
+            other => Err(format!("unknown scenario {other}")),
+        };
+        match result {
+            Ok(text) => {
+                print!("{text}");
+                doc.push_str(&text);
+            }
+            Err(e) => {
+                eprintln!("lanmeet-bench: {scenario}: {e}");
+                let _ = writeln!(doc, "\n## {scenario}\n\nFailed: {e}\n");
+                failed = true;
+            }
+        }
+    }
+    if let Some(out) = &args.out {
+        if let Err(e) = std::fs::write(out, &doc) {
+            eprintln!("lanmeet-bench: cannot write {}: {e}", out.display());
+            return ExitCode::FAILURE;
+        }
+        eprintln!("wrote {}", out.display());
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn header(args: &Args) -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into());
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let date = lanmeet_common::time::log_stamp(SystemTime::now());
+    let mut s = String::new();
+    let _ = writeln!(s, "# Benchmarks\n");
+    let _ = writeln!(
+        s,
+        "Measured by `make bench` (`lanmeet-bench {}`), release build, server and load \
+         generator on the same machine over loopback.\n",
+        args.scenarios.join(" ")
+    );
+    let _ = writeln!(s, "- machine: {cores} cores, {cpu}");
+    let _ = writeln!(s, "- date: {date}");
+    let _ = writeln!(s, "- measured seconds per load step: {}\n", args.seconds);
+    let _ = writeln!(
+        s,
+        "CPU figures are fractions of one core from `/proc/PID/stat` over the measured window; \
+         the load generator's own CPU is listed so it can be told apart. Latency is from the \
+         sender stamping a frame to the receiver holding all of its fragments, so it includes \
+         both ends' sockets as well as the server.\n"
+    );
+    s
+}
+
+fn floor_section() -> Result<String, String> {
+    let small = floor::send_and_drain(1400, 200_000)?;
+    let large = floor::send_and_drain(15_000, 100_000)?;
+    Ok(format!(
+        "## Floor: one datagram over loopback\n\n\
+         A loop that sends a datagram to another socket of this process and reads it back, with \
+         nothing else going on. A relay needs at least one send per datagram it relays, plus its \
+         share of the receive; on loopback the sender's system call also does the receiver's \
+         kernel work.\n\n\
+         | datagram | CPU per datagram sent and drained |\n|---|---|\n\
+         | 1400 bytes | **{small:.2} µs** |\n| 15000 bytes (one whole frame) | **{large:.2} µs** |\n\n"
+    ))
+}
+
+fn media_row(name: &str, load: &media::Load, r: &media::Report) -> String {
+    format!(
+        "| {name} | {} | {} | {:.1} | {} / {} ({:.2}%) | {} / {} / {} | {:.0} / {:.0} ({:.0} due) | {:.1}% | {:.1} MB | {:.1}% |",
+        r.participants,
+        r.max_datagram,
+        r.fragments_per_frame,
+        r.delivered_at_sample,
+        r.expected_at_sample,
+        r.delivery() * 100.0,
+        ms(r.latency_p50),
+        ms(r.latency_p99),
+        ms(r.latency_max),
+        r.datagrams_in_per_s,
+        r.datagrams_out_per_s,
+        r.datagrams_due_per_s,
+        r.server_cpu * 100.0,
+        r.server_rss as f64 / 1e6,
+        r.generator_cpu * 100.0,
+    ) + &format!(
+        " {:.2} | {} |\n",
+        r.cpu_per_datagram_out_us(),
+        if load.audio { "–".to_string() } else { format!("{:.2}", r.cpu_per_delivered_frame_us()) }
+    )
+}
+
+const MEDIA_HEADER: &str = "| run | participants | max datagram | fragments/frame | frames delivered at sample / expected | latency p50 / p99 / max (ms) | datagrams in / out per s | server CPU | server RSS | generator CPU | server µs per datagram out | server µs per delivered frame |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+
+fn relay_section(args: &Args) -> Result<String, String> {
+    let mut s = String::from(
+        "## Video relay: 8 meetings x 10 participants, 30 fps, 15 KB frames\n\n\
+         Every participant sends; two receivers per meeting are read.\n\n",
+    );
+    s.push_str(MEDIA_HEADER);
+    for max in [1400usize, 65000] {
+        let load = media::Load {
+            meetings: 8,
+            per_meeting: 10,
+            fps: 30,
+            frame_bytes: 15_000,
+            audio: false,
+            seconds: args.seconds,
+            sampled_per_meeting: 2,
+            server_args: vec!["--max-datagram".into(), max.to_string()],
+        };
+        let r = media::run(&args.server, &load)?;
+        s.push_str(&media_row(&format!("--max-datagram {max}"), &load, &r));
+    }
+    s.push('\n');
+    Ok(s)
+}
+
+fn audio_section(args: &Args) -> Result<String, String> {
+    let load = media::Load {
+        meetings: 1,
+        per_meeting: 64,
+        fps: 0,
+        frame_bytes: 0,
+        audio: true,
+        seconds: args.seconds,
+        sampled_per_meeting: 8,
+        server_args: vec![],
+    };
+    let r = media::run(&args.server, &load)?;
+    let (min, mean, max) = r.mix_rate;
+    Ok(format!(
+        "## Audio: one meeting of 64, everyone speaking\n\n\
+         | listeners read | mixed frames per listener per s (min / mean / max) | server CPU | server RSS | generator CPU |\n\
+         |---|---|---|---|---|\n\
+         | 8 of 64 | {min:.1} / {mean:.1} / {max:.1} | {:.1}% | {:.1} MB | {:.1}% |\n\n\
+         The server CPU includes receiving 6,400 audio datagrams a second; the mixer's own \
+         work is two passes of 480 samples per participant per tick.\n\n",
+        r.server_cpu * 100.0,
+        r.server_rss as f64 / 1e6,
+        r.generator_cpu * 100.0
+    ))
+}
+
+fn mixed_section(args: &Args) -> Result<String, String> {
+    let load = media::Load {
+        meetings: 20,
+        per_meeting: 10,
+        fps: 20,
+        frame_bytes: 15_000,
+        audio: true,
+        seconds: args.seconds,
+        sampled_per_meeting: 1,
+        server_args: vec![],
+    };
+    let r = media::run(&args.server, &load)?;
+    let (min, mean, max) = r.mix_rate;
+    let mut s =
+        String::from("## 200 participants: 20 meetings x 10, 20 fps video (15 KB) and audio\n\n");
+    s.push_str(MEDIA_HEADER);
+    s.push_str(&media_row("1400", &load, &r));
+    let _ = writeln!(s, "\nMixed audio per sampled listener per second: {min:.1} / {mean:.1} / {max:.1} (min / mean / max).\n");
+    Ok(s)
+}
+
+fn files_section(args: &Args) -> Result<String, String> {
+    let r = files::run(&args.server, 1 << 30)?;
+    Ok(format!(
+        "## Brokered file transfer: 1 GiB\n\n\
+         | bytes | time | throughput | SHA-256 verified | server CPU | generator CPU (sender + downloader) |\n\
+         |---|---|---|---|---|---|\n\
+         | {} | {:.2} s | **{:.0} MB/s** | {} | {:.0}% | {:.0}% |\n\n\
+         Each 64 KiB chunk is base64 inside JSON: the server parses the frame, checks the \
+         base64 and that the sender owns the transfer, and writes a new frame for the \
+         downloader.\n\n",
+        r.bytes,
+        r.elapsed.as_secs_f64(),
+        r.mb_per_s(),
+        if r.verified { "yes" } else { "**no**" },
+        r.server_cpu * 100.0,
+        r.generator_cpu * 100.0
+    ))
+}
+
+fn chat_section(args: &Args) -> Result<String, String> {
+    let r = chat::run(&args.server, args.seconds.max(5.0))?;
+    let removed = r
+        .stuck_removed_after
+        .map(|d| format!("{:.2} s", d.as_secs_f64()))
+        .unwrap_or_else(|| "not removed".into());
+    Ok(format!(
+        "## Chat while a receiver has stopped reading\n\n\
+         One participant floods 4000-character lines; one never reads; a third sends a \
+         stamped line every 10 ms and a fourth measures its arrival.\n\n\
+         | chat samples | latency p50 / p99 / max (ms) | stuck reader disconnected after | flood sent |\n\
+         |---|---|---|---|\n\
+         | {} | {} / {} / {} | {removed} | {:.1} MB |\n\n",
+        r.samples,
+        ms(r.latency_p50),
+        ms(r.latency_p99),
+        ms(r.latency_max),
+        r.flood_bytes as f64 / 1e6
+    ))
+}
+
+fn ramp_section(args: &Args) -> Result<String, String> {
+    let mut s = String::from(
+        "## Ramp: meetings of 10 at 30 fps, 15 KB frames, max datagram 1400\n\n\
+         Meetings are added until video delivery falls under 99.5% or p99 latency reaches 20 ms.\n\n",
+    );
+    s.push_str(MEDIA_HEADER);
+    let mut best = 0;
+    for meetings in 1..=16 {
+        let load = media::Load {
+            meetings,
+            per_meeting: 10,
+            fps: 30,
+            frame_bytes: 15_000,
+            audio: false,
+            seconds: args.seconds.min(4.0),
+            sampled_per_meeting: 1,
+            server_args: vec![],
+        };
+        let r = media::run(&args.server, &load)?;
+        s.push_str(&media_row(&format!("{meetings} meetings"), &load, &r));
+        if r.delivery() < 0.995 || r.latency_p99.as_secs_f64() >= 0.020 {
+            break;
+        }
+        best = r.participants;
+    }
+    let _ = writeln!(s, "\nLargest passing participant count: **{best}**.\n");
+    Ok(s)
+}

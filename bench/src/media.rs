@@ -1,0 +1,349 @@
+//! Media load: M meetings of K participants sending synthetic video and
+//! real-time audio through a server, measured at a sample of receivers.
+//!
+//! ```text
+//!  video sender thread ──'V' fragments──┐                 ┌──> sampled receiver threads:
+//!  (every participant, F fps, B bytes,  ├──> server ──────┤    reassemble, latency from the
+//!   send stamp in the first 8 bytes)    │   (relay, mix)  │    stamp, count frames and mixes
+//!  audio sender thread ──'A' 100/s ─────┘                 └──> other receivers: never read
+//! ```
+//!
+//! Reading every receiver would cost the generator as much as the server,
+//! so only a sample is read; the server cannot tell the difference (its
+//! sends to an unread socket cost the same). Sender threads stagger the
+//! participants across each frame interval, as independent clients would.
+
+use std::collections::HashMap;
+use std::net::UdpSocket;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use lanmeet_common::audio::{self, FRAME_SAMPLES};
+use lanmeet_common::udp::{self, Kind};
+use lanmeet_common::video::{self, FragmentAssembler};
+
+use crate::peer::{since_stamp, stamp_now, Peer};
+use crate::procstat;
+use crate::server::ServerProcess;
+use crate::stats::Latencies;
+
+/// What to send.
+#[derive(Clone, Debug)]
+pub struct Load {
+    /// Meetings.
+    pub meetings: usize,
+    /// Participants per meeting.
+    pub per_meeting: usize,
+    /// Video frames per second per participant (0: no video).
+    pub fps: u32,
+    /// Bytes per video frame.
+    pub frame_bytes: usize,
+    /// Whether everyone also sends audio at 100 frames a second.
+    pub audio: bool,
+    /// Measured seconds.
+    pub seconds: f64,
+    /// Receivers read per meeting.
+    pub sampled_per_meeting: usize,
+    /// Extra server arguments (e.g. `--max-datagram 65000`).
+    pub server_args: Vec<String>,
+}
+
+/// What was measured.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub participants: usize,
+    pub max_datagram: usize,
+    pub frames_sent: u64,
+    pub fragments_per_frame: f64,
+    pub expected_at_sample: u64,
+    pub delivered_at_sample: u64,
+    pub latency_p50: Duration,
+    pub latency_p99: Duration,
+    pub latency_max: Duration,
+    /// Mixed audio frames per listener per second: min, mean, max.
+    pub mix_rate: (f64, f64, f64),
+    pub server_cpu: f64,
+    pub server_rss: u64,
+    pub generator_cpu: f64,
+    /// Datagrams the generator sent to the server per second.
+    pub datagrams_in_per_s: f64,
+    /// Datagrams the server sent per second, from the machine's UDP
+    /// counters less the generator's own sends.
+    pub datagrams_out_per_s: f64,
+    /// Datagrams the server would send per second if it kept up.
+    pub datagrams_due_per_s: f64,
+    /// Datagrams dropped at full receive buffers per second (mostly the
+    /// receivers nobody reads, by design).
+    pub rcvbuf_drops_per_s: f64,
+}
+
+impl Report {
+    /// Fraction of expected frames that arrived complete at the sample.
+    pub fn delivery(&self) -> f64 {
+        if self.expected_at_sample == 0 {
+            return 1.0;
+        }
+        self.delivered_at_sample as f64 / self.expected_at_sample as f64
+    }
+
+    /// Server CPU microseconds per datagram it sent.
+    pub fn cpu_per_datagram_out_us(&self) -> f64 {
+        self.server_cpu * 1e6 / self.datagrams_out_per_s.max(1e-9)
+    }
+
+    /// Server CPU microseconds per video frame it sent to a participant
+    /// (every datagram out counted as video: use on video-only loads).
+    pub fn cpu_per_delivered_frame_us(&self) -> f64 {
+        let frames_out = self.datagrams_out_per_s / self.fragments_per_frame.max(1.0);
+        self.server_cpu * 1e6 / frames_out.max(1e-9)
+    }
+}
+
+/// What one sampled receiver saw.
+#[derive(Default)]
+struct Seen {
+    frames: HashMap<String, u64>,
+    latencies: Latencies,
+    mixes: u64,
+}
+
+/// Runs `load` against a fresh server started from `server_bin`.
+pub fn run(server_bin: &std::path::Path, load: &Load) -> Result<Report, String> {
+    let server = ServerProcess::start(server_bin, &load.server_args)?;
+    let mut meetings: Vec<Vec<Peer>> = Vec::new();
+    for m in 0..load.meetings {
+        let host =
+            Peer::create(server.tcp, server.udp, &format!("m{m}p0")).map_err(|e| e.to_string())?;
+        let code = host.code.clone();
+        let mut peers = vec![host];
+        for p in 1..load.per_meeting {
+            let name = format!("m{m}p{p}");
+            peers
+                .push(Peer::join(server.tcp, server.udp, &name, &code).map_err(|e| e.to_string())?);
+        }
+        meetings.push(peers);
+    }
+    for peer in meetings.iter().flatten() {
+        peer.bind_udp()
+            .map_err(|e| format!("{}: {e}", peer.client_id))?;
+    }
+    let max_datagram = meetings[0][0].max_datagram;
+    let stop = Arc::new(AtomicBool::new(false));
+
+    // Sampled receivers: the last few of each meeting.
+    let mut receivers = Vec::new();
+    for peers in &meetings {
+        for peer in peers.iter().rev().take(load.sampled_per_meeting) {
+            let socket = peer.udp.try_clone().map_err(|e| e.to_string())?;
+            let stop = stop.clone();
+            let id = peer.client_id.clone();
+            receivers.push((id, thread::spawn(move || receive(socket, &stop))));
+        }
+    }
+
+    let senders: Vec<(String, UdpSocket, std::net::SocketAddr)> = meetings
+        .iter()
+        .flatten()
+        .map(|p| {
+            (
+                p.client_id.clone(),
+                p.udp.try_clone().expect("clone a bound UDP socket"),
+                p.server_udp,
+            )
+        })
+        .collect();
+    let duration = Duration::from_secs_f64(load.seconds);
+    let cpu_before = (server.cpu(), procstat::cpu_time("self").unwrap_or_default());
+    let udp_before = procstat::udp_counters().unwrap_or_default();
+    let start = Instant::now();
+
+    let video_thread = (load.fps > 0).then(|| {
+        let senders: Vec<_> = senders
+            .iter()
+            .map(|(id, s, to)| (id.clone(), s.try_clone().expect("clone"), *to))
+            .collect();
+        let (fps, bytes) = (load.fps, load.frame_bytes);
+        thread::spawn(move || send_video(&senders, fps, bytes, max_datagram, start, duration))
+    });
+    let audio_thread = load.audio.then(|| {
+        let senders: Vec<_> = senders
+            .iter()
+            .map(|(id, s, to)| (id.clone(), s.try_clone().expect("clone"), *to))
+            .collect();
+        thread::spawn(move || send_audio(&senders, start, duration))
+    });
+    let (sent, frags) = video_thread
+        .map(|t| t.join().unwrap_or_default())
+        .unwrap_or_default();
+    let audio_sent = audio_thread.map(|t| t.join().unwrap_or(0)).unwrap_or(0);
+    // Let the last frames arrive.
+    thread::sleep(Duration::from_millis(200));
+    let wall = start.elapsed();
+    let cpu_after = (server.cpu(), procstat::cpu_time("self").unwrap_or_default());
+    let udp_after = procstat::udp_counters().unwrap_or_default();
+    let server_rss = server.rss();
+    stop.store(true, Ordering::Release);
+
+    let mut report = Report {
+        participants: load.meetings * load.per_meeting,
+        max_datagram,
+        server_cpu: procstat::core_fraction(cpu_before.0, cpu_after.0, wall),
+        generator_cpu: procstat::core_fraction(cpu_before.1, cpu_after.1, wall),
+        server_rss,
+        ..Report::default()
+    };
+    report.frames_sent = sent.values().sum();
+    report.fragments_per_frame = if report.frames_sent > 0 {
+        frags as f64 / report.frames_sent as f64
+    } else {
+        0.0
+    };
+    let meeting_of: HashMap<&str, usize> = meetings
+        .iter()
+        .enumerate()
+        .flat_map(|(m, peers)| peers.iter().map(move |p| (p.client_id.as_str(), m)))
+        .collect();
+    let mut all = Latencies::default();
+    let mut rates = Vec::new();
+    for (id, handle) in receivers {
+        let seen = handle.join().unwrap_or_default();
+        let m = meeting_of[id.as_str()];
+        let expected: u64 = meetings[m]
+            .iter()
+            .filter(|p| p.client_id != id)
+            .map(|p| sent.get(&p.client_id).copied().unwrap_or(0))
+            .sum();
+        report.expected_at_sample += expected;
+        report.delivered_at_sample += seen.frames.values().sum::<u64>();
+        rates.push(seen.mixes as f64 / duration.as_secs_f64());
+        all.merge(seen.latencies);
+    }
+    report.latency_p50 = all.percentile(50.0);
+    report.latency_p99 = all.percentile(99.0);
+    report.latency_max = all.max();
+    if load.audio && !rates.is_empty() {
+        let min = rates.iter().copied().fold(f64::MAX, f64::min);
+        let max = rates.iter().copied().fold(0.0, f64::max);
+        report.mix_rate = (min, rates.iter().sum::<f64>() / rates.len() as f64, max);
+    }
+    let secs = wall.as_secs_f64();
+    let k = load.per_meeting as f64;
+    let generator_sent = frags + audio_sent;
+    // Every listener of a meeting with someone else speaking gets one mix per tick.
+    let audio_due = audio_sent as f64;
+    report.datagrams_in_per_s = generator_sent as f64 / secs;
+    let out = udp_after
+        .out_datagrams
+        .saturating_sub(udp_before.out_datagrams)
+        .saturating_sub(generator_sent);
+    report.datagrams_out_per_s = out as f64 / secs;
+    report.datagrams_due_per_s = (frags as f64 * (k - 1.0) + audio_due) / secs;
+    report.rcvbuf_drops_per_s = udp_after
+        .rcvbuf_errors
+        .saturating_sub(udp_before.rcvbuf_errors) as f64
+        / secs;
+    drop(meetings);
+    Ok(report)
+}
+
+/// Sends one frame per participant per `1/fps`, staggered; returns frames
+/// sent per participant and fragments sent in all.
+fn send_video(
+    senders: &[(String, UdpSocket, std::net::SocketAddr)],
+    fps: u32,
+    bytes: usize,
+    max_datagram: usize,
+    start: Instant,
+    duration: Duration,
+) -> (HashMap<String, u64>, u64) {
+    let mut frame: Vec<u8> = (0..bytes.max(8)).map(|i| (i * 131 % 251) as u8).collect();
+    let interval = Duration::from_secs_f64(1.0 / f64::from(fps));
+    let slot = interval / senders.len().max(1) as u32;
+    let mut sent: HashMap<String, u64> = HashMap::new();
+    let mut fragments = 0u64;
+    let mut seq = 0u32;
+    'outer: loop {
+        for (i, (id, socket, to)) in senders.iter().enumerate() {
+            let due = start + interval * seq + slot * i as u32;
+            if due >= start + duration {
+                break 'outer;
+            }
+            sleep_until(due);
+            frame[..8].copy_from_slice(&stamp_now().to_be_bytes());
+            if let Ok(n) = video::fragment(id, seq, &frame, max_datagram, |d| {
+                let _ = socket.send_to(d, to);
+            }) {
+                fragments += n as u64;
+                *sent.entry(id.clone()).or_default() += 1;
+            }
+        }
+        seq += 1;
+    }
+    (sent, fragments)
+}
+
+/// Sends one 10 ms audio frame per participant every 10 ms; returns how
+/// many datagrams went out.
+fn send_audio(
+    senders: &[(String, UdpSocket, std::net::SocketAddr)],
+    start: Instant,
+    duration: Duration,
+) -> u64 {
+    let period = Duration::from_millis(audio::FRAME_MS);
+    let datagrams: Vec<Vec<u8>> = senders
+        .iter()
+        .enumerate()
+        .map(|(i, (id, _, _))| audio::build_datagram(id, 0, &[(i as i16 % 64) * 10; FRAME_SAMPLES]))
+        .collect();
+    let mut tick = 0u32;
+    let mut sent = 0;
+    while start + period * tick < start + duration {
+        sleep_until(start + period * tick);
+        for ((_, socket, to), d) in senders.iter().zip(&datagrams) {
+            if socket.send_to(d, to).is_ok() {
+                sent += 1;
+            }
+        }
+        tick += 1;
+    }
+    sent
+}
+
+fn sleep_until(due: Instant) {
+    let now = Instant::now();
+    if due > now {
+        thread::sleep(due - now);
+    }
+}
+
+/// Reads one receiver's socket until `stop`.
+fn receive(socket: UdpSocket, stop: &AtomicBool) -> Seen {
+    let _ = socket.set_read_timeout(Some(Duration::from_millis(50)));
+    let mut seen = Seen::default();
+    let mut assembler = FragmentAssembler::new();
+    let mut buf = vec![0u8; 65536];
+    while !stop.load(Ordering::Acquire) {
+        let Ok((n, _)) = socket.recv_from(&mut buf) else {
+            continue;
+        };
+        let Ok(d) = udp::parse(&buf[..n]) else {
+            continue;
+        };
+        match d.kind {
+            Kind::Video => {
+                if let Ok(Some(frame)) = assembler.push(d.client_id, d.body, Instant::now()) {
+                    if let Some(stamp) = frame.jpeg.get(..8) {
+                        let stamp = u64::from_be_bytes(stamp.try_into().unwrap_or([0; 8]));
+                        seen.latencies.add(since_stamp(stamp));
+                    }
+                    *seen.frames.entry(frame.sender).or_default() += 1;
+                }
+            }
+            Kind::Audio if d.client_id.is_empty() => seen.mixes += 1,
+            _ => {}
+        }
+    }
+    seen
+}

@@ -1,0 +1,75 @@
+//! Starts a release `lanmeet-server` as a child process, so its CPU and
+//! memory can be measured apart from the load generator's.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use crate::procstat;
+
+/// A running server process.
+pub struct ServerProcess {
+    child: Child,
+    /// The server's stdout, kept open for as long as it runs.
+    _stdout: BufReader<std::process::ChildStdout>,
+    /// Its TCP address.
+    pub tcp: SocketAddr,
+    /// Its UDP address.
+    pub udp: SocketAddr,
+}
+
+impl ServerProcess {
+    /// Starts `binary` on loopback with free ports and `extra` arguments.
+    pub fn start(binary: &Path, extra: &[String]) -> Result<ServerProcess, String> {
+        let log_dir = std::env::temp_dir().join(format!("lanmeet-bench-{}", std::process::id()));
+        let mut child = Command::new(binary)
+            .args(["--bind", "127.0.0.1", "--port", "0", "--log-dir"])
+            .arg(&log_dir)
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let mut stdout = BufReader::new(stdout);
+        let mut line = String::new();
+        stdout.read_line(&mut line).map_err(|e| e.to_string())?;
+        // "listening tcp=127.0.0.1:PORT udp=127.0.0.1:PORT"
+        let field = |name: &str| -> Result<SocketAddr, String> {
+            line.split_whitespace()
+                .find_map(|w| w.strip_prefix(name))
+                .and_then(|a| a.parse().ok())
+                .ok_or_else(|| format!("unexpected first line from the server: {line:?}"))
+        };
+        let (tcp, udp) = (field("tcp=")?, field("udp=")?);
+        Ok(ServerProcess {
+            child,
+            _stdout: stdout,
+            tcp,
+            udp,
+        })
+    }
+
+    fn pid(&self) -> String {
+        self.child.id().to_string()
+    }
+
+    /// CPU time used so far.
+    pub fn cpu(&self) -> Duration {
+        procstat::cpu_time(&self.pid()).unwrap_or_default()
+    }
+
+    /// Resident memory now, in bytes.
+    pub fn rss(&self) -> u64 {
+        procstat::rss_bytes(&self.pid()).unwrap_or(0)
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
