@@ -486,6 +486,11 @@ class AudioSender(threading.Thread):
 class IdleProbe:
     def __init__(self, server):
         self.started = time.monotonic()
+        # Never sends a single byte.
+        self.silent = Conn(server, "silent")
+        # Sends half a frame, then nothing.
+        self.partial = Conn(server, "partial")
+        self.partial.send_raw(struct.pack(">I", 100) + b'{"type":')
         self.watcher = Conn(server, "watcher")
         self.watcher.send({"type": "create_meeting", "version": 1, "username": "Watcher"})
         r = self.watcher.recv()

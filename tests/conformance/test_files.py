@@ -306,3 +306,37 @@ class FileTransfer(ConformanceCase):
         (x,) = self.meeting("Xavier")
         self.settle(0.2)
         self.assert_none(x, "file_offer")
+
+    def test_full_ack_before_end_keeps_transfer_open(self):
+        # The downloader's final ack can reach the server before the sender's
+        # file_end (they race on different connections). The transfer closes
+        # only "after file_end" once the whole size is acked, so file_end
+        # must still be relayed here.
+        a, b = self.meeting("Alice", "Bob")
+        data = os.urandom(100)
+        self.offer(a, (b,), data)
+        tid = self.open_transfer(a, b)
+        a.send({"type": "file_chunk", "transfer_id": tid, "offset": 0,
+                "data": base64.b64encode(data).decode()})
+        b.recv("file_chunk")
+        b.send({"type": "file_ack", "transfer_id": tid, "offset": len(data)})
+        a.recv("file_ack", transfer_id=tid, offset=len(data))
+        sha = hashlib.sha256(data).hexdigest()
+        a.send({"type": "file_end", "transfer_id": tid, "sha256": sha})
+        b.recv("file_end", transfer_id=tid, sha256=sha)
+        a.ping()
+        self.assert_none(a, "error")
+
+    def test_downloader_leaves_after_file_end(self):
+        a, b = self.meeting("Alice", "Bob")
+        data = os.urandom(100)
+        self.offer(a, (b,), data)
+        tid = self.open_transfer(a, b)
+        a.send({"type": "file_chunk", "transfer_id": tid, "offset": 0,
+                "data": base64.b64encode(data).decode()})
+        a.send({"type": "file_end", "transfer_id": tid, "sha256": hashlib.sha256(data).hexdigest()})
+        b.recv("file_end")
+        b.close()
+        a.recv("user_left", client_id=b.id)
+        self.settle(0.2)
+        self.assert_none(a, "file_error")

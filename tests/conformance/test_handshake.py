@@ -132,7 +132,8 @@ class HandshakeErrors(ConformanceCase):
 
     def test_bad_request_variants_close(self):
         h = self.create("Alice")
-        bad_usernames = ["", "   ", "x" * 33, "bad\nname", "bad\x07name", 5, None]
+        bad_usernames = ["", "   ", "x" * 33, "bad\nname", "bad\x07name", "bad\x7fname",
+                         "bad\u0085name", "\x00", 5, None]
         for u in bad_usernames:
             with self.subTest(username=u):
                 c, r = self.handshake({"type": "join_meeting", "version": 1,
@@ -262,6 +263,15 @@ class HandshakeErrors(ConformanceCase):
         # The same name in another meeting is fine.
         h2 = self.create("Alice")
         self.join(h2.code, "bob")
+
+    def test_name_taken_ignoring_case_beyond_ascii(self):
+        # "unique in the meeting ignoring case": Unicode letters have case too.
+        h = self.create("\u00c9mile")
+        c, r = self.try_join(h.code, "\u00e9mile")
+        self.expect_handshake_error(c, r, "name_taken")
+        h2 = self.create("\u0394\u03b7\u03bc\u03ae\u03c4\u03c1\u03b7\u03c2")
+        c, r = self.try_join(h2.code, "\u03b4\u03b7\u03bc\u03ae\u03c4\u03c1\u03b7\u03c2")
+        self.expect_handshake_error(c, r, "name_taken")
 
     def test_name_free_again_after_leave(self):
         h = self.create("Alice")

@@ -2,6 +2,7 @@
 host handover)."""
 
 import json
+import os
 import struct
 import time
 
@@ -141,3 +142,15 @@ class FramingAfterHandshake(ConformanceCase):
                 time.sleep(0.002)
         for _ in range(3):
             h.recv("pong")
+
+
+class ServerLog(ConformanceCase):
+
+    def test_log_file_written(self):
+        # Section 10: the server logs to logs/server/<start time>.log. The
+        # suite passes --log-dir, so a .log file is expected somewhere under
+        # that directory (directly in it or in a server/ subfolder).
+        found = []
+        for root, _dirs, files in os.walk(self.server.log_dir):
+            found += [os.path.join(root, f) for f in files if f.endswith(".log")]
+        self.assertTrue(found, f"no .log file under {self.server.log_dir}")

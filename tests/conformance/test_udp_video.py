@@ -39,6 +39,19 @@ class UdpHello(ConformanceCase):
         a.ping()
         self.assertFalse(a.closed)
 
+    def test_token_invalid_after_leave(self):
+        a, b = self.meeting("Alice", "Bob")
+        ua = self.udp(a)
+        ub = self.udp(b)
+        a.send({"type": "leave"})
+        b.recv("user_left", client_id=a.id)
+        ua.clear()
+        ua.hello(expect_ok=False)
+        ua.send(udp_packet("V", a.id, video_body(1, 0, 1, b"ghost")))
+        time.sleep(0.4)
+        self.assertEqual(ua.count("I"), 0, "a hello with the token of a client that left was answered")
+        self.assertEqual(ub.count("V"), 0, "media of a client that left was relayed")
+
     def test_hello_token_of_other_meeting_member(self):
         # A token binds the client it was issued to, whatever id the header
         # names; a hello is never answered for an unknown token.
