@@ -185,3 +185,22 @@ class Mixer(ConformanceCase):
         self.assertEqual(uc.count("A"), 0, "a malformed audio frame was mixed")
         ua.send(udp_packet("A", a.id, audio_body(3, 1234)))
         self.assertTrue(uc.wait_for(lambda: uc.count("A") >= 1, 2.0))
+
+    def test_mute_all_excludes_from_mix_until_unmute_all(self):
+        h, b = self.meeting("Host", "Bob")
+        uh, ub = self.udp(h), self.udp(b)
+        h.send({"type": "mute_all", "lock": False})
+        b.recv("muted_by_host")
+        d = self.join(h.code, "Dave")  # muted as a later joiner
+        d.recv("muted_by_host")
+        ud = self.udp(d)
+        t0, _ = self.run_senders([(b, ub, const(1000)), (d, ud, const(2000))], 0.6)
+        self.assertEqual(self.frames(uh, t0), [], "audio muted by mute_all reached the host")
+        h.send({"type": "unmute_all"})
+        for t in (b, d):
+            t.recv("unmuted_by_host")
+        h.ping()
+        t1, _ = self.run_senders([(b, ub, const(1000)), (d, ud, const(2000))], 0.8)
+        fh = self.frames(uh, t1 + 0.2)
+        self.assertGreater(len(fh), 30, "after unmute_all the host hears nothing")
+        self.assertGreater(sum(1 for *_, s in fh if s == const(3000)), 0.4 * len(fh))

@@ -3,7 +3,7 @@
 import os
 import time
 
-from conformance_support import (ConformanceCase, Udp, TIMEOUT, parse_udp,
+from conformance_support import (ConformanceCase, Server, Udp, TIMEOUT, parse_udp,
                                  udp_packet, video_body)
 
 OK = b"I\x00\x00ok"
@@ -160,3 +160,31 @@ class VideoRelay(ConformanceCase):
         ua.send(udp_packet("V", a.id, video_body(1, 0, 1, b"after junk")))
         self.assertTrue(self.wait_count(ub, "V", 1))
         ua.hello()
+
+
+class LargerDatagrams(ConformanceCase):
+    """A server of its own started with --max-datagram 9000."""
+
+    server = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server("--max-datagram", "9000")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+
+    def test_max_datagram_option(self):
+        a, b = self.meeting("Alice", "Bob")
+        self.assertEqual(a.reply["max_datagram"], 9000)
+        self.assertEqual(b.reply["max_datagram"], 9000)
+        ua, ub = self.udp(a), self.udp(b)
+        head = len(udp_packet("V", a.id, video_body(1, 0, 1, b"")))
+        ua.send(udp_packet("V", a.id, video_body(1, 0, 1, os.urandom(9001 - head))))
+        time.sleep(0.3)
+        self.assertEqual(ub.count("V"), 0, "a 9001-byte datagram was relayed")
+        exact = udp_packet("V", a.id, video_body(2, 0, 1, os.urandom(9000 - head)))
+        ua.send(exact)
+        self.assertTrue(ub.wait_for(lambda: ub.count("V") >= 1, TIMEOUT))
+        self.assertEqual(ub.packets("V")[0][1], exact)
