@@ -71,9 +71,9 @@ impl ToneSource {
     /// A frequency between 300 and 1250 Hz picked from a name, so that
     /// every client of a test meeting sounds different.
     pub fn frequency_for(name: &str) -> f64 {
-        let hash = name
-            .bytes()
-            .fold(2166136261u32, |h, b| (h ^ u32::from(b)).wrapping_mul(16777619));
+        let hash = name.bytes().fold(2166136261u32, |h, b| {
+            (h ^ u32::from(b)).wrapping_mul(16777619)
+        });
         300.0 + f64::from(hash % 20) * 50.0
     }
 }

@@ -256,7 +256,11 @@ fn read_full(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
 }
 
 /// Records a transfer's end in the state and tells the front end.
-fn end_transfer(shared: &Shared, transfer_id: &str, outcome: Result<(Option<PathBuf>, u64), String>) {
+fn end_transfer(
+    shared: &Shared,
+    transfer_id: &str,
+    outcome: Result<(Option<PathBuf>, u64), String>,
+) {
     let direction = {
         let mut state = lock(&shared.state);
         let Some(t) = state.transfer_mut(transfer_id) else {
@@ -277,7 +281,9 @@ fn end_transfer(shared: &Shared, transfer_id: &str, outcome: Result<(Option<Path
     };
     match outcome {
         Ok((path, size)) => {
-            shared.log.write(format_args!("transfer {transfer_id} done ({size} bytes)"));
+            shared
+                .log
+                .write(format_args!("transfer {transfer_id} done ({size} bytes)"));
             shared.emit(Event::TransferDone {
                 transfer_id: transfer_id.to_string(),
                 direction,
@@ -286,7 +292,9 @@ fn end_transfer(shared: &Shared, transfer_id: &str, outcome: Result<(Option<Path
             });
         }
         Err(reason) => {
-            shared.log.write(format_args!("transfer {transfer_id} failed: {reason}"));
+            shared
+                .log
+                .write(format_args!("transfer {transfer_id} failed: {reason}"));
             shared.emit(Event::TransferFailed {
                 transfer_id: transfer_id.to_string(),
                 direction,
@@ -400,7 +408,10 @@ fn upload(
                 data: base64::encode(&buf[..n]),
             })
             .map_err(|_| "the session ended".to_string())?;
-        shared.counters.file_bytes_sent.fetch_add(n as u64, Ordering::Relaxed);
+        shared
+            .counters
+            .file_bytes_sent
+            .fetch_add(n as u64, Ordering::Relaxed);
         offset = end;
         if last_progress.elapsed() >= PROGRESS_EVERY {
             last_progress = Instant::now();
@@ -430,7 +441,12 @@ fn upload(
 
 /// Handles `file_transfer_started` (we are the downloader): opens the part
 /// file.
-pub(crate) fn on_transfer_started(shared: &Shared, transfer_id: &str, sender_id: &str, file_id: &str) {
+pub(crate) fn on_transfer_started(
+    shared: &Shared,
+    transfer_id: &str,
+    sender_id: &str,
+    file_id: &str,
+) {
     let offer = lock(&shared.state).offer(sender_id, file_id).cloned();
     let Some(offer) = offer else {
         let _ = shared.send(ClientMessage::FileCancel {
@@ -485,7 +501,11 @@ pub(crate) fn on_transfer_started(shared: &Shared, transfer_id: &str, sender_id:
     }
 }
 
-fn open_download(dir: &Path, offer: &FileOfferInfo, taken: &HashSet<PathBuf>) -> io::Result<Download> {
+fn open_download(
+    dir: &Path,
+    offer: &FileOfferInfo,
+    taken: &HashSet<PathBuf>,
+) -> io::Result<Download> {
     fs::create_dir_all(dir)?;
     let name = safe_file_name(&offer.filename);
     let final_path = unique_destination(dir, &name, taken);
@@ -605,7 +625,10 @@ pub(crate) fn on_end(shared: &Shared, transfer_id: &str, sha256: &str) {
         None
     };
     let Download {
-        file, part, mut final_path, ..
+        file,
+        part,
+        mut final_path,
+        ..
     } = d;
     drop(file);
     if let Some(why) = problem {
@@ -634,7 +657,11 @@ pub(crate) fn on_end(shared: &Shared, transfer_id: &str, sha256: &str) {
         }
         Err(e) => {
             let _ = fs::remove_file(&part);
-            end_transfer(shared, transfer_id, Err(format!("cannot rename the part file: {e}")));
+            end_transfer(
+                shared,
+                transfer_id,
+                Err(format!("cannot rename the part file: {e}")),
+            );
         }
     }
 }
@@ -670,7 +697,8 @@ pub(crate) fn cancel(shared: &Shared, transfer_id: &str) -> bool {
 
 /// Fails every transfer at once (the session is ending).
 pub(crate) fn end_all(shared: &Shared, reason: &str) {
-    let uploads: Vec<Arc<UploadControl>> = lock(&shared.transfers).uploads.values().cloned().collect();
+    let uploads: Vec<Arc<UploadControl>> =
+        lock(&shared.transfers).uploads.values().cloned().collect();
     for u in uploads {
         u.end(reason);
     }
@@ -716,10 +744,16 @@ mod tests {
         let mut taken = HashSet::new();
         assert_eq!(unique_destination(&dir, "a.txt", &taken), dir.join("a.txt"));
         fs::write(dir.join("a.txt"), b"x").unwrap();
-        assert_eq!(unique_destination(&dir, "a.txt", &taken), dir.join("a (1).txt"));
+        assert_eq!(
+            unique_destination(&dir, "a.txt", &taken),
+            dir.join("a (1).txt")
+        );
         fs::write(dir.join("a (1).txt.part"), b"x").unwrap();
         taken.insert(dir.join("a (2).txt"));
-        assert_eq!(unique_destination(&dir, "a.txt", &taken), dir.join("a (3).txt"));
+        assert_eq!(
+            unique_destination(&dir, "a.txt", &taken),
+            dir.join("a (3).txt")
+        );
         assert_eq!(unique_destination(&dir, "noext", &taken), dir.join("noext"));
         assert_eq!(part_path(&dir.join("a.txt")), dir.join("a.txt.part"));
         fs::remove_dir_all(&dir).unwrap();

@@ -186,7 +186,9 @@ pub fn parse_args(args: &[String]) -> Result<Command, String> {
                 } else if let Some(path) = v.strip_prefix("wav:") {
                     AudioChoice::Wav(PathBuf::from(path))
                 } else {
-                    return Err(format!("--audio is tone, tone:HZ, wav:PATH or none, not {v:?}"));
+                    return Err(format!(
+                        "--audio is tone, tone:HZ, wav:PATH or none, not {v:?}"
+                    ));
                 }
             }
             "--record-audio" => o.record = Some(PathBuf::from(value(arg)?)),
@@ -287,6 +289,16 @@ pub fn run(o: Options) -> ExitCode {
     start_media(&session, &o);
 
     let me = session.identity().client_id.clone();
+    if o.accept_files {
+        // Offers made before we joined come in the join reply, not as events.
+        for offer in session.state().offers {
+            if offer.sender_id != me {
+                if let Err(e) = session.request_file(&offer.sender_id, &offer.file_id) {
+                    print_error(&e.to_string());
+                }
+            }
+        }
+    }
     let mut ended = false;
     loop {
         let wait = match deadline {

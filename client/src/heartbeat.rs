@@ -25,7 +25,11 @@ const CHECK_EVERY: Duration = Duration::from_millis(250);
 
 /// Sends one UDP hello.
 pub(crate) fn send_hello(shared: &Shared) {
-    let hello = udp::build(Kind::Hello, &shared.identity.client_id, shared.identity.udp_token.as_bytes());
+    let hello = udp::build(
+        Kind::Hello,
+        &shared.identity.client_id,
+        shared.identity.udp_token.as_bytes(),
+    );
     // A lost hello is fine: the next one goes out in 2 s.
     let _ = shared.link.socket.send(&hello);
 }
@@ -90,6 +94,9 @@ mod tests {
         assert_eq!(media_path(None, t0, at(1), five), MediaPath::Waiting);
         assert_eq!(media_path(None, t0, at(5), five), MediaPath::NoAnswer);
         assert_eq!(media_path(Some(at(4)), t0, at(6), five), MediaPath::Ok);
-        assert_eq!(media_path(Some(at(4)), t0, at(9), five), MediaPath::NoAnswer);
+        assert_eq!(
+            media_path(Some(at(4)), t0, at(9), five),
+            MediaPath::NoAnswer
+        );
     }
 }

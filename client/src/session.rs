@@ -22,7 +22,9 @@
 //! reads `session.state()` on an event sees the state the event describes.
 
 use std::io::{self, ErrorKind, Write};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpStream, ToSocketAddrs, UdpSocket};
+use std::net::{
+    IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpStream, ToSocketAddrs, UdpSocket,
+};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
@@ -307,7 +309,10 @@ pub struct Session {
     reader: Option<JoinHandle<()>>,
 }
 
-fn spawn_named(name: &str, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>, SessionError> {
+fn spawn_named(
+    name: &str,
+    f: impl FnOnce() + Send + 'static,
+) -> Result<JoinHandle<()>, SessionError> {
     thread::Builder::new()
         .name(format!("lanmeet-{name}"))
         .spawn(f)
@@ -361,7 +366,9 @@ fn check_reply(reply: &JoinReply) -> Result<(), SessionError> {
     if reply.client_id.is_empty() || reply.client_id.len() > 64 {
         return bad("client_id is empty or too long");
     }
-    if reply.udp_token.len() != UDP_TOKEN_LEN || !reply.udp_token.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if reply.udp_token.len() != UDP_TOKEN_LEN
+        || !reply.udp_token.bytes().all(|b| b.is_ascii_hexdigit())
+    {
         return bad("udp_token is not 32 hex digits");
     }
     // Room for a header and some payload; the protocol's own minimum is
@@ -416,7 +423,10 @@ impl Session {
         };
         let created = config.action == JoinAction::Create;
         let log = config.log.clone();
-        log.write(format_args!("connecting to {}:{}", config.host, config.port));
+        log.write(format_args!(
+            "connecting to {}:{}",
+            config.host, config.port
+        ));
 
         let deadline = Instant::now() + config.connect_timeout;
         let mut stream = connect_tcp(&config.host, config.port, config.connect_timeout)?;
@@ -694,8 +704,14 @@ impl Session {
         self.ensure_connected()?;
         self.stop_playback();
         let stop = StopSignal::new();
-        let (jitter, st, warn) = (self.shared.jitter.clone(), stop.clone(), self.shared.warn_fn());
-        let handle = spawn_named("playout", move || audio::run_playout(sink, jitter, st, warn))?;
+        let (jitter, st, warn) = (
+            self.shared.jitter.clone(),
+            stop.clone(),
+            self.shared.warn_fn(),
+        );
+        let handle = spawn_named("playout", move || {
+            audio::run_playout(sink, jitter, st, warn)
+        })?;
         lock(&self.shared.media).playout = Some(Worker { stop, handle });
         self.shared.playing.store(true, Ordering::Release);
         Ok(())
@@ -922,9 +938,9 @@ fn run_tcp_reader(shared: Arc<Shared>, mut reader: FrameReader) {
                 last_heard = Instant::now();
                 match wire::parse_server_frame(&body) {
                     Parsed::Message(msg) => handle_message(&shared, msg),
-                    Parsed::Unknown(kind) => {
-                        shared.log.write(format_args!("ignored unknown message type {kind:?}"))
-                    }
+                    Parsed::Unknown(kind) => shared
+                        .log
+                        .write(format_args!("ignored unknown message type {kind:?}")),
                     Parsed::Broken(why) => {
                         shared.log.write(format_args!("broken message: {why}"));
                         if why.starts_with("frame is not") {
@@ -1002,7 +1018,9 @@ fn handle_message(shared: &Arc<Shared>, msg: ServerMessage) {
             None
         }
         ServerMessage::Error { code, message } => {
-            shared.log.write(format_args!("server error {}: {message}", code.as_str()));
+            shared
+                .log
+                .write(format_args!("server error {}: {message}", code.as_str()));
             Some(Event::ServerError { code, message })
         }
         ServerMessage::UserJoined {
@@ -1129,7 +1147,9 @@ fn handle_message(shared: &Arc<Shared>, msg: ServerMessage) {
                     w.end();
                 }
             }
-            shared.decode.forget(&FrameKey::Screen(presenter_id.clone()));
+            shared
+                .decode
+                .forget(&FrameKey::Screen(presenter_id.clone()));
             *lock(&shared.slots.screen) = None;
             Some(Event::ScreenShareStopped { presenter_id })
         }
@@ -1141,7 +1161,9 @@ fn handle_message(shared: &Arc<Shared>, msg: ServerMessage) {
             match lanmeet_common::base64::decode(&frame_data) {
                 Ok(jpeg) => {
                     let seq = shared.screen_seq.fetch_add(1, Ordering::Relaxed) as u32;
-                    shared.decode.submit(FrameKey::Screen(presenter_id), seq, jpeg);
+                    shared
+                        .decode
+                        .submit(FrameKey::Screen(presenter_id), seq, jpeg);
                 }
                 Err(e) => shared.log.write(format_args!("bad screen frame: {e}")),
             }
@@ -1284,10 +1306,15 @@ fn run_udp_reader(shared: Arc<Shared>) {
                 let pushed = lock(&shared.assembler).push(d.client_id, d.body, Instant::now());
                 match pushed {
                     Ok(Some(frame)) => {
-                        shared.counters.video_received.fetch_add(1, Ordering::Relaxed);
                         shared
-                            .decode
-                            .submit(FrameKey::Camera(frame.sender), frame.frame_seq, frame.jpeg);
+                            .counters
+                            .video_received
+                            .fetch_add(1, Ordering::Relaxed);
+                        shared.decode.submit(
+                            FrameKey::Camera(frame.sender),
+                            frame.frame_seq,
+                            frame.jpeg,
+                        );
                     }
                     Ok(None) => {}
                     Err(_) => {
@@ -1300,7 +1327,10 @@ fn run_udp_reader(shared: Arc<Shared>) {
                     shared.counters.malformed.fetch_add(1, Ordering::Relaxed);
                     continue;
                 };
-                shared.counters.audio_received.fetch_add(1, Ordering::Relaxed);
+                shared
+                    .counters
+                    .audio_received
+                    .fetch_add(1, Ordering::Relaxed);
                 if shared.playing.load(Ordering::Acquire) {
                     decode_pcm(bytes, &mut pcm);
                     lock(&shared.jitter).push(seq, pcm);

@@ -118,8 +118,11 @@ pub struct MeetingState {
 impl MeetingState {
     /// The state right after a successful join.
     pub fn from_join(reply: &JoinReply, my_name: &str) -> MeetingState {
-        let mut participants: Vec<Participant> =
-            reply.participants.iter().map(Participant::from_info).collect();
+        let mut participants: Vec<Participant> = reply
+            .participants
+            .iter()
+            .map(Participant::from_info)
+            .collect();
         participants.push(Participant {
             client_id: reply.client_id.clone(),
             username: my_name.trim().to_string(),
@@ -175,7 +178,8 @@ impl MeetingState {
 
     /// Raised hands in the order they went up.
     pub fn hands(&self) -> Vec<&Participant> {
-        let mut up: Vec<&Participant> = self.participants.iter().filter(|p| p.hand_raised).collect();
+        let mut up: Vec<&Participant> =
+            self.participants.iter().filter(|p| p.hand_raised).collect();
         up.sort_by(|a, b| {
             a.raised_at
                 .unwrap_or(f64::MAX)
@@ -193,9 +197,7 @@ impl MeetingState {
 
     /// The transfer with this id.
     pub fn transfer(&self, transfer_id: &str) -> Option<&TransferInfo> {
-        self.transfers
-            .iter()
-            .find(|t| t.transfer_id == transfer_id)
+        self.transfers.iter().find(|t| t.transfer_id == transfer_id)
     }
 
     pub(crate) fn transfer_mut(&mut self, transfer_id: &str) -> Option<&mut TransferInfo> {
@@ -227,20 +229,18 @@ impl MeetingState {
             ServerMessage::UserJoined {
                 client_id,
                 username,
-            } => {
-                if self.participant(client_id).is_none() {
-                    self.participants.push(Participant {
-                        client_id: client_id.clone(),
-                        username: username.clone(),
-                        is_me: false,
-                        is_host: false,
-                        video: false,
-                        muted: false,
-                        mic_locked: false,
-                        hand_raised: false,
-                        raised_at: None,
-                    });
-                }
+            } if self.participant(client_id).is_none() => {
+                self.participants.push(Participant {
+                    client_id: client_id.clone(),
+                    username: username.clone(),
+                    is_me: false,
+                    is_host: false,
+                    video: false,
+                    muted: false,
+                    mic_locked: false,
+                    hand_raised: false,
+                    raised_at: None,
+                });
             }
             ServerMessage::UserLeft { client_id, .. } => {
                 self.participants.retain(|p| p.client_id != *client_id);
@@ -314,10 +314,10 @@ impl MeetingState {
             ServerMessage::ScreenShareStarted { presenter_id } => {
                 self.presenter = Some(presenter_id.clone());
             }
-            ServerMessage::ScreenShareStopped { presenter_id } => {
-                if self.presenter.as_deref() == Some(presenter_id) {
-                    self.presenter = None;
-                }
+            ServerMessage::ScreenShareStopped { presenter_id }
+                if self.presenter.as_deref() == Some(presenter_id) =>
+            {
+                self.presenter = None;
             }
             ServerMessage::FileOffer(offer) => self.add_offer(offer.clone()),
             ServerMessage::FileUnavailable { sender_id, file_id } => {

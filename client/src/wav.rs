@@ -59,7 +59,8 @@ pub fn parse_wav(bytes: &[u8]) -> Result<WavData, MediaError> {
             let rate = u32::from_le_bytes([body[4], body[5], body[6], body[7]]);
             format = Some((u16_at(0), u16_at(2), rate, u16_at(14)));
         } else if id == b"data" {
-            let (tag, channels, rate, bits) = format.ok_or_else(|| format_err("data before fmt"))?;
+            let (tag, channels, rate, bits) =
+                format.ok_or_else(|| format_err("data before fmt"))?;
             if tag != 1 || bits != 16 {
                 return Err(format_err("only 16-bit PCM is read"));
             }

@@ -11,7 +11,14 @@ use support::*;
 
 fn wait_media_ok(c: &mut Client) {
     c.events.wait(
-        |e| matches!(e, Event::MediaPath { state: MediaPath::Ok }),
+        |e| {
+            matches!(
+                e,
+                Event::MediaPath {
+                    state: MediaPath::Ok
+                }
+            )
+        },
         "the media path to work",
     );
 }
@@ -24,8 +31,16 @@ fn recording(path: &std::path::Path) -> Vec<i16> {
 }
 
 fn assert_tone(samples: &[i16], hz: f64, who: &str) {
-    assert!(samples.len() > 24_000, "{who}: only {} samples", samples.len());
-    assert!(rms(samples) > 1000.0, "{who}: silence (rms {:.0})", rms(samples));
+    assert!(
+        samples.len() > 24_000,
+        "{who}: only {} samples",
+        samples.len()
+    );
+    assert!(
+        rms(samples) > 1000.0,
+        "{who}: silence (rms {:.0})",
+        rms(samples)
+    );
     let found = dominant_frequency(samples, 48_000.0, 300.0, 1300.0);
     assert!(
         (found - hz).abs() <= hz * 0.02,
@@ -50,8 +65,12 @@ fn tones_are_heard_by_the_others_and_not_by_their_senders() {
             .start_playback(Box::new(WavWriter::create(path).unwrap()))
             .unwrap();
     }
-    a.session.start_audio(Box::new(ToneSource::new(600.0))).unwrap();
-    b.session.start_audio(Box::new(ToneSource::new(900.0))).unwrap();
+    a.session
+        .start_audio(Box::new(ToneSource::new(600.0)))
+        .unwrap();
+    b.session
+        .start_audio(Box::new(ToneSource::new(900.0)))
+        .unwrap();
     std::thread::sleep(Duration::from_millis(1500));
     let jitter = c.session.stats().jitter;
     for client in [&a, &b, &c] {
@@ -66,15 +85,24 @@ fn tones_are_heard_by_the_others_and_not_by_their_senders() {
     // Not themselves: the own tone is far below the other's.
     let own_a = tone_power(&heard_by_a, 48_000.0, 600.0);
     let other_a = tone_power(&heard_by_a, 48_000.0, 900.0);
-    assert!(own_a < other_a / 1000.0, "Low hears itself: {own_a} vs {other_a}");
+    assert!(
+        own_a < other_a / 1000.0,
+        "Low hears itself: {own_a} vs {other_a}"
+    );
     let own_b = tone_power(&heard_by_b, 48_000.0, 900.0);
     let other_b = tone_power(&heard_by_b, 48_000.0, 600.0);
-    assert!(own_b < other_b / 1000.0, "High hears itself: {own_b} vs {other_b}");
+    assert!(
+        own_b < other_b / 1000.0,
+        "High hears itself: {own_b} vs {other_b}"
+    );
     // The listener hears both.
     let p600 = tone_power(&heard_by_c, 48_000.0, 600.0);
     let p900 = tone_power(&heard_by_c, 48_000.0, 900.0);
     let p750 = tone_power(&heard_by_c, 48_000.0, 750.0);
-    assert!(p600 > 100.0 * p750 && p900 > 100.0 * p750, "{p600} {p900} {p750}");
+    assert!(
+        p600 > 100.0 * p750 && p900 > 100.0 * p750,
+        "{p600} {p900} {p750}"
+    );
 
     // The jitter buffer reports sensible numbers.
     assert_eq!(jitter.target_ms, 30);
@@ -91,7 +119,9 @@ fn self_mute_stops_sending_and_tells_the_others() {
     wait_media_ok(&mut a);
     wait_media_ok(&mut b);
     let a_id = a.id();
-    a.session.start_audio(Box::new(ToneSource::new(500.0))).unwrap();
+    a.session
+        .start_audio(Box::new(ToneSource::new(500.0)))
+        .unwrap();
     std::thread::sleep(Duration::from_millis(300));
     let received = b.session.stats().audio_frames_received;
     assert!(received > 10, "{received} frames at the listener");

@@ -65,13 +65,27 @@ fn chat_both_ways_and_private_between_three() {
     let lines: Vec<&str> = a_state.chat.iter().map(|l| l.message.as_str()).collect();
     assert_eq!(
         lines,
-        ["hello from Alice", "hi Alice, Bob here", "just for Carol", "public again"]
+        [
+            "hello from Alice",
+            "hi Alice, Bob here",
+            "just for Carol",
+            "public again"
+        ]
     );
 
     // A late joiner gets the public history.
     let d = join(&server, "Dave", &code, dir.path());
-    let history: Vec<String> = d.session.state().chat.iter().map(|l| l.message.clone()).collect();
-    assert_eq!(history, ["hello from Alice", "hi Alice, Bob here", "public again"]);
+    let history: Vec<String> = d
+        .session
+        .state()
+        .chat
+        .iter()
+        .map(|l| l.message.clone())
+        .collect();
+    assert_eq!(
+        history,
+        ["hello from Alice", "hi Alice, Bob here", "public again"]
+    );
     assert_eq!(d.session.state().participants.len(), 4);
     assert_eq!(d.session.state().host(), Some(a_id.as_str()));
 
@@ -114,7 +128,11 @@ fn presence_hands_and_leaving() {
     );
     let state = a.session.state();
     let order: Vec<&str> = state.hands().iter().map(|p| p.client_id.as_str()).collect();
-    assert_eq!(order, [c_id.as_str(), b_id.as_str()], "hands in raise order");
+    assert_eq!(
+        order,
+        [c_id.as_str(), b_id.as_str()],
+        "hands in raise order"
+    );
 
     b.session.set_muted(true).unwrap();
     assert!(b.session.is_muted());
@@ -144,14 +162,19 @@ fn presence_hands_and_leaving() {
     assert_eq!(b.session.state().participants.len(), 2);
 
     c.session.leave();
-    let e = c.events.wait(|e| matches!(e, Event::Disconnected { .. }), "Cy's end");
+    let e = c
+        .events
+        .wait(|e| matches!(e, Event::Disconnected { .. }), "Cy's end");
     assert_eq!(
         e,
         Event::Disconnected {
             reason: DisconnectReason::Left
         }
     );
-    assert!(matches!(c.events.seen.last(), Some(Event::Disconnected { .. })));
+    assert!(matches!(
+        c.events.seen.last(),
+        Some(Event::Disconnected { .. })
+    ));
 }
 
 #[test]
@@ -171,19 +194,37 @@ fn refusals_are_typed_errors() {
     };
     let e = err(config(&server, "Ben", Some("ZZZZZZ"), dir.path()));
     assert!(
-        matches!(e, SessionError::Refused { code: ErrorCode::InvalidCode, .. }),
+        matches!(
+            e,
+            SessionError::Refused {
+                code: ErrorCode::InvalidCode,
+                ..
+            }
+        ),
         "{e}"
     );
     let e = err(config(&server, "Ben", Some(&code), dir.path()));
     assert!(
-        matches!(e, SessionError::Refused { code: ErrorCode::WrongPassword, .. }),
+        matches!(
+            e,
+            SessionError::Refused {
+                code: ErrorCode::WrongPassword,
+                ..
+            }
+        ),
         "{e}"
     );
     let mut with_pw = config(&server, "ANN", Some(&code), dir.path());
     with_pw.password = Some("secret".into());
     let e = err(with_pw);
     assert!(
-        matches!(e, SessionError::Refused { code: ErrorCode::NameTaken, .. }),
+        matches!(
+            e,
+            SessionError::Refused {
+                code: ErrorCode::NameTaken,
+                ..
+            }
+        ),
         "{e}"
     );
     let e = err(config(&server, "  ", Some(&code), dir.path()));

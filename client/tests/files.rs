@@ -74,7 +74,15 @@ fn a_50_mb_file_arrives_with_the_right_hash() {
         |e| matches!(e, Event::TransferProgress { bytes, rate, .. } if *bytes > 0 && *rate > 0.0)
     ));
     a.events.wait(
-        |e| matches!(e, Event::TransferDone { direction: TransferDirection::Upload, .. }),
+        |e| {
+            matches!(
+                e,
+                Event::TransferDone {
+                    direction: TransferDirection::Upload,
+                    ..
+                }
+            )
+        },
         "the upload to finish",
     );
     let t = b.session.state().transfer(&transfer).cloned().unwrap();

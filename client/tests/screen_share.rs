@@ -49,15 +49,17 @@ fn a_shared_image_arrives_and_decodes() {
         );
     }
     assert_eq!(b.session.state().presenter.as_deref(), Some(a_id.as_str()));
-    let e = b.events.wait(
-        |e| matches!(e, Event::ScreenFrame { .. }),
-        "a screen frame",
-    );
+    let e = b
+        .events
+        .wait(|e| matches!(e, Event::ScreenFrame { .. }), "a screen frame");
     assert!(matches!(
         e,
         Event::ScreenFrame { width: 1280, height: 720, ref presenter_id, .. } if *presenter_id == a_id
     ));
-    let frame = b.session.latest_screen_frame().expect("a frame in the screen slot");
+    let frame = b
+        .session
+        .latest_screen_frame()
+        .expect("a frame in the screen slot");
     let expected = resize(&source, 1280, 720);
     for (x, y) in [(100, 100), (1100, 100), (100, 600), (1200, 700)] {
         let (got, want) = (frame.image.get(x, y), expected.get(x, y));
@@ -78,7 +80,10 @@ fn a_shared_image_arrives_and_decodes() {
         .filter(|e| matches!(e, Event::ScreenFrame { .. }))
         .count() as f64;
     let rate = n / start.elapsed().as_secs_f64();
-    assert!((1.5..=5.0).contains(&rate), "{rate:.1} screen frames per second");
+    assert!(
+        (1.5..=5.0).contains(&rate),
+        "{rate:.1} screen frames per second"
+    );
 
     // Only one presenter at a time.
     c.session
@@ -92,7 +97,10 @@ fn a_shared_image_arrives_and_decodes() {
     // A late joiner learns who presents and gets the latest frame.
     let mut d = join(&server, "Late", &a.code(), dir.path());
     assert_eq!(d.session.state().presenter.as_deref(), Some(a_id.as_str()));
-    d.events.wait(|e| matches!(e, Event::ScreenFrame { .. }), "the late joiner's frame");
+    d.events.wait(
+        |e| matches!(e, Event::ScreenFrame { .. }),
+        "the late joiner's frame",
+    );
 
     a.session.stop_screen_share().unwrap();
     b.events.wait(
@@ -122,11 +130,26 @@ fn ppm_images_can_be_shared_and_png_is_refused_clearly() {
     a.session
         .start_screen_share(Box::new(ImageScreen::open(&ppm).unwrap()))
         .unwrap();
-    a.events.wait(|e| matches!(e, Event::ScreenShareStarted { .. }), "the share");
-    let e = b.events.wait(|e| matches!(e, Event::ScreenFrame { .. }), "a frame");
+    a.events.wait(
+        |e| matches!(e, Event::ScreenShareStarted { .. }),
+        "the share",
+    );
+    let e = b
+        .events
+        .wait(|e| matches!(e, Event::ScreenFrame { .. }), "a frame");
     // Small images are not enlarged.
-    assert!(matches!(e, Event::ScreenFrame { width: 320, height: 180, .. }));
+    assert!(matches!(
+        e,
+        Event::ScreenFrame {
+            width: 320,
+            height: 180,
+            ..
+        }
+    ));
     // The presenter leaving ends the share for everyone.
     a.session.leave();
-    b.events.wait(|e| matches!(e, Event::ScreenShareStopped { .. }), "the share to end");
+    b.events.wait(
+        |e| matches!(e, Event::ScreenShareStopped { .. }),
+        "the share to end",
+    );
 }

@@ -10,7 +10,14 @@ use support::*;
 
 fn wait_media_ok(c: &mut Client) {
     c.events.wait(
-        |e| matches!(e, Event::MediaPath { state: MediaPath::Ok }),
+        |e| {
+            matches!(
+                e,
+                Event::MediaPath {
+                    state: MediaPath::Ok
+                }
+            )
+        },
         "the media path to work",
     );
 }
@@ -81,10 +88,16 @@ fn test_pattern_arrives_decoded_at_size_and_rate() {
     );
 
     // The slot holds the newest frame; it is the pattern it claims to be.
-    let frame = b.session.latest_video_frame(&a_id).expect("a frame in the slot");
+    let frame = b
+        .session
+        .latest_video_frame(&a_id)
+        .expect("a frame in the slot");
     let expected = TestPattern::new(640, 480).draw(u64::from(frame.frame_seq));
     let diff = mean_diff(&frame.image, &expected);
-    assert!(diff < 8.0, "decoded frame differs from the pattern by {diff:.1}");
+    assert!(
+        diff < 8.0,
+        "decoded frame differs from the pattern by {diff:.1}"
+    );
     assert!(frame.jpeg_bytes > 1000);
 
     // The third participant sees it too; the sender never sees itself.

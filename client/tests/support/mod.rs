@@ -109,10 +109,7 @@ impl Client {
 pub fn connect(config: Config) -> Client {
     let (session, rx) = Session::connect(config).expect("the session joins");
     let mut events = Events::new(rx);
-    events.wait(
-        |e| matches!(e, Event::Joined { .. }),
-        "the joined event",
-    );
+    events.wait(|e| matches!(e, Event::Joined { .. }), "the joined event");
     Client { session, events }
 }
 

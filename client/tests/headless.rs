@@ -1,0 +1,172 @@
+//! The real `lanmeet-client --headless` binary against an in-process
+//! server, checked through its JSON event lines.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use lanmeet_client::Event;
+use serde_json::Value;
+use support::*;
+
+const BIN: &str = env!("CARGO_BIN_EXE_lanmeet-client");
+
+#[test]
+fn headless_client_joins_talks_shows_video_and_downloads() {
+    let server = server();
+    let dir = TempDir::new("headless");
+    let downloads = dir.join("downloads");
+    let logs = dir.join("logs");
+    let offered = dir.join("handout.pdf");
+    let sha = write_test_file(&offered, 300_000, 9);
+
+    let mut host = create(&server, "Host", dir.path());
+    let file_id = host.session.offer_file(&offered).unwrap();
+    host.events.wait(
+        |e| matches!(e, Event::FileOffered(o) if o.file_id == file_id),
+        "our offer to go out",
+    );
+
+    let port = server.tcp_addr().port().to_string();
+    let code = host.code();
+    let mut child = Command::new(BIN)
+        .args(["--headless", "--host", "127.0.0.1", "--port", &port])
+        .args(["--name", "Robot", "--join", &code.to_lowercase()])
+        .args(["--video", "test", "--size", "320x240", "--fps", "10"])
+        .args(["--audio", "tone:700", "--say", "hi from the binary"])
+        .args(["--accept-files", "--seconds", "4"])
+        .arg("--download-dir")
+        .arg(&downloads)
+        .arg("--log-dir")
+        .arg(&logs)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the client binary runs");
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let lines = std::thread::spawn(move || {
+        BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .collect::<Vec<String>>()
+    });
+
+    let e = host.events.wait(
+        |e| matches!(e, Event::ParticipantJoined { username, .. } if username == "Robot"),
+        "the binary joining",
+    );
+    let Event::ParticipantJoined {
+        client_id: robot, ..
+    } = e
+    else {
+        unreachable!()
+    };
+    host.events.wait(
+        |e| matches!(e, Event::Chat(l) if l.message == "hi from the binary" && l.client_id == robot),
+        "the binary's chat line",
+    );
+    host.events.wait(
+        |e| matches!(e, Event::VideoFrame { client_id, width: 320, height: 240, .. } if *client_id == robot),
+        "the binary's test pattern",
+    );
+    host.session.chat("hello robot", None).unwrap();
+    host.events.wait(
+        |e| matches!(e, Event::TransferDone { .. }),
+        "the upload to the binary",
+    );
+
+    let status = child.wait().expect("the binary exits");
+    assert!(status.success(), "{status}");
+    let lines = lines.join().expect("the reader thread ends");
+    let events: Vec<Value> = lines
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l:?}: {e}")))
+        .collect();
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|v| v["event"].as_str().unwrap_or("?"))
+        .collect();
+    assert_eq!(kinds[0], "joined", "{kinds:?}");
+    assert_eq!(events[0]["meeting_code"], Value::from(code));
+    assert_eq!(events[0]["client_id"], Value::from(robot.clone()));
+    assert_eq!(*kinds.last().unwrap(), "disconnected", "{kinds:?}");
+    assert_eq!(events.last().unwrap()["reason"]["kind"], "left");
+    assert!(events
+        .iter()
+        .any(|v| v["event"] == "chat" && v["message"] == "hello robot" && v["username"] == "Host"));
+    let done = events
+        .iter()
+        .find(|v| v["event"] == "transfer_done" && v["direction"] == "download")
+        .unwrap_or_else(|| panic!("no download: {kinds:?}"));
+    let saved = std::path::PathBuf::from(done["path"].as_str().unwrap());
+    assert_eq!(saved, downloads.join("handout.pdf"));
+    assert_eq!(file_sha256(&saved), sha);
+    assert!(kinds.contains(&"media_path"), "{kinds:?}");
+    let stats = events
+        .iter()
+        .find(|v| v["event"] == "stats")
+        .expect("stats");
+    assert!(
+        stats["video_frames_sent"].as_u64().unwrap() >= 20,
+        "{stats}"
+    );
+    assert!(
+        stats["audio_frames_sent"].as_u64().unwrap() >= 200,
+        "{stats}"
+    );
+    let log_files: Vec<_> = std::fs::read_dir(&logs).unwrap().collect();
+    assert_eq!(log_files.len(), 1, "one log file");
+}
+
+#[test]
+fn headless_help_gui_and_errors() {
+    let out = Command::new(BIN).arg("--help").output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("--headless"));
+
+    let out = Command::new(BIN).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("not built yet") && err.contains("--headless"),
+        "{err}"
+    );
+
+    let out = Command::new(BIN)
+        .args([
+            "--headless",
+            "--host",
+            "127.0.0.1",
+            "--name",
+            "x",
+            "--frobnicate",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+
+    // Nobody listening: a JSON error line and exit code 1.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let dir = TempDir::new("headless-err");
+    let out = Command::new(BIN)
+        .args([
+            "--headless",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+        ])
+        .args(["--name", "x", "--create", "--log-dir"])
+        .arg(dir.path())
+        .stderr(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let line: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(line["event"], "error");
+    assert!(line["message"].as_str().unwrap().contains("cannot reach"));
+}
