@@ -123,3 +123,17 @@ class Chat(ConformanceCase):
         hist = c.reply["chat_history"]
         self.assertEqual([h["message"] for h in hist], ["from bob"])
         self.assertEqual(hist[0]["username"], "Bob")
+
+    def test_large_history_in_join_reply(self):
+        # 100 messages of 4000 four-byte characters: a join reply of 1.6 MB
+        # or more (server frames may exceed 4 MiB, up to 8 MiB).
+        a, b = self.meeting("Alice", "Bob")
+        big = "\U0001F600" * 4000
+        for i in range(100):
+            a.send({"type": "chat", "message": f"{i:03d}" + big[3:]})
+        b.recv("chat", pred=lambda m: m["message"].startswith("099"), timeout=15)
+        c = self.join(a.code, "Carol")
+        hist = c.reply["chat_history"]
+        self.assertEqual(len(hist), 100)
+        self.assertEqual(hist[0]["message"], "000" + big[3:])
+        self.assertEqual(hist[-1]["message"], "099" + big[3:])

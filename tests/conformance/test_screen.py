@@ -1,9 +1,11 @@
 """Section 7: screen share arbitration, frame relay, late joiners."""
 
 import base64
+import json
 import os
+import threading
 
-from conformance_support import ConformanceCase
+from conformance_support import MAX_CLIENT_FRAME, ConformanceCase, frame
 
 
 def jpeg_b64(n=2000, tag=b""):
@@ -132,3 +134,48 @@ class ScreenShare(ConformanceCase):
                 self.assert_kept(b)
         self.settle(0.2)
         self.assert_none(h, "screen_frame")
+
+    def test_4mib_client_frame_relayed_larger(self):
+        # A client frame of exactly 4 MiB holding a screen frame: the relayed
+        # frame (with presenter_id added) is a little larger than 4 MiB, which
+        # the server must still send (clients accept up to 8 MiB).
+        h, b = self.meeting("Alice", "Bob")
+        b.send({"type": "request_screen_share"})
+        h.recv("screen_share_started")
+        empty = json.dumps({"type": "screen_frame", "frame_data": "", "width": 1,
+                            "height": 1}).encode()
+        room = MAX_CLIENT_FRAME - len(empty)
+        data = "A" * (room - room % 4)
+        body = json.dumps({"type": "screen_frame", "frame_data": data, "width": 1,
+                           "height": 1}).encode()
+        body = body.replace(b'"width"', b' ' * (MAX_CLIENT_FRAME - len(body)) + b'"width"', 1)
+        self.assertEqual(len(body), MAX_CLIENT_FRAME)
+        b.send_raw(frame(body))
+        f = h.recv("screen_frame", timeout=15)
+        self.assertEqual(len(f["frame_data"]), len(data))
+        self.assertEqual(f["presenter_id"], b.id)
+        self.assertFalse(b.closed)
+
+    def test_simultaneous_requests_one_winner(self):
+        h, b, c = self.meeting("Alice", "Bob", "Carol")
+        req = frame({"type": "request_screen_share"})
+        t1 = threading.Thread(target=b.send_raw, args=(req,))
+        t2 = threading.Thread(target=c.send_raw, args=(req,))
+        t1.start(), t2.start()
+        t1.join(), t2.join()
+        started = h.recv("screen_share_started")
+        winner = started["presenter_id"]
+        self.assertIn(winner, (b.id, c.id))
+        loser = c if winner == b.id else b
+        self.assertEqual(loser.recv("screen_share_denied")["current_presenter"], winner)
+        self.settle(0.2)
+        self.assert_none(h, "screen_share_started")
+
+    def test_removed_presenter_stops_share(self):
+        h, b, c = self.meeting("Alice", "Bob", "Carol")
+        b.send({"type": "request_screen_share"})
+        c.recv("screen_share_started")
+        h.send({"type": "remove_participant", "target_client_id": b.id})
+        for m in (h, c):
+            m.recv("screen_share_stopped", presenter_id=b.id)
+            m.recv("user_left", client_id=b.id, reason="removed")

@@ -154,3 +154,22 @@ class ServerLog(ConformanceCase):
         for root, _dirs, files in os.walk(self.server.log_dir):
             found += [os.path.join(root, f) for f in files if f.endswith(".log")]
         self.assertTrue(found, f"no .log file under {self.server.log_dir}")
+
+
+class NonHostLeaving(ConformanceCase):
+
+    def test_former_host_leaving_changes_nothing(self):
+        a, b, c = self.meeting("Alice", "Bob", "Carol")
+        a.send({"type": "make_host", "target_client_id": b.id})
+        for m in (a, b, c):
+            m.recv("host_changed", client_id=b.id)
+        a.send({"type": "leave"})
+        for m in (b, c):
+            m.recv("user_left", client_id=a.id, reason="left")
+        self.settle(0.3)
+        for m in (b, c):
+            for hc in m.find("host_changed"):
+                self.assertEqual(hc["client_id"], b.id,
+                                 "a non-host leaving must not move the host role")
+        c.send({"type": "lock_meeting", "locked": True})
+        self.expect_error(c, "not_host")
