@@ -250,6 +250,28 @@ impl Client {
         self.expect_type("pong");
     }
 
+    /// Reads and throws away whatever comes until the server closes the
+    /// connection; returns the bytes read. The last frame may be cut short:
+    /// a server dropping a reader that fell behind stops mid-frame.
+    pub fn drain_until_closed(&mut self, timeout: Duration) -> usize {
+        let deadline = Instant::now() + timeout;
+        let mut total = std::mem::take(&mut self.inbuf).len();
+        let mut chunk = vec![0u8; 256 * 1024];
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(!left.is_zero(), "still open after {timeout:?}");
+            self.stream.set_read_timeout(Some(left)).unwrap();
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return total,
+                Ok(n) => total += n,
+                Err(e) if e.kind() == ErrorKind::ConnectionReset => return total,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+                Err(e) => panic!("read from the server failed: {e}"),
+            }
+        }
+    }
+
     /// Closes the sending side (the server sees EOF).
     pub fn shutdown_write(&self) {
         let _ = self.stream.shutdown(Shutdown::Write);
@@ -397,6 +419,14 @@ impl Media {
         let media = Media::new(server);
         media.hello(member);
         media
+    }
+
+    /// A second handle on the same socket, for another thread.
+    pub fn try_clone(&self) -> Media {
+        Media {
+            socket: self.socket.try_clone().unwrap(),
+            server: self.server,
+        }
     }
 
     /// The socket's own address.
