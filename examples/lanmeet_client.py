@@ -86,6 +86,7 @@ class Client:
         self.send_lock = threading.Lock()
         self.names = {}          # client_id -> username, to print events nicely
         self.hand_up = False
+        self.muted = False       # a muted client sends no audio
         self.wav = None
         self.audio_frames = 0
 
@@ -108,6 +109,8 @@ class Client:
         self.me = reply["client_id"]
         self.token = reply["udp_token"]
         self.udp_addr = (a.host, reply["udp_port"])
+        # Every datagram we send must fit in max_datagram bytes; hellos and
+        # 10 ms audio frames (967 bytes plus our id) always do at 1400.
         self.max_datagram = reply["max_datagram"]
         for p in reply["participants"]:    # the others, not us
             self.names[p["client_id"]] = p["username"]
@@ -154,6 +157,8 @@ class Client:
         elif t == "host_changed":
             print(f"* {'you are' if m['client_id'] == self.me else self.who(m['client_id']) + ' is'} now the host")
         elif t == "participant_audio_state":
+            if m["client_id"] == self.me:
+                self.muted = m["muted"]
             print(f"* {self.who(m['client_id'])} {'muted' if m['muted'] else 'unmuted'}")
         elif t == "participant_video_state":
             print(f"* {self.who(m['client_id'])} camera {m['state']}")
@@ -162,6 +167,8 @@ class Client:
         elif t == "emoji_reaction":
             print(f"* {m['username']} reacts {m['emoji']}")
         elif t in ("muted_by_host", "mic_locked", "mic_unlocked", "unmuted_by_host"):
+            if t in ("muted_by_host", "unmuted_by_host"):
+                self.muted = t == "muted_by_host"
             print(f"* host: {t.replace('_', ' ')}")
         elif t == "screen_share_started":
             print(f"* {self.who(m['presenter_id'])} started presenting")
@@ -218,7 +225,8 @@ class Client:
                 samples.append(int(8000 * math.sin(phase)))
                 phase += step
             body = struct.pack(">I", seq) + struct.pack("<480h", *samples)
-            self.udp.sendto(udp_packet("A", self.me, body), self.udp_addr)
+            if not self.muted:   # the server would discard it anyway
+                self.udp.sendto(udp_packet("A", self.me, body), self.udp_addr)
             seq += 1
             # An absolute schedule: frame n leaves at start + n * 10 ms.
             delay = start + seq * 0.010 - time.monotonic()
@@ -272,8 +280,9 @@ class Client:
         tasks = [self.tcp_reader, self.udp_loop, self.pinger, self.stdin_loop]
         if self.args.tone:
             tasks.append(self.tone_loop)
-        for target in tasks:
-            threading.Thread(target=target, daemon=True).start()
+        threads = {t.__name__: threading.Thread(target=t, daemon=True) for t in tasks}
+        for th in threads.values():
+            th.start()
         deadline = None if self.args.seconds is None else time.monotonic() + self.args.seconds
         try:
             while not self.stop.wait(0.2):
@@ -281,11 +290,12 @@ class Client:
                     break
         except KeyboardInterrupt:
             pass
+        self.stop.set()
+        threads["udp_loop"].join(1.0)   # no more WAV writes after this
         self.leave()
 
     def leave(self):
         """Say goodbye; the server closes the connection after `leave`."""
-        self.stop.set()
         try:
             send_msg(self.tcp, self.send_lock, {"type": "leave"})
             self.tcp.shutdown(socket.SHUT_WR)
