@@ -109,8 +109,8 @@ pub enum Event {
         /// The new host.
         client_id: String,
     },
-    /// A chat line (also our own, as the server echoes nothing: the session
-    /// adds our public lines to the state but sends no event for them).
+    /// A chat line from someone else. The server does not echo our own
+    /// lines: `Session::chat` adds them to the state without an event.
     Chat(ChatLine),
     /// A participant's camera went on or off.
     VideoState {

@@ -41,7 +41,7 @@ use lanmeet_common::{base64, ClientMessage};
 use crate::event::{Event, TransferDirection};
 use crate::session::Shared;
 use crate::state::{TransferInfo, TransferStatus};
-use crate::stop::lock;
+use crate::stop::{lock, StopSignal};
 
 /// The name used when an offered name has nothing usable left.
 pub const FALLBACK_NAME: &str = "download";
@@ -225,14 +225,21 @@ fn rate(bytes: u64, since: Instant) -> f64 {
     bytes as f64 / secs
 }
 
-/// Streams a file through SHA-256 (64 KiB at a time).
-pub(crate) fn hash_file(path: &Path) -> io::Result<(u64, String)> {
+/// Streams a file through SHA-256 (64 KiB at a time); gives up when
+/// `stop` is raised (the session ended while a big file was being read).
+pub(crate) fn hash_file(path: &Path, stop: &StopSignal) -> io::Result<(u64, String)> {
     let mut file = File::open(path)?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 64 * 1024];
     let mut size = 0u64;
     loop {
-        let n = file.read(&mut buf)?;
+        if stop.is_stopped() {
+            return Err(io::Error::new(
+                io::ErrorKind::Interrupted,
+                "the session ended",
+            ));
+        }
+        let n = read_full(&mut file, &mut buf)?;
         if n == 0 {
             return Ok((size, hasher.finish_hex()));
         }

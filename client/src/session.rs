@@ -244,6 +244,7 @@ pub(crate) struct Shared {
     done: StopSignal,
     leaving: AtomicBool,
     removed_by: Mutex<Option<String>>,
+    write_error: Mutex<Option<String>>,
     tcp: TcpStream,
     pub(crate) link: UdpLink,
     muted: Arc<AtomicBool>,
@@ -483,6 +484,7 @@ impl Session {
             done: StopSignal::new(),
             leaving: AtomicBool::new(false),
             removed_by: Mutex::new(None),
+            write_error: Mutex::new(None),
             tcp: stream.try_clone()?,
             muted: Arc::new(AtomicBool::new(false)),
             media: Mutex::new(Media::default()),
@@ -509,11 +511,15 @@ impl Session {
         });
         heartbeat::send_hello(&shared);
 
-        // The writer is joined by the shutdown path like the others.
+        // The writer is joined by the shutdown path like the others. A
+        // failed write ends the session: shutting the socket down wakes
+        // the reader, which runs the shutdown path with this error.
+        let s = shared.clone();
         let writer = spawn_named("writer", move || {
             if let Some(e) = wire::run_writer(stream, outbox_rx) {
-                // The reader notices too (the socket is shut); nothing else to do.
-                let _ = e;
+                s.log.write(format_args!("sending failed: {e}"));
+                *lock(&s.write_error) = Some(e.to_string());
+                let _ = s.tcp.shutdown(Shutdown::Both);
             }
         })?;
         lock(&shared.workers).push(writer);
@@ -703,6 +709,8 @@ impl Session {
     pub fn start_playback(&self, sink: Box<dyn AudioSink>) -> Result<(), SessionError> {
         self.ensure_connected()?;
         self.stop_playback();
+        // Start from an empty buffer, not with sound from the last playback.
+        *lock(&self.shared.jitter) = JitterBuffer::new(self.shared.config.jitter_ms);
         let stop = StopSignal::new();
         let (jitter, st, warn) = (
             self.shared.jitter.clone(),
@@ -795,7 +803,7 @@ impl Session {
         let file_id = lock(&self.shared.transfers).new_file_id();
         let (shared, path, id) = (self.shared.clone(), path.to_path_buf(), file_id.clone());
         self.shared.spawn_worker("hash", move || {
-            let (size, sha256) = match files::hash_file(&path) {
+            let (size, sha256) = match files::hash_file(&path, &shared.stop) {
                 Ok(r) => r,
                 Err(e) => {
                     shared.emit(Event::Warning {
@@ -960,7 +968,7 @@ fn run_tcp_reader(shared: Arc<Shared>, mut reader: FrameReader) {
             Err(ReadError::Closed) => break closed_reason(&shared),
             Err(ReadError::Protocol(why)) => break DisconnectReason::Protocol(why),
             Err(ReadError::Io(e)) => {
-                if shared.leaving.load(Ordering::Acquire) {
+                if shared.leaving.load(Ordering::Acquire) || lock(&shared.write_error).is_some() {
                     break closed_reason(&shared);
                 }
                 break DisconnectReason::Io(e.to_string());
@@ -971,7 +979,9 @@ fn run_tcp_reader(shared: Arc<Shared>, mut reader: FrameReader) {
 }
 
 fn closed_reason(shared: &Shared) -> DisconnectReason {
-    if let Some(by) = lock(&shared.removed_by).clone() {
+    if let Some(e) = lock(&shared.write_error).clone() {
+        DisconnectReason::Io(format!("sending failed: {e}"))
+    } else if let Some(by) = lock(&shared.removed_by).clone() {
         DisconnectReason::Removed(by)
     } else if shared.leaving.load(Ordering::Acquire) {
         DisconnectReason::Left
