@@ -82,8 +82,10 @@ class ScreenShare(ConformanceCase):
         first, latest = jpeg_b64(3000, b"one"), jpeg_b64(3000, b"two")
         b.send({"type": "screen_frame", "frame_data": first, "width": 800, "height": 600})
         b.send({"type": "screen_frame", "frame_data": latest, "width": 640, "height": 480})
-        # Alice may see only the latest one: a queued frame may be replaced
-        # by a newer one (section 7).
+        # Ambiguity: Alice may see only the latest one. Section 7 lets the
+        # server replace a queued frame with a newer one "when a receiver's
+        # queue is backed up", without defining backed up; a frame still
+        # waiting to be written when the next arrives is accepted as such.
         h.recv("screen_frame", frame_data=latest)
         c = self.join(h.code, "Carol")
         self.assertEqual(c.reply["presenter"], b.id)

@@ -104,7 +104,10 @@ class Mixer(ConformanceCase):
         for _, _, _, s in fh:
             self.assertEqual(s, const(2000), f"muted audio leaked into the mix: {s[:4]}")
         # Bob is the only unmuted source: a tick where only he had a frame
-        # sends him nothing.
+        # sends him nothing. Ambiguity: "no one but r had a frame" could be
+        # read as counting muted senders' frames too; the mixer "takes at most
+        # one frame from each unmuted source's queue", so a muted source has no
+        # frame in the tick, and Bob must get nothing.
         fb = self.frames(ub, t0 + 0.2)
         self.assertEqual(len(fb), 0, f"Bob got {len(fb)} frames though only he was audible")
         # Alice and Dave, although muted, still hear Bob.
