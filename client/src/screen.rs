@@ -99,7 +99,12 @@ pub(crate) fn run_sender(
     counters: Arc<ScreenCounters>,
     warn: impl Fn(String),
 ) {
-    let period = Duration::from_secs_f64(1.0 / config.fps.clamp(2.0, 5.0));
+    let fps = if config.fps.is_finite() {
+        config.fps.clamp(2.0, 5.0)
+    } else {
+        ScreenConfig::default().fps
+    };
+    let period = Duration::from_secs_f64(1.0 / fps);
     let in_flight = Arc::new(AtomicBool::new(false));
     let start = Instant::now();
     let mut n: u32 = 0;

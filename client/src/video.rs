@@ -274,10 +274,12 @@ pub(crate) fn run_decoder(
 ) {
     while !stop.is_stopped() {
         for (key, seq, jpeg) in queue.take(Duration::from_millis(200)) {
-            let image = match decode_jpeg(&jpeg) {
-                Ok(img) => img,
-                // A corrupt frame from a peer: skip it, the next one will do.
-                Err(_) => continue,
+            // The JPEG comes from another participant. A corrupt one is an
+            // error to skip; a decoder panic on hostile bytes is caught too,
+            // so one bad frame cannot end everyone's video for the session.
+            let image = match std::panic::catch_unwind(|| decode_jpeg(&jpeg)) {
+                Ok(Ok(img)) => img,
+                Ok(Err(_)) | Err(_) => continue,
             };
             decoded.fetch_add(1, Ordering::Relaxed);
             let (width, height, jpeg_bytes) = (image.width, image.height, jpeg.len());
