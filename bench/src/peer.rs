@@ -43,6 +43,8 @@ pub struct Peer {
     pub max_datagram: usize,
     token: String,
     inbuf: Vec<u8>,
+    /// Bytes at the front of `inbuf` already parsed.
+    consumed: usize,
 }
 
 fn other(e: impl ToString) -> io::Error {
@@ -89,6 +91,7 @@ impl Peer {
             max_datagram: 1400,
             token: String::new(),
             inbuf: Vec::new(),
+            consumed: 0,
         };
         let reply: JoinReply = match peer.recv(Duration::from_secs(10))? {
             Some(ServerMessage::MeetingCreated(r)) | Some(ServerMessage::JoinSuccess(r)) => r,
@@ -111,10 +114,16 @@ impl Peer {
         let deadline = Instant::now() + timeout;
         loop {
             if let Some((body, used)) =
-                framing::decode(&self.inbuf, MAX_SERVER_FRAME).map_err(other)?
+                framing::decode(&self.inbuf[self.consumed..], MAX_SERVER_FRAME).map_err(other)?
             {
                 let msg = ServerMessage::parse(body).map_err(other)?;
-                self.inbuf.drain(..used);
+                // Moving the rest forward after every frame would copy a
+                // window's worth of chunks again and again.
+                self.consumed += used;
+                if self.consumed == self.inbuf.len() {
+                    self.inbuf.clear();
+                    self.consumed = 0;
+                }
                 return Ok(Some(msg));
             }
             let left = deadline.saturating_duration_since(Instant::now());
@@ -125,7 +134,13 @@ impl Peer {
             let mut buf = [0u8; 65536];
             match self.tcp.read(&mut buf) {
                 Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
-                Ok(n) => self.inbuf.extend_from_slice(&buf[..n]),
+                Ok(n) => {
+                    if self.consumed > 0 {
+                        self.inbuf.drain(..self.consumed);
+                        self.consumed = 0;
+                    }
+                    self.inbuf.extend_from_slice(&buf[..n])
+                }
                 Err(e)
                     if matches!(
                         e.kind(),
@@ -156,6 +171,7 @@ impl Peer {
         // Whole frames were discarded with the bytes; a partial one would
         // desynchronize later reads, so a peer that drains never reads again.
         self.inbuf.clear();
+        self.consumed = 0;
         self.tcp.set_nonblocking(false)?;
         result
     }

@@ -62,6 +62,7 @@ pub fn encode(data: &[u8]) -> String {
 
 /// Appends the encoding of `data` to `out`.
 pub fn encode_into(data: &[u8], out: &mut String) {
+    out.reserve(encoded_len(data.len()));
     let sym = |v: u32| ALPHABET[(v & 63) as usize] as char;
     let mut chunks = data.chunks_exact(3);
     for c in &mut chunks {
@@ -90,54 +91,85 @@ pub fn encode_into(data: &[u8], out: &mut String) {
 }
 
 /// Checks `text` and returns how many bytes it decodes to, without
-/// allocating.
+/// allocating. This runs on every screen frame and file chunk the server
+/// relays, so the body is checked with one table lookup per byte; only the
+/// last quad, which may hold padding, takes the careful path.
 pub fn decoded_len(text: &str) -> Result<usize, Base64Error> {
-    walk(text.as_bytes(), |_| {})
+    let bytes = text.as_bytes();
+    let (body, last) = split_last_quad(bytes)?;
+    if let Some(at) = body.iter().position(|&b| DECODE[b as usize] == INVALID) {
+        return Err(Base64Error::Symbol { at });
+    }
+    let tail = decode_last_quad(last, body.len(), |_| {})?;
+    Ok(body.len() / 4 * 3 + tail)
 }
 
 /// Decodes `text`.
 pub fn decode(text: &str) -> Result<Vec<u8>, Base64Error> {
-    let mut out = Vec::with_capacity(text.len() / 4 * 3);
-    walk(text.as_bytes(), |b| out.push(b))?;
+    let bytes = text.as_bytes();
+    let (body, last) = split_last_quad(bytes)?;
+    let mut out = Vec::with_capacity(bytes.len() / 4 * 3);
+    for (q, quad) in body.chunks_exact(4).enumerate() {
+        let d = [
+            DECODE[quad[0] as usize],
+            DECODE[quad[1] as usize],
+            DECODE[quad[2] as usize],
+            DECODE[quad[3] as usize],
+        ];
+        // INVALID is 0xff and valid values are below 64: one test for all four.
+        if (d[0] | d[1] | d[2] | d[3]) & 0xc0 != 0 {
+            let i = d.iter().position(|&v| v == INVALID).unwrap_or(0);
+            return Err(Base64Error::Symbol { at: q * 4 + i });
+        }
+        let v = (u32::from(d[0]) << 18)
+            | (u32::from(d[1]) << 12)
+            | (u32::from(d[2]) << 6)
+            | u32::from(d[3]);
+        out.extend_from_slice(&[(v >> 16) as u8, (v >> 8) as u8, v as u8]);
+    }
+    decode_last_quad(last, body.len(), |b| out.push(b))?;
     Ok(out)
 }
 
-/// Validates and decodes in one pass, handing each byte to `emit`.
-fn walk(bytes: &[u8], mut emit: impl FnMut(u8)) -> Result<usize, Base64Error> {
+/// Splits a padded base64 string into the quads before the last one and the
+/// last one (empty for an empty string).
+fn split_last_quad(bytes: &[u8]) -> Result<(&[u8], &[u8]), Base64Error> {
     if !bytes.len().is_multiple_of(4) {
         return Err(Base64Error::Length);
     }
-    let mut produced = 0;
-    let quads = bytes.len() / 4;
-    for (q, quad) in bytes.chunks_exact(4).enumerate() {
-        let last = q + 1 == quads;
-        let pad = if last {
-            quad.iter().rev().take_while(|&&b| b == b'=').count()
-        } else {
-            0
-        };
-        if pad > 2 {
-            return Err(Base64Error::Symbol { at: q * 4 + 1 });
-        }
-        let mut v: u32 = 0;
-        for (i, &b) in quad[..4 - pad].iter().enumerate() {
-            let d = DECODE[b as usize];
-            if d == INVALID {
-                return Err(Base64Error::Symbol { at: q * 4 + i });
-            }
-            v |= u32::from(d) << (18 - 6 * i);
-        }
-        let bytes_here = 3 - pad;
-        let unused_bits = (v << (8 * bytes_here)) & 0x00ff_ffff;
-        if unused_bits != 0 {
-            return Err(Base64Error::TrailingBits);
-        }
-        for i in 0..bytes_here {
-            emit((v >> (16 - 8 * i)) as u8);
-        }
-        produced += bytes_here;
+    Ok(bytes.split_at(bytes.len().saturating_sub(4)))
+}
+
+/// Decodes the last quad, which may end in one or two `=`; `at` is its
+/// position in the string, for error reports.
+fn decode_last_quad(
+    quad: &[u8],
+    at: usize,
+    mut emit: impl FnMut(u8),
+) -> Result<usize, Base64Error> {
+    if quad.is_empty() {
+        return Ok(0);
     }
-    Ok(produced)
+    let pad = quad.iter().rev().take_while(|&&b| b == b'=').count();
+    if pad > 2 {
+        return Err(Base64Error::Symbol { at: at + 1 });
+    }
+    let mut v: u32 = 0;
+    for (i, &b) in quad[..4 - pad].iter().enumerate() {
+        let d = DECODE[b as usize];
+        if d == INVALID {
+            return Err(Base64Error::Symbol { at: at + i });
+        }
+        v |= u32::from(d) << (18 - 6 * i);
+    }
+    let bytes_here = 3 - pad;
+    if (v << (8 * bytes_here)) & 0x00ff_ffff != 0 {
+        return Err(Base64Error::TrailingBits);
+    }
+    for i in 0..bytes_here {
+        emit((v >> (16 - 8 * i)) as u8);
+    }
+    Ok(bytes_here)
 }
 
 #[cfg(test)]
@@ -180,5 +212,9 @@ mod tests {
         assert_eq!(decode("Zh=="), Err(Base64Error::TrailingBits));
         assert_eq!(decode("Zm9vYmFy\n"), Err(Base64Error::Length));
         assert!(decode("Zm9\u{e9}").is_err());
+        assert_eq!(decoded_len("Zm9v!m9v"), Err(Base64Error::Symbol { at: 4 }));
+        assert_eq!(decode("Zm9vZ!9v"), Err(Base64Error::Symbol { at: 5 }));
+        assert_eq!(decoded_len("Zm9vZg=="), Ok(4));
+        assert_eq!(decoded_len("Zg==Zm9v"), Err(Base64Error::Symbol { at: 2 }));
     }
 }

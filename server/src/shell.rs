@@ -323,6 +323,11 @@ impl LoopState {
                         continue;
                     }
                     self.take_frames(conn);
+                    // Forward what these bytes produced now rather than after
+                    // the whole read turn: a relayed file chunk then reaches
+                    // its downloader while the next is still arriving, and
+                    // the pipeline of sender, server and downloader overlaps.
+                    self.flush_dirty();
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
