@@ -54,6 +54,7 @@ impl Core {
             )),
         };
         if let Err((code, text)) = result {
+            self.out.log(format!("conn {conn}: handshake refused: {}: {text}", code.as_str()));
             self.out.error(conn, code, text);
             self.drop_conn(conn);
         }
