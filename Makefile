@@ -25,7 +25,7 @@ test-rust:
 test-conformance:
 	scripts/ensure-deps.sh test
 	$(CARGO) build -p lanmeet-server
-	python3 -m unittest discover -s tests/conformance -t . -v
+	python3 -m unittest discover -s tests/conformance -v
 
 ## Formatting, clippy with warnings as errors, and docs without warnings.
 lint:
