@@ -137,3 +137,14 @@ class Chat(ConformanceCase):
         self.assertEqual(len(hist), 100)
         self.assertEqual(hist[0]["message"], "000" + big[3:])
         self.assertEqual(hist[-1]["message"], "099" + big[3:])
+
+    def test_delivered_in_order(self):
+        # Section 7: everything but screen frames is delivered in order.
+        a, b = self.meeting("Alice", "Bob")
+        for i in range(300):
+            a.send({"type": "chat", "message": f"n{i}"})
+            if i % 50 == 0:
+                a.send({"type": "emoji_reaction", "emoji": str(i % 10)})
+        b.recv("chat", message="n299", timeout=10)
+        got = [m["message"] for m in b.inbox if m["type"] == "chat"] + ["n299"]
+        self.assertEqual(got, [f"n{i}" for i in range(300)])

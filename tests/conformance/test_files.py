@@ -340,3 +340,11 @@ class FileTransfer(ConformanceCase):
         a.recv("user_left", client_id=b.id)
         self.settle(0.2)
         self.assert_none(a, "file_error")
+
+    def test_transfer_ids_unique_across_meetings(self):
+        ids = set()
+        for k in range(3):
+            a, b = self.meeting(f"A{k}", f"B{k}")
+            self.offer(a, (b,), b"data", "same-id")
+            ids.add(self.open_transfer(a, b, "same-id"))
+        self.assertEqual(len(ids), 3, "transfer_id values are unique across the server")
