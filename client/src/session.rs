@@ -401,6 +401,9 @@ fn connect_tcp(host: &str, port: u16, timeout: Duration) -> Result<TcpStream, Se
 impl Session {
     /// Connects, runs the handshake, starts the session threads.
     ///
+    /// Blocks for up to `config.connect_timeout`; a GUI calls it from a
+    /// worker thread.
+    ///
     /// Returns the session and the receiver of its events; the first event
     /// is [`Event::Joined`]. Fails with [`SessionError::Refused`] when the
     /// server says no (wrong code, name taken, ...).
@@ -419,7 +422,7 @@ impl Session {
                 meeting_code: normalize_meeting_code(code).ok_or_else(|| {
                     SessionError::InvalidInput(format!("{code:?} is not a meeting code"))
                 })?,
-                password: config.password.clone(),
+                password: config.password.clone().filter(|p| !p.is_empty()),
             },
         };
         let created = config.action == JoinAction::Create;
@@ -1294,10 +1297,15 @@ fn run_udp_reader(shared: Arc<Shared>) {
         }
         let n = match shared.link.socket.recv(&mut buf) {
             Ok(n) => n,
-            // Timeouts let us check the stop flag; "connection refused"
-            // is an ICMP answer to an earlier send while the server's UDP
-            // port was not (yet) open. Neither is fatal.
-            Err(_) => continue,
+            // Timeouts let us check the stop flag.
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => continue,
+            // "Connection refused" is an ICMP answer to an earlier send
+            // while the server's UDP port was closed. Not fatal; the short
+            // pause keeps a socket that keeps failing from spinning a core.
+            Err(_) => {
+                shared.stop.wait_for(Duration::from_millis(20));
+                continue;
+            }
         };
         let Ok(d) = udp::parse(&buf[..n]) else {
             shared.counters.malformed.fetch_add(1, Ordering::Relaxed);
@@ -1347,5 +1355,18 @@ fn run_udp_reader(shared: Arc<Shared>) {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_session_can_be_shared_between_threads() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<Session>();
+        send_sync::<Event>();
+        send_sync::<MeetingState>();
     }
 }
