@@ -13,22 +13,24 @@ run-server:
 
 ## Run a client against HOST (default 127.0.0.1).
 run-client:
+	scripts/ensure-deps.sh client
 	$(CARGO) run --release -p lanmeet-client -- --host $(HOST) --port $(PORT)
 
 ## Everything a change must pass: unit, core, end-to-end and conformance tests.
 test: test-rust test-conformance
 
 test-rust:
-	$(CARGO) test --workspace
+	scripts/ensure-deps.sh test
+	scripts/with-test-services.sh $(CARGO) test --workspace
 
 ## The black-box protocol suite (Python standard library) against a real server.
 test-conformance:
-	scripts/ensure-deps.sh test
 	$(CARGO) build -p lanmeet-server
 	python3 -m unittest discover -s tests/conformance -v
 
 ## Formatting, clippy with warnings as errors, and docs without warnings.
 lint:
+	scripts/ensure-deps.sh client
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps
