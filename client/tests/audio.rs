@@ -146,3 +146,49 @@ fn self_mute_stops_sending_and_tells_the_others() {
     std::thread::sleep(Duration::from_millis(200));
     assert!(a.session.stats().audio_frames_sent > sent_at_mute + 5);
 }
+
+/// A 16-bit stereo WAV at 44.1 kHz holding a tone (left and right equal).
+fn write_cd_tone(path: &std::path::Path, hz: f64, secs: f64) {
+    let rate = 44_100u32;
+    let n = (f64::from(rate) * secs) as u32;
+    let mut bytes = b"RIFF".to_vec();
+    bytes.extend_from_slice(&(36 + n * 4).to_le_bytes());
+    bytes.extend_from_slice(b"WAVEfmt ");
+    bytes.extend_from_slice(&16u32.to_le_bytes());
+    bytes.extend_from_slice(&1u16.to_le_bytes());
+    bytes.extend_from_slice(&2u16.to_le_bytes());
+    bytes.extend_from_slice(&rate.to_le_bytes());
+    bytes.extend_from_slice(&(rate * 4).to_le_bytes());
+    bytes.extend_from_slice(&4u16.to_le_bytes());
+    bytes.extend_from_slice(&16u16.to_le_bytes());
+    bytes.extend_from_slice(b"data");
+    bytes.extend_from_slice(&(n * 4).to_le_bytes());
+    for i in 0..n {
+        let t = f64::from(i) / f64::from(rate);
+        let s = ((std::f64::consts::TAU * hz * t).sin() * 9000.0) as i16;
+        bytes.extend_from_slice(&s.to_le_bytes());
+        bytes.extend_from_slice(&s.to_le_bytes());
+    }
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn a_wav_file_is_resampled_and_heard() {
+    let server = server();
+    let dir = TempDir::new("audio-wav");
+    let mut a = create(&server, "Player", dir.path());
+    let mut b = join(&server, "Ear", &a.code(), dir.path());
+    wait_media_ok(&mut a);
+    wait_media_ok(&mut b);
+    let clip = dir.join("clip.wav");
+    write_cd_tone(&clip, 700.0, 3.0);
+    let heard = dir.join("heard.wav");
+    b.session
+        .start_playback(Box::new(WavWriter::create(&heard).unwrap()))
+        .unwrap();
+    let source = lanmeet_client::wav::WavSource::open(&clip, false).unwrap();
+    a.session.start_audio(Box::new(source)).unwrap();
+    std::thread::sleep(Duration::from_millis(1300));
+    b.session.stop_playback();
+    assert_tone(&recording(&heard), 700.0, "the WAV clip");
+}

@@ -250,3 +250,22 @@ fn hostile_names_are_saved_safely_inside_the_download_folder() {
     let names: Vec<String> = root.names();
     assert_eq!(names, ["inner"]);
 }
+
+#[test]
+fn an_empty_file_is_transferred_too() {
+    let server = server();
+    let src = TempDir::new("empty-src");
+    let dst = TempDir::new("empty-dst");
+    let path = src.join("empty.txt");
+    std::fs::write(&path, b"").unwrap();
+    let a = create(&server, "Sender", src.path());
+    let mut b = join(&server, "Receiver", &a.code(), dst.path());
+    let file_id = a.session.offer_file(&path).unwrap();
+    let offer = wait_offer(&mut b, &file_id);
+    assert_eq!(offer.filesize, 0);
+    b.session.request_file(&offer.sender_id, &file_id).unwrap();
+    let t = wait_started(&mut b, &file_id);
+    let saved = wait_download(&mut b, &t);
+    assert_eq!(std::fs::metadata(&saved).unwrap().len(), 0);
+    assert_eq!(dst.names(), ["empty.txt"]);
+}
