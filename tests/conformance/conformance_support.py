@@ -275,7 +275,10 @@ class Conn:
                         shown = {k: (v if len(repr(v)) < 80 else repr(v)[:60] + "...")
                                  for k, v in fields.items()}
                         what += f" with {shown}"
-                    state = "connection closed" if self.closed else f"{timeout}s passed"
+                    state = f"{timeout}s passed"
+                    if self.closed:
+                        state = "connection closed" + (
+                            f" ({self.close_error})" if self.close_error else "")
                     raise AssertionError(
                         f"{self.name}: expected {what} but {state}; inbox: "
                         f"{self.summary()}")

@@ -196,3 +196,27 @@ class ServerConnectionLimit(ConformanceCase):
                 break
             time.sleep(0.2)
         self.assertEqual(r.get("type"), "meeting_created", r)
+
+
+class JoinReplySize(ConformanceCase):
+
+    def test_join_reply_within_8mib_with_many_offers(self):
+        # Clients accept server frames up to 8 MiB (section 1), so a join
+        # reply must stay within 8 MiB however many offers a meeting holds.
+        # The contract sets no limit on offers; a server may refuse offers
+        # past some bound or leave some out of the reply, but a joiner must
+        # be able to join. 7 000 offers with 255-character (1 020-byte)
+        # names are about 9 MB as JSON.
+        (a,) = self.meeting("Alice")
+        name = "\U0001F4C4" * 255
+        sha = "0" * 64
+        batch = b"".join(
+            frame({"type": "file_offer", "file_id": f"{i:064d}", "filename": name,
+                   "filesize": i, "sha256": sha})
+            for i in range(7000))
+        a.send_raw(batch)
+        a.ping(timeout=30)
+        c, r = self.try_join(a.code, "Bob")
+        self.assertEqual(r.get("type"), "join_success", r.get("code"))
+        c.id = r["client_id"]
+        a.recv("user_joined", client_id=c.id, timeout=10)
