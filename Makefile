@@ -5,7 +5,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5001
 FUZZ_SECONDS ?= 20
 
-.PHONY: run-server run-client test test-rust test-conformance lint fmt doc bench fuzz fuzz-smoke deps clean
+.PHONY: run-server run-client test test-rust test-conformance lint fmt doc bench soak fuzz fuzz-smoke deps clean
 
 ## Run a server on all interfaces (TCP 5001, UDP 5002). Needs only Rust.
 run-server:
@@ -45,6 +45,11 @@ doc:
 bench:
 	$(CARGO) build --release -p lanmeet-server -p lanmeet-bench
 	target/release/lanmeet-bench --server target/release/lanmeet-server --out docs/BENCHMARKS.md
+
+## Ten minutes of 32 participants with video and audio; fails if server memory grows.
+soak:
+	$(CARGO) build --release -p lanmeet-server -p lanmeet-bench
+	target/release/lanmeet-bench --server target/release/lanmeet-server --seconds 600 soak
 
 ## Fuzz every network parser for FUZZ_SECONDS each (needs nightly and cargo-fuzz).
 fuzz:

@@ -38,6 +38,8 @@ SCENARIOS (default: all):
     files        a brokered 1 GiB transfer, SHA-256 verified
     chat         chat latency while one receiver has stopped reading
     ramp         the largest participant count with >= 99.5% video delivery and p99 < 20 ms
+    soak         32 participants with video and audio for --seconds (make soak: 600); server
+                 memory must stay flat within 10% after the first minute (not in \"all\")
 
 OPTIONS:
     --server PATH   the server binary [default: target/release/lanmeet-server]
@@ -107,6 +109,7 @@ fn main() -> ExitCode {
             "files" => files_section(&args),
             "chat" => chat_section(&args),
             "ramp" => ramp_section(&args),
+            "soak" => soak_section(&args),
             other => Err(format!("unknown scenario {other}")),
         };
         match result {
@@ -319,6 +322,63 @@ fn chat_section(args: &Args) -> Result<String, String> {
         ms(r.latency_max),
         r.flood_bytes as f64 / 1e6
     ))
+}
+
+fn soak_section(args: &Args) -> Result<String, String> {
+    let load = media::Load {
+        meetings: 4,
+        per_meeting: 8,
+        fps: 20,
+        frame_bytes: 15_000,
+        audio: true,
+        seconds: args.seconds,
+        sampled_per_meeting: 1,
+        server_args: vec![],
+    };
+    let r = media::run(&args.server, &load)?;
+    // Judge after the first minute (or the first tenth of a short run):
+    // pools and buffers grow to their working size first.
+    let settle = (args.seconds / 10.0).min(60.0);
+    let settled: Vec<u64> = r
+        .rss_samples
+        .iter()
+        .filter(|(t, _)| *t >= settle)
+        .map(|(_, b)| *b)
+        .collect();
+    let (min, max) = (
+        settled.iter().copied().min().unwrap_or(0),
+        settled.iter().copied().max().unwrap_or(0),
+    );
+    let spread = if min > 0 {
+        (max - min) as f64 / min as f64
+    } else {
+        0.0
+    };
+    let verdict = if spread <= 0.10 {
+        "flat (within 10%)"
+    } else {
+        "**grew by more than 10%**"
+    };
+    let mut s = format!(
+        "## Soak: 32 participants, 20 fps video and audio, {:.0} s\n\n\
+         Server memory after {settle:.0} s: {:.2} MB to {:.2} MB, {verdict}. \
+         Video delivered at the sample: {:.2}%; server CPU {:.1}%.\n\n\
+         | time (s) | server RSS (MB) |\n|---|---|\n",
+        args.seconds,
+        min as f64 / 1e6,
+        max as f64 / 1e6,
+        r.delivery() * 100.0,
+        r.server_cpu * 100.0
+    );
+    let step = (r.rss_samples.len() / 12).max(1);
+    for (t, b) in r.rss_samples.iter().step_by(step) {
+        let _ = writeln!(s, "| {t:.0} | {:.2} |", *b as f64 / 1e6);
+    }
+    s.push('\n');
+    if spread > 0.10 {
+        return Err(format!("server memory grew by {:.0}%\n{s}", spread * 100.0));
+    }
+    Ok(s)
 }
 
 fn ramp_section(args: &Args) -> Result<String, String> {

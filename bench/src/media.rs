@@ -77,6 +77,8 @@ pub struct Report {
     /// Datagrams dropped at full receive buffers per second (mostly the
     /// receivers nobody reads, by design).
     pub rcvbuf_drops_per_s: f64,
+    /// The server's resident memory, sampled every second: (seconds, bytes).
+    pub rss_samples: Vec<(f64, u64)>,
 }
 
 impl Report {
@@ -155,6 +157,24 @@ pub fn run(server_bin: &std::path::Path, load: &Load) -> Result<Report, String> 
         })
         .collect();
     let duration = Duration::from_secs_f64(load.seconds);
+    let sampler = {
+        let (stop, pid) = (stop.clone(), server.pid());
+        thread::spawn(move || {
+            let started = Instant::now();
+            let mut samples = Vec::new();
+            while !stop.load(Ordering::Acquire) {
+                samples.push((
+                    started.elapsed().as_secs_f64(),
+                    procstat::rss_bytes(&pid).unwrap_or(0),
+                ));
+                let next = Duration::from_secs(samples.len() as u64);
+                while started.elapsed() < next && !stop.load(Ordering::Acquire) {
+                    thread::sleep(Duration::from_millis(50));
+                }
+            }
+            samples
+        })
+    };
     let cpu_before = (server.cpu(), procstat::cpu_time("self").unwrap_or_default());
     let udp_before = procstat::udp_counters().unwrap_or_default();
     let start = Instant::now();
@@ -194,6 +214,7 @@ pub fn run(server_bin: &std::path::Path, load: &Load) -> Result<Report, String> 
         server_rss,
         ..Report::default()
     };
+    report.rss_samples = sampler.join().unwrap_or_default();
     report.frames_sent = sent.values().sum();
     report.fragments_per_frame = if report.frames_sent > 0 {
         frags as f64 / report.frames_sent as f64

@@ -52,7 +52,8 @@ impl ServerProcess {
         })
     }
 
-    fn pid(&self) -> String {
+    /// The process id, as `/proc` names it.
+    pub fn pid(&self) -> String {
         self.child.id().to_string()
     }
 
