@@ -14,7 +14,7 @@ use serde_json::json;
 use lanmeet_common::audio::{self, FRAME_SAMPLES};
 use lanmeet_common::limits::{MAX_CLIENT_FRAME, MAX_FILE_CHUNK};
 use lanmeet_common::udp::{self, Kind};
-use lanmeet_common::{base64, video};
+use lanmeet_common::{base64, framing, video};
 use lanmeet_server::ServerHandle;
 use support::*;
 
@@ -197,6 +197,34 @@ fn frames_cut_off_by_a_disconnect_are_forgotten() {
     }
     alice.ping_pong();
     fresh_meeting_works(&server);
+}
+
+#[test]
+fn frames_split_into_single_bytes_or_run_together_are_read_whole() {
+    let server = start_server();
+    let mut alice = Client::connect(&server);
+    // Three frames in one write: the handshake and two more behind it.
+    let mut bytes = framing::encode_json(&create_request("Alice"));
+    bytes.extend(framing::encode_json(&json!({"type":"ping"})));
+    bytes.extend(framing::encode_json(
+        &json!({"type":"raise_hand","state":true}),
+    ));
+    alice.send_raw(&bytes);
+    let code = alice.expect_type("meeting_created")["meeting_code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    alice.expect_type("pong");
+    alice.expect_type("participant_hand_state");
+
+    // A join, one byte per write, with pauses so each is its own read.
+    let mut bob = Client::connect(&server);
+    for byte in framing::encode_json(&join_request("Bob", &code)) {
+        bob.send_raw(&[byte]);
+        thread::sleep(Duration::from_micros(200));
+    }
+    bob.expect_type("join_success");
+    alice.expect_type("user_joined");
 }
 
 /// Every way a datagram can be wrong, from `member` (bound or not).

@@ -167,6 +167,49 @@ fn a_larger_max_datagram_is_announced_and_honoured() {
     b.expect_nothing();
 }
 
+#[test]
+fn a_participant_that_left_gets_no_media_and_its_token_is_dead() {
+    let server = start_server();
+    let mut m = meeting(&server, &["Alice", "Bob", "Carol"]);
+    let a = Media::bound(&server, &m[0]);
+    let b = Media::bound(&server, &m[1]);
+    let c = Media::bound(&server, &m[2]);
+    let carol = m.pop().unwrap();
+    carol.client.shutdown_write();
+    for member in &mut m {
+        member.expect_type("user_left");
+    }
+    // Alice's video now reaches Bob only.
+    let frame = video_frame(&m[0], 1, 100, 1400);
+    a.send(&frame[0]);
+    assert_eq!(b.recv(), frame[0]);
+    c.expect_nothing();
+    // Carol's media and hellos are strangers' now.
+    c.send(&video_frame(&carol, 1, 100, 1400)[0]);
+    c.send(&udp::build(Kind::Hello, &carol.id, carol.token.as_bytes()));
+    a.expect_nothing();
+    b.expect_nothing();
+    c.expect_nothing();
+}
+
+#[test]
+fn a_burst_of_audio_is_cut_to_five_frames() {
+    let server = start_server();
+    let m = meeting(&server, &["Alice", "Bob"]);
+    let a = Media::bound(&server, &m[0]);
+    let b = Media::bound(&server, &m[1]);
+    // 50 frames at once (half a second of sound): the queue keeps five, so
+    // the burst adds at most 50 ms of delay rather than half a second.
+    for seq in 0..50 {
+        a.send(&audio::build_datagram(&m[0].id, seq, &[500; FRAME_SAMPLES]));
+    }
+    let heard = listen(&b);
+    println!("Bob heard {} frames of the burst", heard.len());
+    assert!(!heard.is_empty());
+    // One more tick may run while the burst is still being read.
+    assert!(heard.len() <= 10, "{} frames", heard.len());
+}
+
 /// Sends `frames` audio frames of constant `value` as `member`, one per
 /// 10 ms on an absolute schedule, so a late wake-up is caught up rather
 /// than stretching the run.
