@@ -35,6 +35,7 @@
 #![warn(missing_docs)]
 
 pub mod audio;
+mod dispatch;
 pub mod error;
 pub mod event;
 pub mod files;
@@ -46,6 +47,7 @@ pub mod screen;
 pub mod session;
 pub mod state;
 mod stop;
+mod udp_reader;
 pub mod video;
 pub mod wav;
 mod wire;

@@ -32,7 +32,6 @@ use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant, SystemTime};
 
-use lanmeet_common::audio::{decode_pcm, parse_body, FRAME_SAMPLES};
 use lanmeet_common::framing::encode_json;
 use lanmeet_common::limits::{
     DEFAULT_TCP_PORT, HELLO_INTERVAL_SECS, MAX_CHAT_CHARS, MAX_DATAGRAM_LIMIT, MAX_EMOJI_BYTES,
@@ -41,22 +40,22 @@ use lanmeet_common::limits::{
 use lanmeet_common::message::{
     normalize_meeting_code, normalize_username, ChatLine, FileOfferInfo, JoinReply, VideoState,
 };
-use lanmeet_common::udp::{self, Kind, HELLO_OK};
 use lanmeet_common::video::FragmentAssembler;
 use lanmeet_common::{ClientMessage, ServerMessage};
 use serde::Serialize;
 
 use crate::audio::{self, AudioSink, AudioSource, JitterBuffer, JitterStats, DEFAULT_JITTER_MS};
 use crate::error::SessionError;
-use crate::event::{DisconnectReason, Event, MediaPath};
+use crate::event::{Event, MediaPath};
 use crate::files::{self, LocalOffer, Transfers};
 use crate::heartbeat;
 use crate::log::Log;
-use crate::screen::{self, ScreenConfig, ScreenCounters, ScreenSource};
+use crate::screen::{ScreenConfig, ScreenCounters, ScreenSource};
 use crate::state::MeetingState;
 use crate::stop::{lock, StopSignal};
-use crate::video::{self, DecodeQueue, FrameKey, FrameSlots, VideoConfig, VideoFrame, VideoSource};
+use crate::video::{self, DecodeQueue, FrameSlots, VideoConfig, VideoFrame, VideoSource};
 use crate::wire::{self, FrameReader, Outgoing, Parsed, ReadError};
+use crate::{dispatch, udp_reader};
 
 /// Create a meeting or join one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -210,24 +209,25 @@ pub(crate) struct Counters {
 }
 
 /// A media thread that can be stopped on its own.
-struct Worker {
-    stop: StopSignal,
-    handle: JoinHandle<()>,
+pub(crate) struct Worker {
+    pub(crate) stop: StopSignal,
+    pub(crate) handle: JoinHandle<()>,
 }
 
 impl Worker {
-    fn end(self) {
+    pub(crate) fn end(self) {
         self.stop.stop();
         let _ = self.handle.join();
     }
 }
 
+/// The media threads that run now.
 #[derive(Default)]
-struct Media {
-    video: Option<Worker>,
-    audio: Option<Worker>,
-    playout: Option<Worker>,
-    screen: Option<Worker>,
+pub(crate) struct Media {
+    pub(crate) video: Option<Worker>,
+    pub(crate) audio: Option<Worker>,
+    pub(crate) playout: Option<Worker>,
+    pub(crate) screen: Option<Worker>,
 }
 
 /// What every session thread shares.
@@ -235,32 +235,32 @@ pub(crate) struct Shared {
     pub(crate) identity: Identity,
     pub(crate) config: Config,
     pub(crate) log: Log,
-    events: Sender<Event>,
-    outbox: Sender<Outgoing>,
+    pub(crate) events: Sender<Event>,
+    pub(crate) outbox: Sender<Outgoing>,
     pub(crate) state: Mutex<MeetingState>,
     /// Raised once, when the session ends.
     pub(crate) stop: StopSignal,
     /// Raised by the reader thread after the last event.
-    done: StopSignal,
-    leaving: AtomicBool,
-    removed_by: Mutex<Option<String>>,
-    write_error: Mutex<Option<String>>,
-    tcp: TcpStream,
+    pub(crate) done: StopSignal,
+    pub(crate) leaving: AtomicBool,
+    pub(crate) removed_by: Mutex<Option<String>>,
+    pub(crate) write_error: Mutex<Option<String>>,
+    pub(crate) tcp: TcpStream,
     pub(crate) link: UdpLink,
-    muted: Arc<AtomicBool>,
-    media: Mutex<Media>,
-    workers: Mutex<Vec<JoinHandle<()>>>,
-    decode: Arc<DecodeQueue>,
-    slots: Arc<FrameSlots>,
-    assembler: Mutex<FragmentAssembler>,
-    jitter: Arc<Mutex<JitterBuffer>>,
-    playing: AtomicBool,
+    pub(crate) muted: Arc<AtomicBool>,
+    pub(crate) media: Mutex<Media>,
+    pub(crate) workers: Mutex<Vec<JoinHandle<()>>>,
+    pub(crate) decode: Arc<DecodeQueue>,
+    pub(crate) slots: Arc<FrameSlots>,
+    pub(crate) assembler: Mutex<FragmentAssembler>,
+    pub(crate) jitter: Arc<Mutex<JitterBuffer>>,
+    pub(crate) playing: AtomicBool,
     pub(crate) transfers: Mutex<Transfers>,
     pub(crate) counters: Counters,
     pub(crate) last_hello_ok: Mutex<Option<Instant>>,
     pub(crate) media_path: Mutex<MediaPath>,
-    pending_screen: Mutex<Option<Box<dyn ScreenSource>>>,
-    screen_seq: AtomicU64,
+    pub(crate) pending_screen: Mutex<Option<Box<dyn ScreenSource>>>,
+    pub(crate) screen_seq: AtomicU64,
 }
 
 impl Shared {
@@ -292,7 +292,7 @@ impl Shared {
         }
     }
 
-    fn warn_fn(self: &Arc<Self>) -> impl Fn(String) + Send + 'static {
+    pub(crate) fn warn_fn(self: &Arc<Self>) -> impl Fn(String) + Send + 'static {
         let events = self.events.clone();
         let log = self.log.clone();
         move |message: String| {
@@ -310,7 +310,7 @@ pub struct Session {
     reader: Option<JoinHandle<()>>,
 }
 
-fn spawn_named(
+pub(crate) fn spawn_named(
     name: &str,
     f: impl FnOnce() + Send + 'static,
 ) -> Result<JoinHandle<()>, SessionError> {
@@ -529,7 +529,7 @@ impl Session {
         let s = shared.clone();
         shared.spawn_worker("heartbeat", move || heartbeat::run(s));
         let s = shared.clone();
-        shared.spawn_worker("udp-reader", move || run_udp_reader(s));
+        shared.spawn_worker("udp-reader", move || udp_reader::run_udp_reader(s));
         let (queue, slots, stop, events, decoded) = (
             shared.decode.clone(),
             shared.slots.clone(),
@@ -541,7 +541,7 @@ impl Session {
             video::run_decoder(queue, slots, stop, events, decoded)
         });
         let s = shared.clone();
-        let reader = spawn_named("tcp-reader", move || run_tcp_reader(s, reader))?;
+        let reader = spawn_named("tcp-reader", move || dispatch::run_tcp_reader(s, reader))?;
         Ok((
             Session {
                 shared,
@@ -933,428 +933,6 @@ impl Session {
 impl Drop for Session {
     fn drop(&mut self) {
         self.shutdown();
-    }
-}
-
-/// The TCP reader thread: every server message, in order, until the end;
-/// then the one shutdown path.
-fn run_tcp_reader(shared: Arc<Shared>, mut reader: FrameReader) {
-    let mut last_heard = Instant::now();
-    let reason = loop {
-        if shared.stop.is_stopped() {
-            break DisconnectReason::Left;
-        }
-        match reader.next_frame() {
-            Ok(body) => {
-                last_heard = Instant::now();
-                match wire::parse_server_frame(&body) {
-                    Parsed::Message(msg) => handle_message(&shared, msg),
-                    Parsed::Unknown(kind) => shared
-                        .log
-                        .write(format_args!("ignored unknown message type {kind:?}")),
-                    Parsed::Broken(why) => {
-                        shared.log.write(format_args!("broken message: {why}"));
-                        if why.starts_with("frame is not") {
-                            break DisconnectReason::Protocol(why);
-                        }
-                        shared.emit(Event::Warning {
-                            message: format!("the server sent a broken message: {why}"),
-                        });
-                    }
-                }
-            }
-            Err(ReadError::Idle) => {
-                if last_heard.elapsed() >= shared.config.server_timeout {
-                    break DisconnectReason::Timeout;
-                }
-            }
-            Err(ReadError::Closed) => break closed_reason(&shared),
-            Err(ReadError::Protocol(why)) => break DisconnectReason::Protocol(why),
-            Err(ReadError::Io(e)) => {
-                if shared.leaving.load(Ordering::Acquire) || lock(&shared.write_error).is_some() {
-                    break closed_reason(&shared);
-                }
-                break DisconnectReason::Io(e.to_string());
-            }
-        }
-    };
-    finish(&shared, reason);
-}
-
-fn closed_reason(shared: &Shared) -> DisconnectReason {
-    if let Some(e) = lock(&shared.write_error).clone() {
-        DisconnectReason::Io(format!("sending failed: {e}"))
-    } else if let Some(by) = lock(&shared.removed_by).clone() {
-        DisconnectReason::Removed(by)
-    } else if shared.leaving.load(Ordering::Acquire) {
-        DisconnectReason::Left
-    } else {
-        DisconnectReason::ServerClosed
-    }
-}
-
-/// The one shutdown path, on the reader thread.
-fn finish(shared: &Arc<Shared>, reason: DisconnectReason) {
-    shared.log.write(format_args!("session ended: {reason}"));
-    shared.stop.stop();
-    shared.decode.wake();
-    let media = std::mem::take(&mut *lock(&shared.media));
-    for w in [media.video, media.audio, media.playout, media.screen]
-        .into_iter()
-        .flatten()
-    {
-        w.end();
-    }
-    files::end_all(shared, &format!("the session ended: {reason}"));
-    let _ = shared.outbox.send(Outgoing::Close);
-    let _ = shared.tcp.shutdown(Shutdown::Both);
-    let workers = std::mem::take(&mut *lock(&shared.workers));
-    for w in workers {
-        let _ = w.join();
-    }
-    lock(&shared.state).connected = false;
-    shared.emit(Event::Disconnected { reason });
-    shared.done.stop();
-}
-
-/// Applies one server message: state first, then side effects, then the
-/// event.
-fn handle_message(shared: &Arc<Shared>, msg: ServerMessage) {
-    lock(&shared.state).apply(&msg);
-    let me = shared.identity.client_id.as_str();
-    let event = match msg {
-        ServerMessage::Pong => None,
-        ServerMessage::MeetingCreated(_) | ServerMessage::JoinSuccess(_) => {
-            shared.emit(Event::Warning {
-                message: "the server sent a second join reply".into(),
-            });
-            None
-        }
-        ServerMessage::Error { code, message } => {
-            shared
-                .log
-                .write(format_args!("server error {}: {message}", code.as_str()));
-            Some(Event::ServerError { code, message })
-        }
-        ServerMessage::UserJoined {
-            client_id,
-            username,
-        } => Some(Event::ParticipantJoined {
-            client_id,
-            username,
-        }),
-        ServerMessage::UserLeft {
-            client_id,
-            username,
-            reason,
-        } => {
-            lock(&shared.assembler).remove_sender(&client_id);
-            shared.decode.forget(&FrameKey::Camera(client_id.clone()));
-            lock(&shared.slots.camera).remove(&client_id);
-            Some(Event::ParticipantLeft {
-                client_id,
-                username,
-                reason,
-            })
-        }
-        ServerMessage::HostChanged { client_id } => Some(Event::HostChanged { client_id }),
-        ServerMessage::Chat(line) => Some(Event::Chat(line)),
-        ServerMessage::ParticipantVideoState { client_id, state } => {
-            if state == VideoState::Stopped {
-                lock(&shared.slots.camera).remove(&client_id);
-            }
-            Some(Event::VideoState {
-                client_id,
-                on: state == VideoState::Started,
-            })
-        }
-        ServerMessage::ParticipantAudioState { client_id, muted } => {
-            if client_id == me {
-                shared.muted.store(muted, Ordering::Release);
-            }
-            Some(Event::Muted { client_id, muted })
-        }
-        ServerMessage::ParticipantMuted { client_id } => {
-            if client_id == me {
-                shared.muted.store(true, Ordering::Release);
-            }
-            Some(Event::Muted {
-                client_id,
-                muted: true,
-            })
-        }
-        ServerMessage::ParticipantUnmuted { client_id } => {
-            if client_id == me {
-                shared.muted.store(false, Ordering::Release);
-            }
-            Some(Event::Muted {
-                client_id,
-                muted: false,
-            })
-        }
-        ServerMessage::MutedByHost => {
-            shared.muted.store(true, Ordering::Release);
-            Some(Event::MutedByHost { muted: true })
-        }
-        ServerMessage::UnmutedByHost => {
-            shared.muted.store(false, Ordering::Release);
-            Some(Event::MutedByHost { muted: false })
-        }
-        ServerMessage::MicLocked => Some(Event::MicLock {
-            client_id: me.to_string(),
-            locked: true,
-        }),
-        ServerMessage::MicUnlocked => Some(Event::MicLock {
-            client_id: me.to_string(),
-            locked: false,
-        }),
-        ServerMessage::ParticipantMicLocked { client_id } => Some(Event::MicLock {
-            client_id,
-            locked: true,
-        }),
-        ServerMessage::ParticipantMicUnlocked { client_id } => Some(Event::MicLock {
-            client_id,
-            locked: false,
-        }),
-        ServerMessage::ParticipantHandState {
-            client_id,
-            username,
-            state,
-            ..
-        } => Some(Event::Hand {
-            client_id,
-            username,
-            raised: state,
-        }),
-        ServerMessage::EmojiReaction {
-            client_id,
-            username,
-            emoji,
-        } => Some(Event::Reaction {
-            client_id,
-            username,
-            emoji,
-        }),
-        ServerMessage::VideoRequested { by } => Some(Event::VideoRequested { by }),
-        ServerMessage::UnmuteRequested { by } => Some(Event::UnmuteRequested { by }),
-        ServerMessage::Removed { by } => {
-            shared.log.write(format_args!("removed by {by}"));
-            *lock(&shared.removed_by) = Some(by);
-            None
-        }
-        ServerMessage::MeetingLocked { locked } => Some(Event::MeetingLocked { locked }),
-        ServerMessage::ScreenShareStarted { presenter_id } => {
-            if presenter_id == me {
-                start_screen_thread(shared);
-            }
-            Some(Event::ScreenShareStarted { presenter_id })
-        }
-        ServerMessage::ScreenShareDenied { current_presenter } => {
-            lock(&shared.pending_screen).take();
-            Some(Event::ScreenShareDenied { current_presenter })
-        }
-        ServerMessage::ScreenShareStopped { presenter_id } => {
-            if presenter_id == me {
-                let old = lock(&shared.media).screen.take();
-                if let Some(w) = old {
-                    w.end();
-                }
-            }
-            shared
-                .decode
-                .forget(&FrameKey::Screen(presenter_id.clone()));
-            *lock(&shared.slots.screen) = None;
-            Some(Event::ScreenShareStopped { presenter_id })
-        }
-        ServerMessage::ScreenFrame {
-            presenter_id,
-            frame_data,
-            ..
-        } => {
-            match lanmeet_common::base64::decode(&frame_data) {
-                Ok(jpeg) => {
-                    let seq = shared.screen_seq.fetch_add(1, Ordering::Relaxed) as u32;
-                    shared
-                        .decode
-                        .submit(FrameKey::Screen(presenter_id), seq, jpeg);
-                }
-                Err(e) => shared.log.write(format_args!("bad screen frame: {e}")),
-            }
-            None // the decoder sends Event::ScreenFrame
-        }
-        ServerMessage::FileOffer(offer) => {
-            if offer.sender_id == me {
-                None // our own offer, already announced when sent
-            } else {
-                Some(Event::FileOffered(offer))
-            }
-        }
-        ServerMessage::FileUnavailable { sender_id, file_id } => {
-            Some(Event::FileUnavailable { sender_id, file_id })
-        }
-        ServerMessage::FileRequest {
-            downloader_id,
-            file_id,
-            transfer_id,
-            ..
-        } => {
-            files::on_file_request(shared, &downloader_id, &file_id, &transfer_id);
-            None
-        }
-        ServerMessage::FileTransferStarted {
-            transfer_id,
-            sender_id,
-            file_id,
-        } => {
-            files::on_transfer_started(shared, &transfer_id, &sender_id, &file_id);
-            None
-        }
-        ServerMessage::FileChunk {
-            transfer_id,
-            offset,
-            data,
-            ..
-        } => {
-            files::on_chunk(shared, &transfer_id, offset, &data);
-            None
-        }
-        ServerMessage::FileAck {
-            transfer_id,
-            offset,
-        } => {
-            let upload = lock(&shared.transfers).uploads.get(&transfer_id).cloned();
-            if let Some(u) = upload {
-                u.ack(offset);
-            }
-            None
-        }
-        ServerMessage::FileEnd {
-            transfer_id,
-            sha256,
-            ..
-        } => {
-            files::on_end(shared, &transfer_id, &sha256);
-            None
-        }
-        ServerMessage::FileError {
-            transfer_id,
-            reason,
-        } => {
-            let why = match reason {
-                lanmeet_common::message::FileErrorReason::Cancelled => {
-                    "cancelled by the other party"
-                }
-                lanmeet_common::message::FileErrorReason::PeerLeft => {
-                    "the other party left before the transfer finished"
-                }
-            };
-            files::on_error(shared, &transfer_id, why);
-            None
-        }
-    };
-    if let Some(e) = event {
-        shared.emit(e);
-    }
-}
-
-fn start_screen_thread(shared: &Arc<Shared>) {
-    let Some(source) = lock(&shared.pending_screen).take() else {
-        return; // presenting was asked for and then withdrawn
-    };
-    let old = lock(&shared.media).screen.take();
-    if let Some(w) = old {
-        w.end();
-    }
-    let stop = StopSignal::new();
-    let (cfg, outbox, st, counters, warn) = (
-        shared.config.screen,
-        shared.outbox.clone(),
-        stop.clone(),
-        shared.counters.screen.clone(),
-        shared.warn_fn(),
-    );
-    match spawn_named("screen-sender", move || {
-        screen::run_sender(source, cfg, outbox, st, counters, warn)
-    }) {
-        Ok(handle) => lock(&shared.media).screen = Some(Worker { stop, handle }),
-        Err(e) => shared.emit(Event::Warning {
-            message: format!("cannot start screen sharing: {e}"),
-        }),
-    }
-}
-
-/// The UDP reader thread: hello answers, video fragments, mixed audio.
-fn run_udp_reader(shared: Arc<Shared>) {
-    let mut buf = vec![0u8; 65_536];
-    let mut pcm = [0i16; FRAME_SAMPLES];
-    let mut last_expire = Instant::now();
-    let me = shared.identity.client_id.clone();
-    while !shared.stop.is_stopped() {
-        let now = Instant::now();
-        if now.duration_since(last_expire) >= Duration::from_millis(100) {
-            lock(&shared.assembler).expire(now);
-            last_expire = now;
-        }
-        let n = match shared.link.socket.recv(&mut buf) {
-            Ok(n) => n,
-            // Timeouts let us check the stop flag.
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => continue,
-            // "Connection refused" is an ICMP answer to an earlier send
-            // while the server's UDP port was closed. Not fatal; the short
-            // pause keeps a socket that keeps failing from spinning a core.
-            Err(_) => {
-                shared.stop.wait_for(Duration::from_millis(20));
-                continue;
-            }
-        };
-        let Ok(d) = udp::parse(&buf[..n]) else {
-            shared.counters.malformed.fetch_add(1, Ordering::Relaxed);
-            continue;
-        };
-        match d.kind {
-            Kind::Hello => {
-                if d.body == HELLO_OK {
-                    *lock(&shared.last_hello_ok) = Some(Instant::now());
-                }
-            }
-            Kind::Video => {
-                if d.client_id.is_empty() || d.client_id == me {
-                    continue;
-                }
-                let pushed = lock(&shared.assembler).push(d.client_id, d.body, Instant::now());
-                match pushed {
-                    Ok(Some(frame)) => {
-                        shared
-                            .counters
-                            .video_received
-                            .fetch_add(1, Ordering::Relaxed);
-                        shared.decode.submit(
-                            FrameKey::Camera(frame.sender),
-                            frame.frame_seq,
-                            frame.jpeg,
-                        );
-                    }
-                    Ok(None) => {}
-                    Err(_) => {
-                        shared.counters.malformed.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
-            }
-            Kind::Audio => {
-                let Ok((seq, bytes)) = parse_body(d.body) else {
-                    shared.counters.malformed.fetch_add(1, Ordering::Relaxed);
-                    continue;
-                };
-                shared
-                    .counters
-                    .audio_received
-                    .fetch_add(1, Ordering::Relaxed);
-                if shared.playing.load(Ordering::Acquire) {
-                    decode_pcm(bytes, &mut pcm);
-                    lock(&shared.jitter).push(seq, pcm);
-                }
-            }
-        }
     }
 }
 
