@@ -190,3 +190,27 @@ fn a_viewer_that_falls_behind_gets_the_newest_frame_not_every_frame() {
     assert_eq!(seen.last(), Some(&FRAMES));
     bob.ping_pong();
 }
+
+#[test]
+fn a_screen_frame_at_the_4_mib_limit_is_relayed_whole() {
+    let server = start_server();
+    let mut m = meeting(&server, &["Alice", "Bob"]);
+    m[0].send(&json!({"type":"request_screen_share"}));
+    for member in &mut m {
+        member.expect_type("screen_share_started");
+    }
+    // The largest JPEG whose frame still fits in a 4 MiB client frame; the
+    // relayed frame is a little larger, which clients accept (up to 8 MiB).
+    let jpeg: Vec<u8> = (0..3_145_000u32).map(|i| (i % 251) as u8).collect();
+    let sent = json!({"type":"screen_frame","frame_data":base64::encode(&jpeg),
+                      "width":3840,"height":2160});
+    let len = sent.to_string().len();
+    assert!(len <= lanmeet_common::limits::MAX_CLIENT_FRAME && len > 4_190_000);
+    m[0].send(&sent);
+    let v = m[1].expect_type("screen_frame");
+    assert_eq!(
+        base64::decode(v["frame_data"].as_str().unwrap()).unwrap(),
+        jpeg
+    );
+    m[1].ping_pong();
+}
