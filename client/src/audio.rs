@@ -38,6 +38,13 @@ pub trait AudioSource: Send {
     /// Fills `out` with the next 480 samples. `Ok(false)` means the source
     /// has ended (a file played out) and the sender stops.
     fn read_frame(&mut self, out: &mut Frame) -> Result<bool, MediaError>;
+
+    /// Whether the frame just read may be sent. A push-to-talk gate says
+    /// `false` while the talk key is up: the frame is still read (a real
+    /// microphone keeps delivering sound), only not sent.
+    fn may_send(&self) -> bool {
+        true
+    }
 }
 
 /// Where the meeting's sound goes: 10 ms frames of 48 kHz mono.
@@ -123,7 +130,7 @@ pub(crate) fn run_sender(
                 return;
             }
         }
-        if muted.load(Ordering::Acquire) {
+        if muted.load(Ordering::Acquire) || !source.may_send() {
             continue;
         }
         let datagram = build_datagram(&link.client_id, seq, &frame);

@@ -77,6 +77,9 @@ pub enum MediaError {
     Jpeg(String),
     /// A file or buffer is not in a format this crate reads.
     Format(String),
+    /// A camera, microphone, speaker or screen is missing, busy or failed
+    /// (the text names the device and says what happened).
+    Device(String),
 }
 
 impl fmt::Display for MediaError {
@@ -85,6 +88,7 @@ impl fmt::Display for MediaError {
             MediaError::Io(e) => write!(f, "media input/output error: {e}"),
             MediaError::Jpeg(why) => write!(f, "JPEG error: {why}"),
             MediaError::Format(why) => write!(f, "unsupported media: {why}"),
+            MediaError::Device(why) => f.write_str(why),
         }
     }
 }

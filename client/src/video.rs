@@ -36,6 +36,15 @@ pub trait VideoSource: Send {
     /// The next frame, any size (the pipeline resizes it). Called once per
     /// frame period from the video sender thread.
     fn next_frame(&mut self) -> Result<RgbImage, MediaError>;
+
+    /// The next frame as a JPEG of exactly `width` x `height`, when the
+    /// source has one ready (a camera that delivers MJPEG at that size):
+    /// the pipeline then sends it as it is, with no decode and re-encode.
+    /// `Ok(None)`, the default, means "call `next_frame`".
+    fn next_jpeg(&mut self, width: u32, height: u32) -> Result<Option<Vec<u8>>, MediaError> {
+        let _ = (width, height);
+        Ok(None)
+    }
 }
 
 /// Size, rate and quality of the video we send.
@@ -168,10 +177,18 @@ pub(crate) fn run_sender(
             start = Instant::now();
             n = 1;
         }
-        let result = source
-            .next_frame()
-            .map(|img| resize(&img, config.width, config.height))
-            .and_then(|img| encode_jpeg(&img, quality).map(|jpeg| (img, jpeg)));
+        let limit = video::fragment_payload(&link.client_id, link.max_datagram) * 256;
+        let encode = |img: RgbImage, quality: u8| {
+            let img = resize(&img, config.width, config.height);
+            encode_jpeg(&img, quality).map(|jpeg| (Some(img), jpeg))
+        };
+        let result = match source.next_jpeg(config.width, config.height) {
+            Ok(Some(jpeg)) if jpeg.len() <= limit => Ok((None, jpeg)),
+            // Too big to send as it is: decode it and encode it smaller.
+            Ok(Some(jpeg)) => decode_jpeg(&jpeg).and_then(|img| encode(img, quality)),
+            Ok(None) => source.next_frame().and_then(|img| encode(img, quality)),
+            Err(e) => Err(e),
+        };
         let (img, jpeg) = match result {
             Ok(r) => r,
             Err(e) => {
@@ -186,11 +203,9 @@ pub(crate) fn run_sender(
         let mut jpeg = jpeg;
         // A frame too big for 256 fragments: lower the quality until it
         // fits (and keep the lower quality for the next frames).
-        while jpeg.len() > video::fragment_payload(&link.client_id, link.max_datagram) * 256
-            && quality > 10
-        {
+        while let Some(img) = img.as_ref().filter(|_| jpeg.len() > limit && quality > 10) {
             quality = quality.saturating_sub(10).max(10);
-            match encode_jpeg(&img, quality) {
+            match encode_jpeg(img, quality) {
                 Ok(j) => jpeg = j,
                 Err(_) => break,
             }
