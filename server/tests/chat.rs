@@ -6,6 +6,8 @@ mod support;
 use serde_json::json;
 
 use lanmeet_common::limits::{CHAT_HISTORY_LEN, MAX_CHAT_CHARS};
+use lanmeet_common::message::ChatLine;
+use lanmeet_common::{ClientMessage, ServerMessage};
 use support::*;
 
 #[test]
@@ -96,4 +98,30 @@ fn message_length_is_counted_in_characters() {
     m[0].expect_error("bad_request");
     m[0].ping_pong();
     m[1].expect_nothing();
+}
+
+#[test]
+fn the_protocol_crate_types_work_over_the_wire() {
+    let server = start_server();
+    let mut m = meeting(&server, &["Alice", "Bob"]);
+    let chat = ClientMessage::Chat {
+        message: "typed".into(),
+        to: Some(m[0].id.clone()),
+    };
+    m[1].send_message(&chat);
+    match m[0].recv_message() {
+        ServerMessage::Chat(ChatLine {
+            client_id,
+            username,
+            message,
+            private,
+            ..
+        }) => {
+            assert_eq!(client_id, m[1].id);
+            assert_eq!(username, "Bob");
+            assert_eq!(message, "typed");
+            assert!(private);
+        }
+        other => panic!("expected a chat line, got {other:?}"),
+    }
 }

@@ -36,6 +36,9 @@ use lanmeet_server::{Config, ServerHandle};
 /// in parallel on small, busy machines.
 pub const TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long one write may block; longer means the server stopped reading.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// How long to wait before concluding that a message did not arrive.
 pub const QUIET: Duration = Duration::from_millis(300);
 
@@ -105,13 +108,15 @@ impl Client {
     /// Wraps a stream connected some other way.
     pub fn from_stream(stream: TcpStream) -> Client {
         stream.set_nodelay(true).unwrap();
+        // A server that stops reading fails the test instead of hanging it.
+        stream.set_write_timeout(Some(WRITE_TIMEOUT)).unwrap();
         Client {
             stream,
             inbuf: Vec::new(),
         }
     }
 
-    /// A second handle on the same socket, for a reader thread.
+    /// A second handle on the same socket, for another thread.
     pub fn try_clone(&self) -> Client {
         Client::from_stream(self.stream.try_clone().unwrap())
     }
