@@ -19,6 +19,7 @@ use std::process::ExitCode;
 use std::sync::mpsc::RecvTimeoutError;
 use std::time::{Duration, Instant, SystemTime};
 
+use lanmeet_client::devices;
 use lanmeet_client::log::Log;
 use lanmeet_client::screen::ImageScreen;
 use lanmeet_client::wav::{WavSource, WavWriter};
@@ -29,10 +30,13 @@ use lanmeet_common::limits::DEFAULT_TCP_PORT;
 pub const USAGE: &str = "\
 Usage:
   lanmeet-client --headless --host HOST [--port PORT] --name NAME (--create | --join CODE)
-                 [--password PASSWORD] [--video test|none] [--audio tone|tone:HZ|wav:PATH|none]
-                 [--record-audio OUT.wav] [--say TEXT] [--share-image IMAGE.jpg|IMAGE.ppm]
+                 [--password PASSWORD] [--video test|camera|none]
+                 [--audio tone|tone:HZ|wav:PATH|mic|none] [--play] [--record-audio OUT.wav]
+                 [--say TEXT] [--share-image IMAGE.jpg|IMAGE.ppm] [--share-screen]
+                 [--camera ID] [--mic ID] [--speaker ID] [--monitor ID]
                  [--offer FILE] [--download-dir DIR] [--accept-files] [--seconds S]
                  [--size WxH] [--fps N] [--quality Q] [--log-dir DIR]
+  lanmeet-client --list-devices
   lanmeet-client --help
 
 Joins a meeting without a window and prints one JSON object per event on
@@ -44,12 +48,22 @@ stdout, e.g. {\"event\":\"joined\",\"meeting_code\":\"K7Q2XZ\",...}.
   --create             create a meeting (its code is in the joined event)
   --join CODE          join the meeting with this code
   --password PASSWORD  meeting password (sets it with --create)
-  --video test|none    send a moving test pattern with frame numbers (default none)
+  --video test|camera|none
+                       test: a moving test pattern with frame numbers; camera: the
+                       camera (see --camera); none (default)
   --audio SOURCE       tone: a tone whose pitch comes from the name; tone:HZ: that
-                       pitch; wav:PATH: play a 16-bit PCM WAV file once; none (default)
+                       pitch; wav:PATH: play a 16-bit PCM WAV file once; mic: the
+                       microphone (see --mic); none (default)
+  --play               play what we hear on the speaker (see --speaker)
   --record-audio OUT   record what we hear (48 kHz mono WAV)
   --say TEXT           send a public chat message after joining (repeatable)
   --share-image IMAGE  present this JPEG or PPM image (PNG is not read)
+  --share-screen       present a monitor (see --monitor)
+  --camera ID, --mic ID, --speaker ID, --monitor ID
+                       which device to use (ids from --list-devices; default: the
+                       system's default). A device that is missing or busy is
+                       reported as an error event and the session goes on without it
+  --list-devices       list cameras, microphones, speakers and monitors, and exit
   --offer FILE         offer this file to the meeting (repeatable)
   --download-dir DIR   where downloads go (default downloads)
   --accept-files       download every file offered by others
@@ -69,6 +83,8 @@ pub enum Command {
     Gui,
     /// Run headless.
     Headless(Box<Options>),
+    /// Print the devices and exit.
+    ListDevices,
 }
 
 /// Where the microphone sound comes from.
@@ -80,6 +96,20 @@ pub enum AudioChoice {
     Tone(Option<f64>),
     /// A WAV file, played once.
     Wav(PathBuf),
+    /// The microphone.
+    Mic,
+}
+
+/// Which real devices to use, and whether to use them.
+#[derive(Debug, Default, PartialEq)]
+pub struct DeviceOptions {
+    camera: bool,
+    play: bool,
+    share_screen: bool,
+    camera_id: Option<String>,
+    mic_id: Option<String>,
+    speaker_id: Option<String>,
+    monitor_id: Option<String>,
 }
 
 /// Headless options.
@@ -103,6 +133,7 @@ pub struct Options {
     fps: u32,
     quality: u8,
     log_dir: PathBuf,
+    devices: DeviceOptions,
 }
 
 fn number<T: std::str::FromStr>(option: &str, value: &str) -> Result<T, String> {
@@ -137,6 +168,7 @@ pub fn parse_args(args: &[String]) -> Result<Command, String> {
         fps: 20,
         quality: 60,
         log_dir: PathBuf::from("logs/client"),
+        devices: DeviceOptions::default(),
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -165,16 +197,26 @@ pub fn parse_args(args: &[String]) -> Result<Command, String> {
             }
             "--password" => o.password = Some(value(arg)?),
             "--video" => {
-                o.video = match value(arg)?.as_str() {
-                    "test" => true,
-                    "none" => false,
-                    other => return Err(format!("--video is test or none, not {other:?}")),
+                (o.video, o.devices.camera) = match value(arg)?.as_str() {
+                    "test" => (true, false),
+                    "camera" => (false, true),
+                    "none" => (false, false),
+                    other => return Err(format!("--video is test, camera or none, not {other:?}")),
                 }
             }
+            "--list-devices" => return Ok(Command::ListDevices),
+            "--play" => o.devices.play = true,
+            "--share-screen" => o.devices.share_screen = true,
+            "--camera" => o.devices.camera_id = Some(value(arg)?),
+            "--mic" => o.devices.mic_id = Some(value(arg)?),
+            "--speaker" => o.devices.speaker_id = Some(value(arg)?),
+            "--monitor" => o.devices.monitor_id = Some(value(arg)?),
             "--audio" => {
                 let v = value(arg)?;
                 o.audio = if v == "none" {
                     AudioChoice::None
+                } else if v == "mic" {
+                    AudioChoice::Mic
                 } else if v == "tone" {
                     AudioChoice::Tone(None)
                 } else if let Some(hz) = v.strip_prefix("tone:") {
@@ -187,7 +229,7 @@ pub fn parse_args(args: &[String]) -> Result<Command, String> {
                     AudioChoice::Wav(PathBuf::from(path))
                 } else {
                     return Err(format!(
-                        "--audio is tone, tone:HZ, wav:PATH or none, not {v:?}"
+                        "--audio is tone, tone:HZ, wav:PATH, mic or none, not {v:?}"
                     ));
                 }
             }
@@ -348,8 +390,15 @@ fn start_media(session: &Session, o: &Options) {
             print_error(&e.to_string());
         }
     };
+    let d = &o.devices;
     if o.video {
         report(session.start_video(Box::new(TestPattern::new(o.size.0, o.size.1))));
+    } else if d.camera {
+        // A missing or busy device is an error line; the session goes on.
+        match devices::open_camera(d.camera_id.as_deref(), o.size.0, o.size.1, o.fps) {
+            Ok(src) => report(session.start_video(src)),
+            Err(e) => print_error(&e.to_string()),
+        }
     }
     match &o.audio {
         AudioChoice::None => {}
@@ -361,6 +410,18 @@ fn start_media(session: &Session, o: &Options) {
             Ok(src) => report(session.start_audio(Box::new(src))),
             Err(e) => print_error(&format!("{}: {e}", path.display())),
         },
+        AudioChoice::Mic => match devices::open_microphone(d.mic_id.as_deref()) {
+            Ok(src) => report(session.start_audio(src)),
+            Err(e) => print_error(&e.to_string()),
+        },
+    }
+    if d.play && o.record.is_none() {
+        match devices::open_speaker(d.speaker_id.as_deref()) {
+            Ok(sink) => report(session.start_playback(sink)),
+            Err(e) => print_error(&e.to_string()),
+        }
+    } else if d.play {
+        print_error("--play and --record-audio both take what we hear: recording only");
     }
     if let Some(path) = &o.record {
         match WavWriter::create(path) {
@@ -376,7 +437,12 @@ fn start_media(session: &Session, o: &Options) {
             print_error(&e.to_string());
         }
     }
-    if let Some(path) = &o.share_image {
+    if d.share_screen {
+        match devices::open_monitor(d.monitor_id.as_deref()) {
+            Ok(src) => report(session.start_screen_share(src)),
+            Err(e) => print_error(&e.to_string()),
+        }
+    } else if let Some(path) = &o.share_image {
         match ImageScreen::open(path) {
             Ok(src) => report(session.start_screen_share(Box::new(src))),
             Err(e) => print_error(&format!("{}: {e}", path.display())),
@@ -415,6 +481,29 @@ mod tests {
     }
 
     #[test]
+    fn parses_device_options() {
+        let cmd = parse_args(&args(
+            "--headless --host h --name a --create --video camera --audio mic --play \
+             --share-screen --camera 0 --mic pulseaudio:in --speaker alsa:default --monitor 7",
+        ))
+        .unwrap();
+        let Command::Headless(o) = cmd else {
+            panic!("not headless: {cmd:?}")
+        };
+        assert!(!o.video && o.devices.camera && o.devices.play && o.devices.share_screen);
+        assert_eq!(o.audio, AudioChoice::Mic);
+        assert_eq!(o.devices.camera_id.as_deref(), Some("0"));
+        assert_eq!(o.devices.mic_id.as_deref(), Some("pulseaudio:in"));
+        assert_eq!(o.devices.speaker_id.as_deref(), Some("alsa:default"));
+        assert_eq!(o.devices.monitor_id.as_deref(), Some("7"));
+        assert_eq!(
+            parse_args(&args("--list-devices")).unwrap(),
+            Command::ListDevices
+        );
+        assert!(parse_args(&args("--headless --host h --name a --create --video cam")).is_err());
+    }
+
+    #[test]
     fn help_gui_and_errors() {
         assert_eq!(parse_args(&args("--help")).unwrap(), Command::Help);
         assert_eq!(parse_args(&[]).unwrap(), Command::Gui);
@@ -424,6 +513,6 @@ mod tests {
         assert!(parse_args(&args("--headless --host h --name a --create --fps 99")).is_err());
         assert!(parse_args(&args("--headless --host h --name a --create --bogus")).is_err());
         assert!(parse_args(&args("--headless --host")).is_err());
-        assert!(parse_args(&args("--headless --host h --name a --create --audio mic")).is_err());
+        assert!(parse_args(&args("--headless --host h --name a --create --audio bogus")).is_err());
     }
 }

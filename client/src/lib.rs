@@ -35,6 +35,7 @@
 #![warn(missing_docs)]
 
 pub mod audio;
+pub mod devices;
 mod dispatch;
 pub mod error;
 pub mod event;

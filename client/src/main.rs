@@ -25,6 +25,13 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
         Ok(headless::Command::Headless(options)) => headless::run(*options),
+        Ok(headless::Command::ListDevices) => {
+            print!(
+                "{}",
+                lanmeet_client::devices::describe(&lanmeet_client::devices::list())
+            );
+            ExitCode::SUCCESS
+        }
         Err(why) => {
             eprintln!("lanmeet-client: {why}");
             eprintln!("Try `lanmeet-client --help`.");

@@ -45,6 +45,7 @@ use lanmeet_common::{ClientMessage, ServerMessage};
 use serde::Serialize;
 
 use crate::audio::{self, AudioSink, AudioSource, JitterBuffer, JitterStats, DEFAULT_JITTER_MS};
+use crate::devices::PushToTalk;
 use crate::error::SessionError;
 use crate::event::{Event, MediaPath};
 use crate::files::{self, LocalOffer, Transfers};
@@ -248,6 +249,7 @@ pub(crate) struct Shared {
     pub(crate) tcp: TcpStream,
     pub(crate) link: UdpLink,
     pub(crate) muted: Arc<AtomicBool>,
+    pub(crate) push_to_talk: PushToTalk,
     pub(crate) media: Mutex<Media>,
     pub(crate) workers: Mutex<Vec<JoinHandle<()>>>,
     pub(crate) decode: Arc<DecodeQueue>,
@@ -490,6 +492,7 @@ impl Session {
             write_error: Mutex::new(None),
             tcp: stream.try_clone()?,
             muted: Arc::new(AtomicBool::new(false)),
+            push_to_talk: PushToTalk::new(),
             media: Mutex::new(Media::default()),
             workers: Mutex::new(Vec::new()),
             decode: Arc::new(DecodeQueue::default()),
@@ -616,6 +619,25 @@ impl Session {
         self.shared.muted.load(Ordering::Acquire)
     }
 
+    /// Turns push-to-talk on or off (it starts off). While it is on, audio
+    /// is sent only while [`Session::talk`] holds the key down: for people
+    /// who share a room or use loudspeakers (see the `devices` module on
+    /// echo). Turning it on releases the key.
+    pub fn set_push_to_talk(&self, enabled: bool) {
+        self.shared.push_to_talk.set_enabled(enabled);
+    }
+
+    /// Whether push-to-talk is on.
+    pub fn push_to_talk(&self) -> bool {
+        self.shared.push_to_talk.is_enabled()
+    }
+
+    /// The talk key went down (`true`) or up (`false`); only matters while
+    /// push-to-talk is on. Muting still wins over a held key.
+    pub fn talk(&self, pressed: bool) {
+        self.shared.push_to_talk.talk(pressed);
+    }
+
     /// Raises or lowers our hand.
     pub fn raise_hand(&self, up: bool) -> Result<(), SessionError> {
         self.shared.send(ClientMessage::RaiseHand { state: up })
@@ -681,6 +703,7 @@ impl Session {
     /// Starts sending audio from `source` (replacing any running source).
     pub fn start_audio(&self, source: Box<dyn AudioSource>) -> Result<(), SessionError> {
         self.ensure_connected()?;
+        let source = self.shared.push_to_talk.gate(source);
         let old = lock(&self.shared.media).audio.take();
         if let Some(w) = old {
             w.end();

@@ -1,0 +1,240 @@
+//! Real devices on the test machine's stand-ins: a null PulseAudio source
+//! and sink at 48 kHz and an Xvfb display (`scripts/with-test-services.sh`
+//! starts them; `make test` runs the tests under it). Without them the
+//! tests that need them say why and pass. There is no camera here, which
+//! is exactly what the camera test checks.
+
+mod support;
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use lanmeet_client::devices::{self, DeviceError, DeviceKind, Microphone, MonitorScreen, Speaker};
+use lanmeet_client::{AudioSink, AudioSource, Event, ScreenSource, ToneSource};
+use lanmeet_common::audio::FRAME_SAMPLES;
+use support::*;
+
+/// Whether the test can run; prints why not.
+fn have(var: &str, test: &str) -> bool {
+    if std::env::var_os(var).is_some() {
+        return true;
+    }
+    eprintln!(
+        "{test}: skipped: {var} is not set (run under scripts/with-test-services.sh, as `make test` does)"
+    );
+    false
+}
+
+#[test]
+fn microphone_captures_at_the_real_rate() {
+    if !have("PULSE_SERVER", "microphone_captures_at_the_real_rate") {
+        return;
+    }
+    let mut mic = Microphone::open(None).expect("the null source opens");
+    let mut frame = [0i16; FRAME_SAMPLES];
+    // Let the stream settle, then count for 5 s.
+    for _ in 0..10 {
+        mic.read_frame(&mut frame).expect("a frame");
+    }
+    let start = Instant::now();
+    let mut frames = 0u64;
+    while start.elapsed() < Duration::from_secs(5) {
+        assert!(mic.read_frame(&mut frame).expect("a frame"));
+        frames += 1;
+    }
+    let rate = frames as f64 * FRAME_SAMPLES as f64 / start.elapsed().as_secs_f64();
+    eprintln!("microphone: {rate:.0} samples/s");
+    assert!(
+        (rate / 48_000.0 - 1.0).abs() < 0.02,
+        "captured {rate:.0} samples/s from {} ({} Hz), expected 48000 +- 2%",
+        mic.name(),
+        mic.device_rate()
+    );
+    // The null source is silent.
+    assert!(frame.iter().all(|s| s.abs() < 10));
+}
+
+#[test]
+fn speaker_consumes_at_the_real_rate() {
+    if !have("PULSE_SERVER", "speaker_consumes_at_the_real_rate") {
+        return;
+    }
+    let mut speaker = Speaker::open(None).expect("the null sink opens");
+    let mut tone = ToneSource::new(440.0);
+    let mut frame = [0i16; FRAME_SAMPLES];
+    // Feed like the playout thread: one frame per 10 ms from a clock.
+    let mut feed = |speaker: &mut Speaker, frame: &mut [i16; FRAME_SAMPLES], d: Duration| {
+        let start = Instant::now();
+        let mut n = 0u32;
+        while start.elapsed() < d {
+            tone.read_frame(frame).expect("the tone never ends");
+            speaker.write_frame(frame).expect("the speaker plays");
+            n += 1;
+            let due = start + Duration::from_millis(10) * n;
+            std::thread::sleep(due.saturating_duration_since(Instant::now()));
+        }
+    };
+    // An idle null sink notices a new stream only after its current sleep
+    // (up to about 2 s): wait until the device takes more than the first
+    // buffer-full, then measure.
+    let first = Instant::now();
+    feed(&mut speaker, &mut frame, Duration::from_millis(100));
+    let initial = speaker.frames_consumed();
+    while speaker.frames_consumed() <= initial && first.elapsed() < Duration::from_secs(5) {
+        feed(&mut speaker, &mut frame, Duration::from_millis(50));
+    }
+    feed(&mut speaker, &mut frame, Duration::from_millis(200));
+    let (t0, c0) = (Instant::now(), speaker.frames_consumed());
+    feed(&mut speaker, &mut frame, Duration::from_secs(5));
+    let consumed = speaker.frames_consumed() - c0;
+    let rate = consumed as f64 / t0.elapsed().as_secs_f64();
+    let want = f64::from(speaker.device_rate());
+    eprintln!("speaker: {rate:.0} frames/s at {want} Hz");
+    assert!(
+        (rate / want - 1.0).abs() < 0.02,
+        "{} consumed {rate:.0} frames/s, expected {want} +- 2% ({} underruns, {} frames dropped)",
+        speaker.name(),
+        speaker.underruns(),
+        speaker.dropped_frames()
+    );
+    let _ = speaker.finish();
+}
+
+/// Kills the X client we started when the test ends, however it ends.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn screen_capture_shows_what_is_on_the_display() {
+    if !have("DISPLAY", "screen_capture_shows_what_is_on_the_display") {
+        return;
+    }
+    let monitors = devices::list().monitors;
+    assert!(!monitors.is_empty(), "Xvfb has a monitor");
+    // Something recognisable in the top-left corner: a red xlogo window.
+    let child = match Command::new("xlogo")
+        .args([
+            "-bg",
+            "#ff0000",
+            "-fg",
+            "#0000ff",
+            "-geometry",
+            "300x200+0+0",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+    {
+        Ok(c) => Killed(c),
+        Err(e) => {
+            eprintln!("screen test: skipped: cannot run xlogo (x11-apps): {e}");
+            return;
+        }
+    };
+    let mut screen = MonitorScreen::open(None).expect("the Xvfb screen opens");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let img = screen.capture().expect("a capture");
+        assert_eq!((img.width, img.height), (1600, 1000), "Xvfb's screen size");
+        let red = (0..10)
+            .flat_map(|i| (0..10).map(move |j| (20 + i * 25, 15 + j * 17)))
+            .filter(|&(x, y)| {
+                let [r, g, b] = img.get(x, y);
+                r > 200 && g < 50 && b < 50
+            })
+            .count();
+        if red >= 50 {
+            // And far from the window, the root window is not red.
+            let [r, g, b] = img.get(1500, 900);
+            assert!(!(r > 200 && g < 50 && b < 50), "the whole screen is red");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the red window never showed in the capture ({red} red points)"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    drop(child);
+}
+
+#[test]
+fn a_missing_camera_is_a_clear_error_and_the_session_goes_on() {
+    if !devices::list().cameras.is_empty() {
+        eprintln!("missing camera test: skipped: this machine has a camera");
+        return;
+    }
+    let err = devices::open_camera(None, 640, 480, 20)
+        .err()
+        .expect("no camera to open");
+    assert_eq!(
+        err,
+        DeviceError::Missing {
+            kind: DeviceKind::Camera,
+            id: None
+        }
+    );
+    assert_eq!(err.to_string(), "no camera found");
+    let err = devices::open_camera(Some("3"), 640, 480, 20)
+        .err()
+        .expect("no camera 3");
+    assert_eq!(err.kind(), DeviceKind::Camera);
+    assert!(err.to_string().contains("camera"), "{err}");
+
+    // The session does not care: chat works, and so does audio (here
+    // through push-to-talk).
+    let server = server();
+    let dir = TempDir::new("devices-camera");
+    let a = create(&server, "Ann", dir.path());
+    let mut b = join(&server, "Ben", &a.code(), dir.path());
+    a.session
+        .chat("no camera, still here", None)
+        .expect("chat works");
+    b.events.wait(
+        |e| matches!(e, Event::Chat(l) if l.message == "no camera, still here"),
+        "the line from a client with no camera",
+    );
+    a.session.set_push_to_talk(true);
+    assert!(a.session.push_to_talk());
+    a.session
+        .start_audio(Box::new(ToneSource::new(500.0)))
+        .expect("audio starts");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        a.session.stats().audio_frames_sent,
+        0,
+        "key up: nothing sent"
+    );
+    a.session.talk(true);
+    std::thread::sleep(Duration::from_millis(300));
+    let sent = a.session.stats().audio_frames_sent;
+    assert!(sent >= 10, "key down: frames sent ({sent})");
+    a.session.talk(false);
+    std::thread::sleep(Duration::from_millis(50));
+    let after = a.session.stats().audio_frames_sent;
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(a.session.stats().audio_frames_sent, after, "key up again");
+}
+
+#[test]
+fn list_devices_prints_every_kind() {
+    let out = Command::new(env!("CARGO_BIN_EXE_lanmeet-client"))
+        .arg("--list-devices")
+        .output()
+        .expect("the client runs");
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for section in ["Cameras", "Microphones", "Speakers", "Monitors"] {
+        assert!(text.contains(section), "{section} missing from:\n{text}");
+    }
+    if std::env::var_os("PULSE_SERVER").is_some() {
+        assert!(text.contains("lanmeet_null_source"), "{text}");
+        assert!(text.contains("lanmeet_null_sink"), "{text}");
+    }
+}
