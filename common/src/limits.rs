@@ -68,6 +68,15 @@ pub const FILE_ACK_INTERVAL: u64 = 256 * 1024;
 /// A sender keeps at most this many bytes sent and not acknowledged (1 MiB).
 pub const FILE_WINDOW: u64 = 1024 * 1024;
 
+/// Open file offers one participant may have at once. Every offer is
+/// listed in every join reply, so without a bound one participant could
+/// make the reply too large for anyone to join.
+pub const MAX_OFFERS_PER_PARTICIPANT: usize = 100;
+
+/// Open downloads one participant may have at once (each open transfer is
+/// server state until it ends).
+pub const MAX_DOWNLOADS_PER_PARTICIPANT: usize = 32;
+
 /// Largest width or height of a screen frame, in pixels.
 pub const MAX_SCREEN_DIMENSION: u32 = 16384;
 

@@ -13,7 +13,9 @@ use support::*;
 const CYCLES: usize = 10_000;
 
 fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").map(|d| d.count()).unwrap_or(0)
+    std::fs::read_dir("/proc/self/fd")
+        .map(|d| d.count())
+        .unwrap_or(0)
 }
 
 fn rss_kb() -> u64 {
@@ -68,7 +70,10 @@ fn ten_thousand_cycles_leave_no_descriptors_or_memory_behind() {
         CYCLES - 500,
         elapsed.as_secs_f64()
     );
-    assert!(fds_after <= fds_before, "descriptors grew: {fds_before} -> {fds_after}");
+    assert!(
+        fds_after <= fds_before,
+        "descriptors grew: {fds_before} -> {fds_after}"
+    );
     assert!(
         rss_after < rss_before + 8 * 1024,
         "memory grew by more than 8 MB: {rss_before} kB -> {rss_after} kB"

@@ -19,6 +19,7 @@
 use std::collections::HashMap;
 
 use lanmeet_common::base64;
+use lanmeet_common::limits::{MAX_DOWNLOADS_PER_PARTICIPANT, MAX_OFFERS_PER_PARTICIPANT};
 use lanmeet_common::message::{
     ClientMessage, ErrorCode, FileErrorReason, FileOfferInfo, ServerMessage,
 };
@@ -129,6 +130,19 @@ impl Core {
                     );
                     return;
                 }
+                let mine = meeting
+                    .offers
+                    .iter()
+                    .filter(|o| o.sender_id == client_id)
+                    .count();
+                if mine >= MAX_OFFERS_PER_PARTICIPANT {
+                    out.error(
+                        conn,
+                        ErrorCode::BadRequest,
+                        format!("at most {MAX_OFFERS_PER_PARTICIPANT} open offers each; withdraw one first"),
+                    );
+                    return;
+                }
                 let offer = FileOfferInfo {
                     sender_id: client_id.to_string(),
                     username,
@@ -183,6 +197,19 @@ impl Core {
                 let Some(sender_conn) = conn_of(&sender_id) else {
                     return;
                 };
+                let downloads = transfers
+                    .open
+                    .values()
+                    .filter(|t| t.downloader_id == client_id)
+                    .count();
+                if downloads >= MAX_DOWNLOADS_PER_PARTICIPANT {
+                    out.error(
+                        conn,
+                        ErrorCode::BadRequest,
+                        format!("at most {MAX_DOWNLOADS_PER_PARTICIPANT} downloads at once; finish or cancel one first"),
+                    );
+                    return;
+                }
                 transfers.next_id += 1;
                 let transfer_id = format!("t{}", transfers.next_id);
                 transfers.open.insert(

@@ -54,7 +54,10 @@ impl Core {
             )),
         };
         if let Err((code, text)) = result {
-            self.out.log(format!("conn {conn}: handshake refused: {}: {text}", code.as_str()));
+            self.out.log(format!(
+                "conn {conn}: handshake refused: {}: {text}",
+                code.as_str()
+            ));
             self.out.error(conn, code, text);
             self.drop_conn(conn);
         }

@@ -1285,3 +1285,31 @@ fn mixer_runs_every_10_ms_from_the_timer() {
     assert_eq!(h.core.media_stats.mix_ticks - start, 100);
     assert!(h.core.next_deadline() <= h.now + MIX_PERIOD);
 }
+
+#[test]
+fn offers_and_downloads_are_bounded_per_participant() {
+    use lanmeet_common::limits::{MAX_DOWNLOADS_PER_PARTICIPANT, MAX_OFFERS_PER_PARTICIPANT};
+    let mut h = Harness::new();
+    let all = h.meeting(&["Alice", "Bob"]);
+    for i in 0..MAX_OFFERS_PER_PARTICIPANT {
+        offer(&mut h, &all[0], &format!("f{i}"), 1);
+    }
+    h.inbox.clear();
+    offer(&mut h, &all[0], "one-too-many", 1);
+    assert_eq!(h.error_code(all[0].conn), "bad_request");
+    assert!(h.take(all[1].conn).is_empty());
+    h.send(all[0].conn, json!({"type":"file_unoffer","file_id":"f0"}));
+    h.inbox.clear();
+    offer(&mut h, &all[0], "now-fits", 1);
+    assert!(h.take(all[0].conn).is_empty());
+    h.inbox.clear();
+    for _ in 0..MAX_DOWNLOADS_PER_PARTICIPANT {
+        request(&mut h, &all[0], &all[1], "f1");
+    }
+    h.send(
+        all[1].conn,
+        json!({"type":"file_request","sender_id":all[0].id,"file_id":"f1"}),
+    );
+    assert_eq!(h.error_code(all[1].conn), "bad_request");
+    assert!(h.take(all[0].conn).is_empty());
+}
