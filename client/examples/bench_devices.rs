@@ -3,7 +3,8 @@
 //!
 //! ```text
 //!  camera  640x480 @ 30: camera-like YUYV frames --> RGB --> JPEG q60
-//!          (a synthetic camera: the YUYV frames are made before timing)
+//!          (a synthetic camera: the test pattern with sensor noise, as
+//!          YUYV, made before timing)
 //!  mjpeg   640x480 @ 30: the same as MJPEG, forwarded as it is
 //!  audio   microphone --> 10 ms frames --> speaker, 48 kHz, for the run
 //!  screen  monitor capture --> fit 1280 --> JPEG q70 @ 5
@@ -84,6 +85,7 @@ fn yuyv_frames(width: u32, height: u32, count: u64) -> Vec<RawFrame> {
         .map(|n| {
             let rgb = pattern.draw(n);
             let mut data = Vec::with_capacity((width * height * 2) as usize);
+            let mut seed = n.wrapping_add(1);
             for pair in rgb.pixels.chunks_exact(6) {
                 let yuv = |p: &[u8]| {
                     let (r, g, b) = (f32::from(p[0]), f32::from(p[1]), f32::from(p[2]));
@@ -94,7 +96,18 @@ fn yuyv_frames(width: u32, height: u32, count: u64) -> Vec<RawFrame> {
                 };
                 let (y0, u, v) = yuv(&pair[..3]);
                 let (y1, _, _) = yuv(&pair[3..]);
-                data.extend_from_slice(&[y0, u, y1, v]);
+                // Sensor noise, -7..=8 levels, so that the JPEG encoder works
+                // as hard as on a real camera picture (flat test bars
+                // compress far better than a face in a room).
+                let mut noise = || {
+                    seed = seed
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    (seed >> 60) as i16 - 7
+                };
+                let n0 = (i16::from(y0) + noise()).clamp(16, 235) as u8;
+                let n1 = (i16::from(y1) + noise()).clamp(16, 235) as u8;
+                data.extend_from_slice(&[n0, u, n1, v]);
             }
             RawFrame {
                 format: PixelFormat::Yuyv,
