@@ -54,6 +54,56 @@ fn microphone_captures_at_the_real_rate() {
     assert!(frame.iter().all(|s| s.abs() < 10));
 }
 
+/// Unloads a PulseAudio module we loaded when the test ends.
+struct Module(String);
+
+impl Drop for Module {
+    fn drop(&mut self) {
+        let _ = Command::new("pactl")
+            .args(["unload-module", &self.0])
+            .status();
+    }
+}
+
+#[test]
+fn a_44100_hz_microphone_is_resampled_to_48000() {
+    if !have(
+        "PULSE_SERVER",
+        "a_44100_hz_microphone_is_resampled_to_48000",
+    ) {
+        return;
+    }
+    let loaded = Command::new("pactl")
+        .args([
+            "load-module",
+            "module-null-source",
+            "source_name=lanmeet_test_44k",
+            "rate=44100",
+        ])
+        .output()
+        .expect("pactl runs");
+    assert!(loaded.status.success(), "pactl load-module failed");
+    let _module = Module(String::from_utf8_lossy(&loaded.stdout).trim().to_string());
+    let mut mic = Microphone::open(Some("pulseaudio:lanmeet_test_44k")).expect("the source opens");
+    assert_eq!(mic.device_rate(), 44_100);
+    let mut frame = [0i16; FRAME_SAMPLES];
+    for _ in 0..10 {
+        mic.read_frame(&mut frame).expect("a frame");
+    }
+    let start = Instant::now();
+    let mut frames = 0u64;
+    while start.elapsed() < Duration::from_secs(3) {
+        assert!(mic.read_frame(&mut frame).expect("a frame"));
+        frames += 1;
+    }
+    let rate = frames as f64 * FRAME_SAMPLES as f64 / start.elapsed().as_secs_f64();
+    eprintln!("44.1 kHz microphone: {rate:.0} samples/s after resampling");
+    assert!(
+        (rate / 48_000.0 - 1.0).abs() < 0.02,
+        "{rate:.0} samples/s, expected 48000 +- 2%"
+    );
+}
+
 #[test]
 fn speaker_consumes_at_the_real_rate() {
     if !have("PULSE_SERVER", "speaker_consumes_at_the_real_rate") {

@@ -3,18 +3,25 @@
 //!
 //! ```text
 //!  cpal callback (audio thread, any size: 441, 640, 960 frames ...)
+//!    empty Vec <-- try_recv(spares)            (none yet? allocate one)
 //!    raw samples --downmix to mono f32--> try_send(Vec) --+
 //!                                 (full? drop, count it)   |  sync_channel(64)
 //!  audio sender thread, every 10 ms:                       |
 //!    read_frame <-- 480 samples <-- FIFO <-- Resampler <---+  (waits up to 0.5 s)
+//!    used Vec --> try_send(spares)
 //! ```
 //!
 //! The callback runs on the sound system's real-time thread and must
-//! never wait: it only mixes to mono and hands a buffer over with
-//! `SyncSender::try_send`, which takes no lock a slow reader could hold
-//! for long and never blocks. If the reader has stopped reading, buffers
-//! are dropped and counted, not queued. Resampling and framing happen on
-//! the reader's side, so the callback does the least possible work.
+//! never wait. It only mixes to mono and hands the buffer over with
+//! `SyncSender::try_send`: a bounded channel whose `try_` calls never
+//! block (a lock-free queue inside std), where a `Mutex` could make the
+//! audio thread wait for a reader that was descheduled while holding it.
+//! Buffers travel back on a second channel and are reused, so after the
+//! first few callbacks the audio thread neither allocates nor frees
+//! memory (both may take a lock in the allocator). If the reader has
+//! stopped reading, buffers are dropped and counted, not queued.
+//! Resampling and framing happen on the reader's side, so the callback
+//! does the least possible work.
 //!
 //! The reader waits for sound: the device's clock, not the sender's
 //! sleep, sets the pace. If the device runs a little fast the FIFO is
@@ -52,6 +59,7 @@ pub struct Microphone {
     name: String,
     rate: u32,
     chunks: Receiver<Vec<f32>>,
+    spares: SyncSender<Vec<f32>>,
     resampler: Resampler,
     fifo: VecDeque<i16>,
     scratch: Vec<f32>,
@@ -74,12 +82,16 @@ impl Microphone {
         let rate = config.sample_rate;
         let channels = usize::from(config.channels);
         let (tx, rx) = mpsc::sync_channel(QUEUE);
+        let (spare_tx, spare_rx) = mpsc::sync_channel::<Vec<f32>>(QUEUE);
         let failure = Arc::new(Mutex::new(None));
         let dropped = Arc::new(AtomicU64::new(0));
         let (fail, drops, label) = (failure.clone(), dropped.clone(), name.clone());
         let stream = StreamOwner::start(kind, &name, move || {
             let on_data = move |data: &Data, _: &cpal::InputCallbackInfo| {
-                let mut mono = Vec::with_capacity(data.len() / channels.max(1));
+                let mut mono = spare_rx
+                    .try_recv()
+                    .unwrap_or_else(|_| Vec::with_capacity(data.len() / channels.max(1)));
+                mono.clear();
                 to_mono(data, channels, &mut mono);
                 push(&tx, mono, &drops);
             };
@@ -97,6 +109,7 @@ impl Microphone {
             name,
             rate,
             chunks: rx,
+            spares: spare_tx,
             resampler: Resampler::new(rate, SAMPLE_RATE),
             fifo: VecDeque::with_capacity(MAX_BACKLOG * 2),
             scratch: Vec::new(),
@@ -128,14 +141,16 @@ impl Microphone {
     }
 
     fn dead(&self, why: &str) -> MediaError {
-        MediaError::Device(format!("the microphone {} stopped: {why}", self.name))
+        MediaError::Device(format!("{}: {why}", self.name))
     }
 
-    fn take_chunk(&mut self, chunk: &[f32]) {
+    fn take_chunk(&mut self, chunk: Vec<f32>) {
         self.samples_in += chunk.len() as u64;
         self.scratch.clear();
-        self.resampler.process(chunk, &mut self.scratch);
+        self.resampler.process(&chunk, &mut self.scratch);
         self.fifo.extend(self.scratch.iter().map(|s| to_i16(*s)));
+        // Back to the callback for reuse (dropped here if it has enough).
+        let _ = self.spares.try_send(chunk);
     }
 }
 
@@ -178,7 +193,7 @@ impl AudioSource for Microphone {
         let deadline = Instant::now() + STALL;
         // Take whatever has arrived, then wait only if a frame is missing.
         while let Ok(chunk) = self.chunks.try_recv() {
-            self.take_chunk(&chunk);
+            self.take_chunk(chunk);
         }
         while self.fifo.len() < FRAME_SAMPLES {
             if let Some(why) = self.failure.lock().ok().and_then(|f| f.clone()) {
@@ -186,7 +201,7 @@ impl AudioSource for Microphone {
             }
             let left = deadline.saturating_duration_since(Instant::now());
             match self.chunks.recv_timeout(left) {
-                Ok(chunk) => self.take_chunk(&chunk),
+                Ok(chunk) => self.take_chunk(chunk),
                 Err(RecvTimeoutError::Timeout) => return Err(self.dead("no sound for 0.5 s")),
                 Err(RecvTimeoutError::Disconnected) => return Err(self.dead("the stream closed")),
             }

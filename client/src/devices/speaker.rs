@@ -8,11 +8,13 @@
 //!                          |  sync_channel(8): at most ~80 ms queued
 //!  cpal callback (audio thread, asks for any number of frames)
 //!    fill from the current buffer, try_recv the next one, or play silence
+//!    played Vec --> try_send(spares) --> reused by write_frame
 //! ```
 //!
 //! As with the microphone, the callback never waits: it takes buffers
 //! with `Receiver::try_recv` and plays silence when none is there (an
-//! underrun, counted). The bounded channel keeps the delay bounded: when
+//! underrun, counted). Played buffers go back to the playout thread for
+//! reuse, so the callback does not free memory either. The bounded channel keeps the delay bounded: when
 //! the playout thread runs a little faster than the device's clock, a
 //! frame is dropped instead of queued. With the PulseAudio host the
 //! stream asks for a fixed 20 ms buffer; its default would add about
@@ -52,6 +54,7 @@ pub struct Speaker {
     rate: u32,
     channels: usize,
     buffers: SyncSender<Vec<f32>>,
+    spares: Receiver<Vec<f32>>,
     resampler: Resampler,
     scratch: Vec<f32>,
     failure: Arc<Mutex<Option<String>>>,
@@ -71,12 +74,14 @@ impl Speaker {
         let rate = config.sample_rate;
         let channels = usize::from(config.channels).max(1);
         let (tx, rx) = mpsc::sync_channel::<Vec<f32>>(QUEUE);
+        let (spare_tx, spare_rx) = mpsc::sync_channel::<Vec<f32>>(QUEUE * 2);
         let failure = Arc::new(Mutex::new(None));
         let counters = Arc::new(PlayCounters::default());
         let (fail, count, label) = (failure.clone(), counters.clone(), name.clone());
         let stream = StreamOwner::start(kind, &name, move || {
             let mut feed = Feed {
                 rx,
+                spares: spare_tx,
                 current: Vec::new(),
                 at: 0,
             };
@@ -101,6 +106,7 @@ impl Speaker {
             rate,
             channels,
             buffers: tx,
+            spares: spare_rx,
             resampler: Resampler::new(SAMPLE_RATE, rate),
             scratch: Vec::new(),
             failure,
@@ -138,6 +144,7 @@ impl Speaker {
 /// The callback's side of the handoff: the buffer being played.
 struct Feed {
     rx: Receiver<Vec<f32>>,
+    spares: SyncSender<Vec<f32>>,
     current: Vec<f32>,
     at: usize,
 }
@@ -155,7 +162,9 @@ impl Feed {
                 if feed.at == feed.current.len() {
                     match feed.rx.try_recv() {
                         Ok(next) => {
-                            feed.current = next;
+                            let played = std::mem::replace(&mut feed.current, next);
+                            // Full (never, in practice): freed here instead.
+                            let _ = feed.spares.try_send(played);
                             feed.at = 0;
                             continue;
                         }
@@ -197,15 +206,16 @@ impl Feed {
 impl AudioSink for Speaker {
     fn write_frame(&mut self, frame: &Frame) -> Result<(), MediaError> {
         if let Some(why) = self.failure.lock().ok().and_then(|f| f.clone()) {
-            return Err(MediaError::Device(format!(
-                "the speaker {} stopped: {why}",
-                self.name
-            )));
+            return Err(MediaError::Device(format!("{}: {why}", self.name)));
         }
         let mono: Vec<f32> = frame.iter().map(|s| from_i16(*s)).collect();
         self.scratch.clear();
         self.resampler.process(&mono, &mut self.scratch);
-        let mut out = Vec::with_capacity(self.scratch.len() * self.channels);
+        let mut out = self
+            .spares
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(self.scratch.len() * self.channels));
+        out.clear();
         for s in &self.scratch {
             out.extend(std::iter::repeat_n(*s, self.channels));
         }
@@ -216,7 +226,7 @@ impl AudioSink for Speaker {
                 Ok(())
             }
             Err(TrySendError::Disconnected(_)) => Err(MediaError::Device(format!(
-                "the speaker {} stopped: the stream closed",
+                "{}: the stream closed",
                 self.name
             ))),
         }
