@@ -220,3 +220,104 @@ class JoinReplySize(ConformanceCase):
         self.assertEqual(r.get("type"), "join_success", r.get("code"))
         c.id = r["client_id"]
         a.recv("user_joined", client_id=c.id, timeout=10)
+
+
+class Drainer:
+    """A participant that reads its socket as fast as possible and throws
+    away everything but pongs (so a big meeting costs little Python time)."""
+
+    def __init__(self, server, first):
+        self.sock = socket.create_connection((server.host, server.tcp_port), timeout=30)
+        self.sock.sendall(frame(first))
+        self.file = self.sock.makefile("rb")
+        self.reply = self._read(parse=True)
+        self.pongs = threading.Semaphore(0)
+        threading.Thread(target=self._drain, daemon=True).start()
+
+    def _read(self, parse=False):
+        head = self.file.read(4)
+        if len(head) < 4:
+            return None
+        (n,) = struct.unpack(">I", head)
+        body = self.file.read(n)
+        if len(body) < n:
+            return None
+        if parse or n < 40:
+            return json.loads(body)
+        return {}
+
+    def _drain(self):
+        try:
+            while True:
+                m = self._read()
+                if m is None:
+                    return
+                if m.get("type") == "pong":
+                    self.pongs.release()
+        except (OSError, ValueError):
+            return
+
+    def close(self):
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.sock.close()
+
+
+class JoinReplySizeFullMeeting(ConformanceCase):
+
+    def test_join_reply_within_8mib_full_meeting(self):
+        # Every field at its limit, all legal: 100 chat messages of 4 000
+        # four-byte characters (1.6 MB of history), and 48 participants with
+        # 32-character names each offering 100 files (the server's own cap
+        # per participant) with 64-character ids and 255-character names, all
+        # four-byte characters: about 1.6 KB per offer, 7.5 MB in all. The
+        # join reply then needs over 9 MB, but clients accept at most 8 MiB
+        # (section 1). The contract sets no limit on offers, so the server has
+        # to keep the reply deliverable some other way.
+        members = []
+        self.addCleanup(lambda: [m.close() for m in members])
+        emoji = "\U0001F600"
+
+        def name(k):
+            return chr(0x1F400 + k) * 32
+
+        creator = Drainer(self.server, {"type": "create_meeting", "version": 1,
+                                        "username": name(0)})
+        members.append(creator)
+        self.assertEqual(creator.reply["type"], "meeting_created")
+        code = creator.reply["meeting_code"]
+        chats = b"".join(frame({"type": "chat", "message": f"{i:03d}" + emoji * 3997})
+                         for i in range(100))
+        creator.sock.sendall(chats + frame({"type": "ping"}))
+        # Lower bounds of the reply's parts, as compact UTF-8 JSON.
+        offer_size = len(json.dumps(
+            {"sender_id": "c1", "username": name(1), "file_id": "000" + emoji * 61,
+             "filename": emoji * 255, "filesize": 1, "sha256": "0" * 64},
+            ensure_ascii=False, separators=(",", ":")).encode())
+        history_size = 100 * len(json.dumps(
+            {"client_id": "c1", "username": name(0), "message": "000" + emoji * 3997,
+             "timestamp": 1.0}, ensure_ascii=False, separators=(",", ":")).encode())
+        self.assertTrue(creator.pongs.acquire(timeout=20))
+        for k in range(48):
+            if k:
+                d = Drainer(self.server, {"type": "join_meeting", "version": 1,
+                                          "username": name(k), "meeting_code": code})
+                members.append(d)
+                self.assertIsNotNone(
+                    d.reply, f"joiner {k} was disconnected without a join reply; the "
+                    f"meeting held {100 * k} offers and 100 chat messages, so the reply "
+                    f"needed at least {(100 * k * offer_size + history_size) / 2**20:.2f} MiB")
+                self.assertEqual(d.reply.get("type"), "join_success",
+                                 f"joiner {k} got {d.reply.get('type')} {d.reply.get('code')}")
+            d = members[k]
+            offers = b"".join(
+                frame({"type": "file_offer", "file_id": f"{i:03d}" + emoji * 61,
+                       "filename": emoji * 255, "filesize": 1, "sha256": "0" * 64})
+                for i in range(100))
+            d.sock.sendall(offers + frame({"type": "ping"}))
+        for k, d in enumerate(members):
+            self.assertTrue(d.pongs.acquire(timeout=60), f"participant {k} got no pong")
+        c, r = self.try_join(code, "Last")
+        self.assertEqual(r.get("type"), "join_success", r.get("code"))
