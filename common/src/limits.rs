@@ -73,6 +73,11 @@ pub const FILE_WINDOW: u64 = 1024 * 1024;
 /// make the reply too large for anyone to join.
 pub const MAX_OFFERS_PER_PARTICIPANT: usize = 100;
 
+/// Open file offers in one meeting. With the chat history and 64 names,
+/// this keeps the largest possible join reply under [`MAX_SERVER_FRAME`]
+/// (the server's tests build that reply and measure it).
+pub const MAX_OFFERS_PER_MEETING: usize = 1000;
+
 /// Open downloads one participant may have at once (each open transfer is
 /// server state until it ends).
 pub const MAX_DOWNLOADS_PER_PARTICIPANT: usize = 32;

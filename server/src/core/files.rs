@@ -19,7 +19,9 @@
 use std::collections::HashMap;
 
 use lanmeet_common::base64;
-use lanmeet_common::limits::{MAX_DOWNLOADS_PER_PARTICIPANT, MAX_OFFERS_PER_PARTICIPANT};
+use lanmeet_common::limits::{
+    MAX_DOWNLOADS_PER_PARTICIPANT, MAX_OFFERS_PER_MEETING, MAX_OFFERS_PER_PARTICIPANT,
+};
 use lanmeet_common::message::{
     ClientMessage, ErrorCode, FileErrorReason, FileOfferInfo, ServerMessage,
 };
@@ -127,6 +129,14 @@ impl Core {
                         conn,
                         ErrorCode::BadRequest,
                         format!("you already offer file_id {file_id}"),
+                    );
+                    return;
+                }
+                if meeting.offers.len() >= MAX_OFFERS_PER_MEETING {
+                    out.error(
+                        conn,
+                        ErrorCode::BadRequest,
+                        format!("this meeting already has {MAX_OFFERS_PER_MEETING} open offers"),
                     );
                     return;
                 }

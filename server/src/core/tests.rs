@@ -1313,3 +1313,71 @@ fn offers_and_downloads_are_bounded_per_participant() {
     assert_eq!(h.error_code(all[1].conn), "bad_request");
     assert!(h.take(all[0].conn).is_empty());
 }
+
+#[test]
+fn the_largest_possible_join_reply_fits_a_client_frame() {
+    use lanmeet_common::limits::{
+        MAX_OFFERS_PER_MEETING, MAX_OFFERS_PER_PARTICIPANT, MAX_SERVER_FRAME,
+    };
+    // Everything at its limit, with the characters that cost the most bytes:
+    // 4-byte characters in names, control characters (escaped as \u0001,
+    // six bytes each) in chat lines and file names.
+    let name = |i: usize| {
+        let tag: String = format!("{i:02}")
+            .chars()
+            .map(|c| char::from_u32(0x1F600 + c as u32).unwrap())
+            .collect();
+        format!("{}{tag}", "𝕏".repeat(30))
+    };
+    let mut h = Harness::with(CoreConfig { max_connections: 128, ..config(64) });
+    let host = h.create(&name(0));
+    let mut all = vec![host.clone()];
+    for i in 1..63 {
+        all.push(h.join(&name(i), &host));
+        h.inbox.clear();
+    }
+    let line = "\u{1}".repeat(4000);
+    for _ in 0..100 {
+        h.send(host.conn, json!({"type":"chat","message":line}));
+    }
+    let filename = "\u{1}".repeat(255);
+    let mut offered = 0;
+    'outer: for who in &all {
+        for n in 0..MAX_OFFERS_PER_PARTICIPANT {
+            if offered == MAX_OFFERS_PER_MEETING {
+                break 'outer;
+            }
+            let file_id = format!("{}{n:04}", "\u{1}".repeat(60));
+            h.send(
+                who.conn,
+                json!({"type":"file_offer","file_id":file_id,"filename":filename,"filesize":1,"sha256":HASH}),
+            );
+            offered += 1;
+        }
+    }
+    h.inbox.clear();
+    // One more offer is refused: the meeting is full of offers.
+    h.send(
+        all[20].conn,
+        json!({"type":"file_offer","file_id":"x","filename":"x","filesize":1,"sha256":HASH}),
+    );
+    assert_eq!(h.error_code(all[20].conn), "bad_request");
+    // The 64th participant joins and gets the biggest reply there can be.
+    let conn = h.connect();
+    h.send(
+        conn,
+        json!({"type":"join_meeting","version":1,"username":name(63),"meeting_code":host.code}),
+    );
+    let reply = h.one(conn);
+    assert_eq!(
+        reply["files"].as_array().unwrap().len(),
+        MAX_OFFERS_PER_MEETING
+    );
+    assert_eq!(reply["chat_history"].as_array().unwrap().len(), 100);
+    let size = serde_json::to_vec(&reply).unwrap().len();
+    println!("largest join reply: {size} bytes");
+    assert!(
+        size <= MAX_SERVER_FRAME,
+        "join reply of {size} bytes is over {MAX_SERVER_FRAME}"
+    );
+}
