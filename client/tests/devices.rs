@@ -73,17 +73,7 @@ fn a_44100_hz_microphone_is_resampled_to_48000() {
     ) {
         return;
     }
-    let loaded = Command::new("pactl")
-        .args([
-            "load-module",
-            "module-null-source",
-            "source_name=lanmeet_test_44k",
-            "rate=44100",
-        ])
-        .output()
-        .expect("pactl runs");
-    assert!(loaded.status.success(), "pactl load-module failed");
-    let _module = Module(String::from_utf8_lossy(&loaded.stdout).trim().to_string());
+    let _module = null_source("lanmeet_test_44k", 44_100);
     let mut mic = Microphone::open(Some("pulseaudio:lanmeet_test_44k")).expect("the source opens");
     assert_eq!(mic.device_rate(), 44_100);
     let mut frame = [0i16; FRAME_SAMPLES];
@@ -101,6 +91,73 @@ fn a_44100_hz_microphone_is_resampled_to_48000() {
     assert!(
         (rate / 48_000.0 - 1.0).abs() < 0.02,
         "{rate:.0} samples/s, expected 48000 +- 2%"
+    );
+}
+
+/// Loads a null source at `rate` named `name`; unloaded when dropped.
+fn null_source(name: &str, rate: u32) -> Module {
+    let loaded = Command::new("pactl")
+        .args([
+            "load-module",
+            "module-null-source",
+            &format!("source_name={name}"),
+            &format!("rate={rate}"),
+        ])
+        .output()
+        .expect("pactl runs");
+    assert!(loaded.status.success(), "pactl load-module failed");
+    Module(String::from_utf8_lossy(&loaded.stdout).trim().to_string())
+}
+
+#[test]
+fn a_microphone_that_fails_is_reported_and_can_be_opened_again() {
+    if !have("PULSE_SERVER", "a_microphone_that_fails_...") {
+        return;
+    }
+    let name = "lanmeet_test_fail";
+    let id = format!("pulseaudio:{name}");
+    let module = null_source(name, 48_000);
+    let mut mic = Microphone::open(Some(&id)).expect("the source opens");
+    let mut frame = [0i16; FRAME_SAMPLES];
+    mic.read_frame(&mut frame).expect("a frame");
+
+    // The device stops delivering sound, as a failing one does.
+    let suspend = |on: &str| {
+        let ok = Command::new("pactl")
+            .args(["suspend-source", name, on])
+            .status()
+            .map(|s| s.success());
+        assert!(matches!(ok, Ok(true)), "pactl suspend-source {name} {on}");
+    };
+    suspend("1");
+    let t0 = Instant::now();
+    let err = loop {
+        match mic.read_frame(&mut frame) {
+            Ok(_) => assert!(t0.elapsed() < Duration::from_secs(3), "still reading"),
+            Err(e) => break e,
+        }
+    };
+    let text = err.to_string();
+    assert!(text.starts_with("Null Input"), "names the device: {text}");
+    drop(mic);
+    suspend("0");
+
+    // Opening it again works.
+    let mut mic = Microphone::open(Some(&id)).expect("the source opens again");
+    mic.read_frame(&mut frame).expect("a frame after reopening");
+    drop(mic);
+
+    // Unplugged: opening says there is no such microphone.
+    drop(module);
+    let missing = Microphone::open(Some(&id))
+        .err()
+        .expect("no such source now");
+    assert_eq!(
+        missing,
+        DeviceError::Missing {
+            kind: DeviceKind::Microphone,
+            id: Some(id.clone())
+        }
     );
 }
 
