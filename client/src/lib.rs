@@ -29,6 +29,7 @@
 //! small traits ([`VideoSource`], [`AudioSource`], [`AudioSink`],
 //! [`ScreenSource`]); this crate ships synthetic ones that need no hardware
 //! (a test pattern, a tone, WAV files, an image file), and real devices
+//! (cameras, microphones, speakers, monitors: the [`devices`] module)
 //! plug in through the same traits.
 
 #![forbid(unsafe_code)]

@@ -15,7 +15,10 @@
 //! falls behind, frames are dropped, never queued. When the camera offers
 //! MJPEG at the configured size, its JPEGs go on the wire untouched, which
 //! costs almost nothing; they are decoded only if someone looks at the
-//! self-view ([`CameraPreview::latest`]).
+//! self-view ([`CameraPreview::latest`]). USB cameras often leave the
+//! standard Huffman tables out of their MJPEG frames; jpeg-decoder, which
+//! every lanmeet client decodes with, puts them back, so forwarding such
+//! frames is safe.
 //!
 //! The format is chosen by [`choose_mode`]: the resolution closest to the
 //! configured one, then MJPEG before the raw formats, then the frame rate
