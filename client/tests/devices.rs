@@ -330,6 +330,41 @@ fn a_missing_camera_is_a_clear_error_and_the_session_goes_on() {
 }
 
 #[test]
+fn the_headless_client_goes_on_without_a_camera() {
+    if !devices::list().cameras.is_empty() {
+        eprintln!("headless camera test: skipped: this machine has a camera");
+        return;
+    }
+    let server = server();
+    let dir = TempDir::new("devices-headless");
+    let port = server.tcp_addr().port().to_string();
+    let out = Command::new(env!("CARGO_BIN_EXE_lanmeet-client"))
+        .args(["--headless", "--host", "127.0.0.1", "--port", &port])
+        .args(["--name", "Cam", "--create", "--video", "camera"])
+        .args(["--say", "no camera here", "--seconds", "1"])
+        .arg("--log-dir")
+        .arg(dir.join("logs"))
+        .stderr(Stdio::null())
+        .output()
+        .expect("the client binary runs");
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines.contains(&r#"{"event":"error","message":"no camera found"}"#),
+        "{text}"
+    );
+    assert!(
+        lines.iter().any(|l| l.contains(r#""event":"joined""#)),
+        "{text}"
+    );
+    assert!(
+        lines.iter().any(|l| l.contains(r#""event":"stats""#)),
+        "{text}"
+    );
+}
+
+#[test]
 fn list_devices_prints_every_kind() {
     let out = Command::new(env!("CARGO_BIN_EXE_lanmeet-client"))
         .arg("--list-devices")
