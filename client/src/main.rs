@@ -1,12 +1,14 @@
 //! `lanmeet-client`: the desktop client's entry point.
 //!
-//! With `--headless` it joins a meeting with synthetic media and prints one
-//! JSON line per event (see `headless.rs`); that is how scripts, tests and
-//! load generators use the client. The window is not built yet: without
-//! `--headless` it says so and shows how to run headless.
+//! Without `--headless` it opens the window (see `gui/`), with `--host` and
+//! `--port` prefilling the join form. With `--headless` it joins a meeting
+//! with synthetic media and prints one JSON line per event (see
+//! `headless.rs`); that is how scripts, tests and load generators use the
+//! client.
 
 #![forbid(unsafe_code)]
 
+mod gui;
 mod headless;
 
 use std::process::ExitCode;
@@ -18,12 +20,7 @@ fn main() -> ExitCode {
             print!("{}", headless::USAGE);
             ExitCode::SUCCESS
         }
-        Ok(headless::Command::Gui) => {
-            eprintln!("The lanmeet window is not built yet.");
-            eprintln!("Run the client without a window instead:\n");
-            eprint!("{}", headless::USAGE);
-            ExitCode::from(2)
-        }
+        Ok(headless::Command::Gui) => gui::run(&args),
         Ok(headless::Command::Headless(options)) => headless::run(*options),
         Ok(headless::Command::ListDevices) => {
             print!(

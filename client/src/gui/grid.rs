@@ -1,0 +1,328 @@
+//! The stage: every participant's video tile, or, while someone presents,
+//! their screen large with the tiles in a strip below.
+//!
+//! ```text
+//!  UI timer (25 Hz) --> App pulls Session::latest_video_frame per person
+//!                       (and our own picture from the self-view tap)
+//!                   --> StageModel.images (only when the frame changed)
+//!                   --> StageView::redraw --> draw(): layout.rs decides
+//!                       the rectangles, this file paints them
+//! ```
+//!
+//! One widget draws the whole stage from a [`StageModel`]: no widget is
+//! created or destroyed when people come and go, the layout functions are
+//! simply called again with the new count.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use fltk::draw;
+use fltk::enums::{Align, ColorDepth, Font};
+use fltk::frame::Frame;
+use fltk::image::RgbImage as FltkImage;
+use fltk::prelude::*;
+use lanmeet_client::RgbImage;
+
+use super::layout::{self, Rect};
+use super::theme;
+
+/// What one tile shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TileView {
+    /// Whose tile.
+    pub client_id: String,
+    /// The name under the picture.
+    pub name: String,
+    /// Our own tile.
+    pub is_me: bool,
+    /// Runs the meeting.
+    pub is_host: bool,
+    /// Out of the mix.
+    pub muted: bool,
+    /// The host locked the microphone.
+    pub mic_locked: bool,
+    /// Camera on.
+    pub video: bool,
+    /// Place in the raised-hand queue (1 = first).
+    pub hand: Option<usize>,
+    /// Drawn with the active-speaker border.
+    pub speaking: bool,
+    /// A reaction shown over the tile for a few seconds.
+    pub reaction: Option<String>,
+}
+
+/// A picture ready to draw, and where it came from (to skip unchanged
+/// frames).
+pub struct StageImage {
+    /// The frame it was made from (pointer identity of the shared frame).
+    pub source: usize,
+    /// Pixels across.
+    pub width: i32,
+    /// Pixels down.
+    pub height: i32,
+    image: FltkImage,
+}
+
+impl StageImage {
+    /// Copies an RGB picture into an image fltk can draw.
+    pub fn from_rgb(source: usize, rgb: &RgbImage) -> Option<StageImage> {
+        let (w, h) = (rgb.width as i32, rgb.height as i32);
+        let image = FltkImage::new(&rgb.pixels, w, h, ColorDepth::Rgb8).ok()?;
+        Some(StageImage {
+            source,
+            width: w,
+            height: h,
+            image,
+        })
+    }
+
+    fn draw_in(&mut self, into: Rect) {
+        let r = layout::fit_image(self.width, self.height, into);
+        if r.w > 0 && r.h > 0 {
+            self.image.scale(r.w, r.h, false, true);
+            self.image.draw(r.x, r.y, r.w, r.h);
+        }
+    }
+}
+
+/// The identity of a shared frame, to tell a new frame from the last one.
+pub fn frame_identity<T>(frame: &Arc<T>) -> usize {
+    Arc::as_ptr(frame) as usize
+}
+
+/// Everything the stage draws.
+#[derive(Default)]
+pub struct StageModel {
+    /// Tiles in order.
+    pub tiles: Vec<TileView>,
+    /// Who presents: (name, is it us).
+    pub presenter: Option<(String, bool)>,
+    /// The newest camera picture per participant.
+    pub images: HashMap<String, StageImage>,
+    /// The newest screen picture.
+    pub screen: Option<StageImage>,
+    /// A short notice shown at the top of the stage.
+    pub notice: Option<String>,
+}
+
+/// The stage widget.
+pub struct StageView {
+    /// The widget (a frame with a custom draw).
+    pub widget: Frame,
+    /// What it draws; the app changes it, then calls `redraw`.
+    pub model: Rc<RefCell<StageModel>>,
+}
+
+/// Space between tiles.
+const GAP: i32 = 8;
+
+impl StageView {
+    /// A stage at this place.
+    pub fn new(x: i32, y: i32, w: i32, h: i32) -> StageView {
+        let mut widget = Frame::new(x, y, w, h, None);
+        let model = Rc::new(RefCell::new(StageModel::default()));
+        let m = model.clone();
+        widget.draw(move |f| {
+            let area = Rect::new(f.x(), f.y(), f.w(), f.h());
+            draw::push_clip(area.x, area.y, area.w, area.h);
+            draw::draw_rect_fill(area.x, area.y, area.w, area.h, theme::STAGE);
+            draw_stage(&mut m.borrow_mut(), area.inset(GAP));
+            draw::pop_clip();
+        });
+        StageView { widget, model }
+    }
+
+    /// Asks for a repaint.
+    pub fn redraw(&mut self) {
+        self.widget.redraw();
+    }
+}
+
+fn draw_stage(model: &mut StageModel, area: Rect) {
+    let StageModel {
+        tiles,
+        presenter,
+        images,
+        screen,
+        notice,
+    } = model;
+    match presenter {
+        None => {
+            let rects = layout::grid_tiles(area, tiles.len(), GAP);
+            for (tile, rect) in tiles.iter().zip(rects) {
+                draw_tile(tile, rect, images.get_mut(&tile.client_id), false);
+            }
+        }
+        Some((name, is_me)) => {
+            let share = layout::share_layout(area, tiles.len(), GAP);
+            draw_screen(share.screen, name, *is_me, screen.as_mut());
+            let shown = share.strip.len();
+            for (i, (tile, rect)) in tiles.iter().zip(share.strip).enumerate() {
+                if i + 1 == shown && share.hidden > 0 {
+                    draw_more(rect, share.hidden + 1);
+                } else {
+                    draw_tile(tile, rect, images.get_mut(&tile.client_id), true);
+                }
+            }
+        }
+    }
+    if let Some(text) = notice {
+        draw_notice(area, text);
+    }
+}
+
+/// A notice banner centred at the top of the stage.
+fn draw_notice(area: Rect, text: &str) {
+    draw::set_font(Font::Helvetica, 15);
+    let w = (draw::width(text) as i32 + 40).min(area.w);
+    let (x, y, h) = (area.x + (area.w - w) / 2, area.y + 6, 34);
+    draw::draw_rect_fill(x, y, w, h, theme::NOTICE);
+    draw::set_draw_color(theme::HAND);
+    draw::draw_rect(x, y, w, h);
+    draw::set_draw_color(fltk::enums::Color::Black);
+    draw::draw_text2(text, x + 10, y, w - 20, h, Align::Center | Align::Clip);
+}
+
+fn draw_screen(r: Rect, name: &str, is_me: bool, image: Option<&mut StageImage>) {
+    draw::draw_rect_fill(r.x, r.y, r.w, r.h, fltk::enums::Color::Black);
+    match image {
+        Some(img) if !is_me || img.width > 0 => img.draw_in(r.inset(2)),
+        _ => {
+            draw::set_font(Font::Helvetica, 18);
+            draw::set_draw_color(theme::BAR_TEXT);
+            let text = if is_me {
+                "You are presenting. The others see your screen here."
+            } else {
+                "Waiting for the first picture of the screen..."
+            };
+            draw::draw_text2(text, r.x, r.y, r.w, r.h, Align::Center);
+        }
+    }
+    let label = if is_me {
+        "You are presenting".to_string()
+    } else {
+        format!("{name} is presenting")
+    };
+    draw::set_font(Font::HelveticaBold, 14);
+    let tw = draw::width(&label) as i32 + 24;
+    draw::draw_rect_fill(r.x + 8, r.y + 8, tw, 28, theme::ACCENT);
+    draw::set_draw_color(fltk::enums::Color::White);
+    draw::draw_text2(&label, r.x + 8, r.y + 8, tw, 28, Align::Center);
+}
+
+fn draw_more(r: Rect, count: usize) {
+    draw::draw_rect_fill(r.x, r.y, r.w, r.h, theme::TILE);
+    draw::set_font(Font::HelveticaBold, 20);
+    draw::set_draw_color(theme::BAR_TEXT);
+    draw::draw_text2(&format!("+{count}"), r.x, r.y, r.w, r.h, Align::Center);
+}
+
+fn draw_tile(tile: &TileView, r: Rect, image: Option<&mut StageImage>, small: bool) {
+    draw::push_clip(r.x, r.y, r.w, r.h);
+    draw::draw_rect_fill(r.x, r.y, r.w, r.h, theme::TILE);
+    let band = if small { 20 } else { 28 };
+    match image {
+        Some(img) if tile.video => img.draw_in(r),
+        _ => draw_placeholder(tile, Rect::new(r.x, r.y, r.w, r.h - band), small),
+    }
+
+    // The name band: name and role on the left, microphone state right.
+    let by = r.y + r.h - band;
+    draw::draw_rect_fill(r.x, by, r.w, band, theme::NAME_BAND);
+    let font_size = if small { 11 } else { 14 };
+    let mut right = r.x + r.w - 6;
+    let mic = if tile.mic_locked {
+        Some("mic locked")
+    } else if tile.muted {
+        Some("muted")
+    } else {
+        None
+    };
+    if let Some(text) = mic {
+        draw::set_font(Font::HelveticaBold, font_size - 1);
+        let w = draw::width(text) as i32 + 12;
+        let pill_h = band - 8;
+        draw::draw_rect_fill(right - w, by + 4, w, pill_h, theme::ALERT);
+        draw::set_draw_color(fltk::enums::Color::White);
+        draw::draw_text2(text, right - w, by + 4, w, pill_h, Align::Center);
+        right -= w + 6;
+    }
+    let mut name = tile.name.clone();
+    if tile.is_me {
+        name.push_str(" (you)");
+    }
+    if tile.is_host {
+        name.push_str(" - host");
+    }
+    if !tile.video && !small {
+        name.push_str("  [camera off]");
+    }
+    draw::set_font(Font::Helvetica, font_size);
+    draw::set_draw_color(fltk::enums::Color::White);
+    draw::draw_text2(
+        &name,
+        r.x + 8,
+        by,
+        (right - r.x - 8).max(0),
+        band,
+        Align::Left | Align::Inside | Align::Clip,
+    );
+
+    if let Some(pos) = tile.hand {
+        let text = format!("Hand {pos}");
+        draw::set_font(Font::HelveticaBold, font_size + 1);
+        let w = draw::width(&text) as i32 + 16;
+        let h = font_size + 12;
+        draw::draw_rect_fill(r.x + 6, r.y + 6, w, h, theme::HAND);
+        draw::set_draw_color(fltk::enums::Color::Black);
+        draw::draw_text2(&text, r.x + 6, r.y + 6, w, h, Align::Center);
+    }
+    if let Some(emoji) = &tile.reaction {
+        let size = if small { 22 } else { (r.h / 5).clamp(24, 56) };
+        draw::set_font(Font::Helvetica, size);
+        let w = draw::width(emoji) as i32 + size / 2;
+        let h = size + size / 3;
+        let (x, y) = (r.x + r.w - w - 8, r.y + 8);
+        draw::draw_rect_fill(x, y, w, h, fltk::enums::Color::White);
+        draw::set_draw_color(theme::ACCENT);
+        draw::draw_text2(emoji, x, y, w, h, Align::Center);
+    }
+    if tile.speaking {
+        draw::set_draw_color(theme::GOOD);
+        for i in 0..3 {
+            draw::draw_rect(r.x + i, r.y + i, r.w - 2 * i, r.h - 2 * i);
+        }
+    }
+    draw::pop_clip();
+}
+
+fn draw_placeholder(tile: &TileView, r: Rect, small: bool) {
+    let d = (r.h.min(r.w) * 2 / 5).max(16);
+    let (cx, cy) = (r.x + r.w / 2, r.y + r.h / 2);
+    draw::set_draw_color(theme::person_color(&tile.name));
+    draw::draw_pie(cx - d / 2, cy - d / 2, d, d, 0.0, 360.0);
+    draw::set_font(Font::HelveticaBold, (d * 2 / 5).max(10));
+    draw::set_draw_color(fltk::enums::Color::White);
+    draw::draw_text2(
+        &layout::initials(&tile.name),
+        cx - d / 2,
+        cy - d / 2,
+        d,
+        d,
+        Align::Center,
+    );
+    if tile.video && !small {
+        draw::set_font(Font::Helvetica, 12);
+        draw::set_draw_color(theme::BAR_TEXT);
+        draw::draw_text2(
+            "starting video...",
+            r.x,
+            cy + d / 2 + 4,
+            r.w,
+            18,
+            Align::Center,
+        );
+    }
+}

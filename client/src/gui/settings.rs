@@ -1,0 +1,295 @@
+//! The settings: which camera, microphone, speaker and screen, the video
+//! size, rate and quality, and the push-to-talk key; and the dialog that
+//! edits them.
+//!
+//! ```text
+//!  [Settings] --> SettingsDialog::open(&settings, &catalog) (modal, the loop runs on)
+//!    [Apply] --> Message::ApplySettings --> dialog.read() --> App restarts
+//!                what changed (camera, microphone, speaker) in the meeting
+//! ```
+//!
+//! The video size, rate and quality are part of the session's
+//! configuration, so they apply from the next join; devices and the
+//! push-to-talk key apply at once.
+
+use fltk::button::Button;
+use fltk::enums::{Align, Color, Font, Key};
+use fltk::frame::Frame;
+use fltk::menu::Choice as ChoiceWidget;
+use fltk::prelude::*;
+use fltk::window::Window;
+
+use super::capture::{Choice, DeviceCatalog, DeviceOptions};
+use super::dialogs::centre_over;
+use super::message::Message;
+use super::theme;
+
+/// Video sizes offered.
+pub const VIDEO_SIZES: [(u32, u32); 4] = [(320, 240), (640, 480), (960, 720), (1280, 720)];
+/// Frame rates offered.
+pub const FRAME_RATES: [u32; 4] = [10, 15, 20, 30];
+/// Qualities offered: (label, JPEG quality).
+pub const QUALITIES: [(&str, u8); 3] = [("Low (less data)", 40), ("Normal", 60), ("High", 80)];
+/// Push-to-talk keys offered: (label, key); `None` is off.
+pub const TALK_KEYS: [(&str, Option<Key>); 4] = [
+    ("Off (microphone always live)", None),
+    ("F8", Some(Key::F8)),
+    ("F9", Some(Key::F9)),
+    ("Right Ctrl", Some(Key::ControlR)),
+];
+
+/// What the user chose.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// Camera.
+    pub camera: Choice,
+    /// Microphone.
+    pub microphone: Choice,
+    /// Speaker.
+    pub speaker: Choice,
+    /// Screen to share.
+    pub monitor: Choice,
+    /// Video size sent.
+    pub video_size: (u32, u32),
+    /// Frames per second sent.
+    pub fps: u32,
+    /// JPEG quality sent.
+    pub quality: u8,
+    /// Push-to-talk key (`None`: off).
+    pub talk_key: Option<Key>,
+}
+
+impl Settings {
+    /// The defaults for what was found.
+    pub fn defaults(catalog: &DeviceCatalog) -> Settings {
+        let pick = |o: &DeviceOptions| o.default.clone().unwrap_or(Choice::Off);
+        Settings {
+            camera: pick(&catalog.cameras),
+            microphone: pick(&catalog.microphones),
+            speaker: pick(&catalog.speakers),
+            monitor: pick(&catalog.monitors),
+            video_size: (640, 480),
+            fps: 20,
+            quality: 60,
+            talk_key: None,
+        }
+    }
+}
+
+/// The index of `value` in `items`, or `fallback`.
+pub fn index_of<T: PartialEq>(
+    items: impl IntoIterator<Item = T>,
+    value: &T,
+    fallback: usize,
+) -> usize {
+    items
+        .into_iter()
+        .position(|v| v == *value)
+        .unwrap_or(fallback)
+}
+
+/// The settings dialog.
+pub struct SettingsDialog {
+    window: Window,
+    camera: ChoiceWidget,
+    microphone: ChoiceWidget,
+    speaker: ChoiceWidget,
+    monitor: ChoiceWidget,
+    size: ChoiceWidget,
+    fps: ChoiceWidget,
+    quality: ChoiceWidget,
+    talk: ChoiceWidget,
+    catalog: DeviceCatalog,
+}
+
+/// A menu label with the characters `add_choice` reads as structure
+/// ('/' submenu, '|' separator, '&' shortcut, '_' divider) made harmless.
+fn menu_label(text: &str) -> String {
+    text.replace(['/', '|', '&', '_'], " ")
+}
+
+fn device_choice(y: i32, label: &str, options: &DeviceOptions, current: &Choice) -> ChoiceWidget {
+    let mut c = ChoiceWidget::new(170, y, 330, 30, None);
+    let mut l = Frame::new(20, y, 145, 30, None);
+    l.set_label(label);
+    l.set_align(Align::Right | Align::Inside);
+    if options.entries.is_empty() {
+        c.add_choice(&menu_label(
+            options.missing.as_deref().unwrap_or("Not available"),
+        ));
+        c.set_value(0);
+        c.deactivate();
+        return c;
+    }
+    c.add_choice("Off");
+    for (_, name) in &options.entries {
+        c.add_choice(&menu_label(name));
+    }
+    let index = options
+        .entries
+        .iter()
+        .position(|(ch, _)| ch == current)
+        .map_or(0, |i| i + 1);
+    c.set_value(index as i32);
+    c
+}
+
+fn read_device(c: &ChoiceWidget, options: &DeviceOptions) -> Choice {
+    let i = c.value();
+    if options.entries.is_empty() || i < 1 {
+        return Choice::Off;
+    }
+    options
+        .entries
+        .get(i as usize - 1)
+        .map_or(Choice::Off, |(ch, _)| ch.clone())
+}
+
+fn list_choice(y: i32, label: &str, items: &[String], index: usize) -> ChoiceWidget {
+    let mut c = ChoiceWidget::new(170, y, 330, 30, None);
+    let mut l = Frame::new(20, y, 145, 30, None);
+    l.set_label(label);
+    l.set_align(Align::Right | Align::Inside);
+    for item in items {
+        c.add_choice(&menu_label(item));
+    }
+    c.set_value(index as i32);
+    c
+}
+
+impl SettingsDialog {
+    /// Opens the dialog on `settings`.
+    pub fn open(
+        settings: &Settings,
+        catalog: &DeviceCatalog,
+        in_meeting: bool,
+        over: &Window,
+        sender: fltk::app::Sender<Message>,
+    ) -> SettingsDialog {
+        // A top-level window: not inside whatever group was built last.
+        fltk::group::Group::set_current(None::<&fltk::group::Group>);
+        let mut window = Window::default().with_size(530, 470).with_label("Settings");
+        centre_over(&mut window, over);
+        window.set_color(theme::PANEL);
+        let mut title = Frame::new(20, 12, 490, 30, "Devices");
+        title.set_label_font(Font::HelveticaBold);
+        title.set_align(Align::Left | Align::Inside);
+        let camera = device_choice(48, "Camera", &catalog.cameras, &settings.camera);
+        let microphone =
+            device_choice(84, "Microphone", &catalog.microphones, &settings.microphone);
+        let speaker = device_choice(120, "Speaker", &catalog.speakers, &settings.speaker);
+        let monitor = device_choice(156, "Screen to share", &catalog.monitors, &settings.monitor);
+
+        let mut video = Frame::new(20, 200, 490, 30, "Video you send");
+        video.set_label_font(Font::HelveticaBold);
+        video.set_align(Align::Left | Align::Inside);
+        let sizes: Vec<String> = VIDEO_SIZES
+            .iter()
+            .map(|(w, h)| format!("{w} x {h}"))
+            .collect();
+        let size = list_choice(
+            236,
+            "Size",
+            &sizes,
+            index_of(VIDEO_SIZES, &settings.video_size, 1),
+        );
+        let rates: Vec<String> = FRAME_RATES
+            .iter()
+            .map(|r| format!("{r} frames/s"))
+            .collect();
+        let fps = list_choice(
+            272,
+            "Frame rate",
+            &rates,
+            index_of(FRAME_RATES, &settings.fps, 2),
+        );
+        let qualities: Vec<String> = QUALITIES.iter().map(|(l, _)| l.to_string()).collect();
+        let quality = list_choice(
+            308,
+            "Quality",
+            &qualities,
+            index_of(QUALITIES.iter().map(|q| q.1), &settings.quality, 1),
+        );
+        let mut note = Frame::new(170, 340, 340, 22, None);
+        if in_meeting {
+            note.set_label("Size, rate and quality apply from the next meeting.");
+        }
+        note.set_label_size(12);
+        note.set_label_color(theme::MUTED_TEXT);
+        note.set_align(Align::Left | Align::Inside);
+
+        let keys: Vec<String> = TALK_KEYS.iter().map(|(l, _)| l.to_string()).collect();
+        let talk = list_choice(
+            372,
+            "Push to talk",
+            &keys,
+            index_of(TALK_KEYS.iter().map(|k| k.1), &settings.talk_key, 0),
+        );
+
+        let mut cancel = Button::new(290, 422, 100, 34, "Cancel");
+        let mut apply = Button::new(400, 422, 110, 34, "Apply");
+        apply.set_color(theme::ACCENT);
+        apply.set_label_color(Color::White);
+        apply.emit(sender, Message::ApplySettings);
+        window.end();
+        let mut w = window.clone();
+        cancel.set_callback(move |_| w.hide());
+        window.make_modal(true);
+        window.show();
+        SettingsDialog {
+            window,
+            camera,
+            microphone,
+            speaker,
+            monitor,
+            size,
+            fps,
+            quality,
+            talk,
+            catalog: catalog.clone(),
+        }
+    }
+
+    /// What the dialog shows now.
+    pub fn read(&self) -> Settings {
+        let pick = |c: &ChoiceWidget, n: usize| (c.value().max(0) as usize).min(n - 1);
+        Settings {
+            camera: read_device(&self.camera, &self.catalog.cameras),
+            microphone: read_device(&self.microphone, &self.catalog.microphones),
+            speaker: read_device(&self.speaker, &self.catalog.speakers),
+            monitor: read_device(&self.monitor, &self.catalog.monitors),
+            video_size: VIDEO_SIZES[pick(&self.size, VIDEO_SIZES.len())],
+            fps: FRAME_RATES[pick(&self.fps, FRAME_RATES.len())],
+            quality: QUALITIES[pick(&self.quality, QUALITIES.len())].1,
+            talk_key: TALK_KEYS[pick(&self.talk, TALK_KEYS.len())].1,
+        }
+    }
+
+    /// Closes the dialog.
+    pub fn close(&mut self) {
+        self.window.hide();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_follow_the_catalog() {
+        let catalog = DeviceCatalog {
+            cameras: DeviceOptions {
+                entries: vec![(Choice::Test, "Test pattern".into())],
+                default: Some(Choice::Test),
+                missing: None,
+            },
+            ..DeviceCatalog::default()
+        };
+        let s = Settings::defaults(&catalog);
+        assert_eq!(s.camera, Choice::Test);
+        assert_eq!(s.microphone, Choice::Off);
+        assert_eq!(s.video_size, (640, 480));
+        assert_eq!(index_of(VIDEO_SIZES, &s.video_size, 0), 1);
+        assert_eq!(index_of(FRAME_RATES, &7, 2), 2);
+    }
+}

@@ -1,0 +1,366 @@
+//! The toolbar under the stage and the status bar under it.
+//!
+//! ```text
+//!  [Mute] [Stop video] [Share screen] [Raise hand] [React v] [Settings] [Hide panel] ...... [Leave]
+//!  Connected | Meeting K7Q2XZ [Copy] | Media: ok | 4 participants
+//! ```
+//!
+//! Each button sends one [`Message`]; its label and colour follow the
+//! state (`ToolbarState`), and a button whose device is missing is greyed
+//! out with the reason as its tooltip.
+
+use fltk::button::Button;
+use fltk::enums::{Align, Color, Font, FrameType};
+use fltk::frame::Frame;
+use fltk::group::Group;
+use fltk::menu::MenuButton;
+use fltk::prelude::*;
+use lanmeet_client::MediaPath;
+
+use super::message::Message;
+use super::theme;
+
+/// Reactions offered in the menu. They are symbols that common fonts
+/// have (DejaVu covers them), so they show even without an emoji font.
+pub const REACTIONS: [(&str, &str); 6] = [
+    ("\u{2764}", "Heart"),
+    ("\u{263A}", "Smile"),
+    ("\u{2714}", "Agree"),
+    ("\u{2605}", "Great"),
+    ("\u{261D}", "Wait"),
+    ("?", "Question"),
+];
+
+/// What the toolbar shows.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ToolbarState {
+    /// Our microphone is off (by us or the host).
+    pub muted: bool,
+    /// The host locked our microphone.
+    pub mic_locked: bool,
+    /// Our camera is on.
+    pub camera_on: bool,
+    /// We present.
+    pub sharing: bool,
+    /// Our hand is up.
+    pub hand_up: bool,
+    /// The sidebar is showing.
+    pub sidebar_shown: bool,
+    /// Why the microphone cannot be used, if it cannot.
+    pub no_microphone: Option<String>,
+    /// Why the camera cannot be used, if it cannot.
+    pub no_camera: Option<String>,
+    /// Why the screen cannot be shared, if it cannot.
+    pub no_screen: Option<String>,
+}
+
+/// Height of the toolbar.
+pub const TOOLBAR_H: i32 = 60;
+/// Height of the status bar.
+pub const STATUS_H: i32 = 28;
+
+/// The toolbar's widgets.
+pub struct Toolbar {
+    mic: Button,
+    camera: Button,
+    share: Button,
+    hand: Button,
+    sidebar: Button,
+}
+
+fn bar_button(x: i32, y: i32, w: i32, label: &str) -> Button {
+    let mut b = Button::new(x, y, w, TOOLBAR_H - 16, None);
+    b.set_label(label);
+    b.set_color(Color::from_rgb(58, 62, 72));
+    b.set_label_color(theme::BAR_TEXT);
+    b.set_frame(FrameType::FlatBox);
+    b.set_down_frame(FrameType::DownBox);
+    b.set_label_size(14);
+    b.clear_visible_focus();
+    b
+}
+
+impl Toolbar {
+    /// Builds the toolbar across `w` at `y`.
+    pub fn new(x: i32, y: i32, w: i32, sender: fltk::app::Sender<Message>) -> Toolbar {
+        let mut group = Group::new(x, y, w, TOOLBAR_H, None);
+        group.set_frame(FrameType::FlatBox);
+        group.set_color(theme::BAR);
+        let by = y + 8;
+        let mut bx = x + 10;
+        let mut next = |w: i32| {
+            let at = bx;
+            bx += w + 8;
+            at
+        };
+        let mut mic = bar_button(next(104), by, 104, "Mute");
+        mic.emit(sender, Message::ToggleMic);
+        let mut camera = bar_button(next(116), by, 116, "Stop video");
+        camera.emit(sender, Message::ToggleCamera);
+        let mut share = bar_button(next(128), by, 128, "Share screen");
+        share.emit(sender, Message::ToggleShare);
+        let mut hand = bar_button(next(112), by, 112, "Raise hand");
+        hand.emit(sender, Message::ToggleHand);
+        let rx = next(96);
+        let mut react = MenuButton::new(rx, by, 96, TOOLBAR_H - 16, "React");
+        react.set_color(Color::from_rgb(58, 62, 72));
+        react.set_label_color(theme::BAR_TEXT);
+        react.set_frame(FrameType::FlatBox);
+        react.set_text_size(16);
+        react.clear_visible_focus();
+        for (emoji, word) in REACTIONS {
+            react.add_emit(
+                &format!("{emoji}  {word}"),
+                fltk::enums::Shortcut::None,
+                fltk::menu::MenuFlag::Normal,
+                sender,
+                Message::React(emoji.to_string()),
+            );
+        }
+        let mut settings = bar_button(next(96), by, 96, "Settings");
+        settings.emit(sender, Message::OpenSettings);
+        let mut sidebar = bar_button(next(112), by, 112, "Hide panel");
+        sidebar.emit(sender, Message::ToggleSidebar);
+        let spacer = Frame::new(bx, by, (x + w - 110 - bx).max(1), 10, None);
+        let mut leave = bar_button(x + w - 104, by, 94, "Leave");
+        leave.set_color(theme::ERROR);
+        leave.set_label_color(Color::White);
+        leave.set_label_font(Font::HelveticaBold);
+        leave.emit(sender, Message::AskLeave);
+        group.resizable(&spacer);
+        group.end();
+        Toolbar {
+            mic,
+            camera,
+            share,
+            hand,
+            sidebar,
+        }
+    }
+
+    /// Shows `state`.
+    pub fn show(&mut self, state: &ToolbarState) {
+        let normal = Color::from_rgb(58, 62, 72);
+        let set =
+            |b: &mut Button, label: &str, alert: bool, unavailable: &Option<String>, tip: &str| {
+                b.set_label(label);
+                b.set_color(if alert { theme::ALERT } else { normal });
+                match unavailable {
+                    Some(why) => {
+                        b.deactivate();
+                        b.set_tooltip(why);
+                    }
+                    None => {
+                        b.activate();
+                        b.set_tooltip(tip);
+                    }
+                }
+                b.redraw();
+            };
+        let mic_label = if state.mic_locked {
+            "Mic locked"
+        } else if state.muted {
+            "Unmute"
+        } else {
+            "Mute"
+        };
+        let mic_tip = if state.mic_locked {
+            "The host locked your microphone"
+        } else {
+            "Turn your microphone on or off"
+        };
+        set(
+            &mut self.mic,
+            mic_label,
+            state.muted,
+            &state.no_microphone,
+            mic_tip,
+        );
+        set(
+            &mut self.camera,
+            if state.camera_on {
+                "Stop video"
+            } else {
+                "Start video"
+            },
+            !state.camera_on,
+            &state.no_camera,
+            "Turn your camera on or off",
+        );
+        set(
+            &mut self.share,
+            if state.sharing {
+                "Stop sharing"
+            } else {
+                "Share screen"
+            },
+            state.sharing,
+            &state.no_screen,
+            "Show your screen to everyone",
+        );
+        set(
+            &mut self.hand,
+            if state.hand_up {
+                "Lower hand"
+            } else {
+                "Raise hand"
+            },
+            false,
+            &None,
+            "Ask to speak",
+        );
+        if state.hand_up {
+            self.hand.set_color(theme::HAND);
+            self.hand.set_label_color(Color::Black);
+        } else {
+            self.hand.set_label_color(theme::BAR_TEXT);
+        }
+        self.sidebar.set_label(if state.sidebar_shown {
+            "Hide panel"
+        } else {
+            "Show panel"
+        });
+        self.sidebar.redraw();
+    }
+}
+
+/// What the status bar shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusState {
+    /// Still in the meeting.
+    pub connected: bool,
+    /// The meeting's code.
+    pub code: String,
+    /// Whether UDP media gets through.
+    pub media: MediaPath,
+    /// How many people are in the meeting.
+    pub people: usize,
+    /// The meeting refuses new joins.
+    pub locked: bool,
+}
+
+/// The status line's texts: connection, code, media path, people.
+pub fn status_texts(s: &StatusState) -> [String; 4] {
+    let connection = if s.connected {
+        "\u{25CF} Connected".to_string()
+    } else {
+        "\u{25CB} Disconnected".to_string()
+    };
+    let code = if s.locked {
+        format!("Meeting {} (locked)", s.code)
+    } else {
+        format!("Meeting {}", s.code)
+    };
+    let media = match s.media {
+        MediaPath::Ok => "Audio/video: ok".to_string(),
+        MediaPath::Waiting => "Audio/video: checking...".to_string(),
+        MediaPath::NoAnswer => "Audio/video: blocked (UDP does not get through)".to_string(),
+    };
+    let people = format!(
+        "{} {}",
+        s.people,
+        if s.people == 1 {
+            "participant"
+        } else {
+            "participants"
+        }
+    );
+    [connection, code, media, people]
+}
+
+/// The status bar's widgets.
+pub struct StatusBar {
+    /// The bar.
+    pub group: Group,
+    connection: Frame,
+    code: Frame,
+    media: Frame,
+    people: Frame,
+}
+
+impl StatusBar {
+    /// Builds the status bar across `w` at `y`.
+    pub fn new(x: i32, y: i32, w: i32, sender: fltk::app::Sender<Message>) -> StatusBar {
+        let mut group = Group::new(x, y, w, STATUS_H, None);
+        group.set_frame(FrameType::FlatBox);
+        group.set_color(Color::from_rgb(28, 30, 35));
+        let label = |x: i32, w: i32| {
+            let mut f = Frame::new(x, y, w, STATUS_H, None);
+            f.set_align(Align::Left | Align::Inside | Align::Clip);
+            f.set_label_color(theme::BAR_TEXT);
+            f.set_label_size(13);
+            f
+        };
+        let connection = label(x + 10, 110);
+        let code = label(x + 124, 190);
+        let mut copy = Button::new(x + 316, y + 3, 56, STATUS_H - 6, "Copy");
+        copy.set_label_size(12);
+        copy.set_tooltip("Copy the meeting code to give it to others");
+        copy.clear_visible_focus();
+        copy.emit(sender, Message::CopyCode);
+        let media = label(x + 390, 360);
+        let people = label(x + 760, 160);
+        let spacer = Frame::new(x + 930, y, (w - 940).max(1), STATUS_H, None);
+        group.resizable(&spacer);
+        group.end();
+        StatusBar {
+            group,
+            connection,
+            code,
+            media,
+            people,
+        }
+    }
+
+    /// Shows `state`.
+    pub fn show(&mut self, state: &StatusState) {
+        let [connection, code, media, people] = status_texts(state);
+        self.connection.set_label(&connection);
+        self.connection.set_label_color(if state.connected {
+            theme::GOOD
+        } else {
+            theme::ERROR
+        });
+        self.code.set_label(&code);
+        self.media.set_label(&media);
+        self.media.set_label_color(match state.media {
+            MediaPath::Ok => theme::BAR_TEXT,
+            MediaPath::Waiting => theme::HAND,
+            MediaPath::NoAnswer => Color::from_rgb(255, 120, 120),
+        });
+        self.people.set_label(&people);
+        self.group.redraw();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_line_says_what_is_going_on() {
+        let mut s = StatusState {
+            connected: true,
+            code: "K7Q2XZ".into(),
+            media: MediaPath::Ok,
+            people: 1,
+            locked: false,
+        };
+        assert_eq!(
+            status_texts(&s),
+            [
+                "\u{25CF} Connected".to_string(),
+                "Meeting K7Q2XZ".into(),
+                "Audio/video: ok".into(),
+                "1 participant".into()
+            ]
+        );
+        s.media = MediaPath::NoAnswer;
+        s.people = 4;
+        s.locked = true;
+        let t = status_texts(&s);
+        assert!(t[2].contains("blocked"));
+        assert_eq!(t[3], "4 participants");
+        assert_eq!(t[1], "Meeting K7Q2XZ (locked)");
+    }
+}

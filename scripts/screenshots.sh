@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Takes the screenshots in docs/screenshots/ of the desktop client: a real
+# window on a virtual display, in a meeting with headless clients as the
+# other participants.
+#
+#   scripts/screenshots.sh            (needs Xvfb, xdotool, x11-apps, netpbm)
+#
+#   join.png          the join window
+#   meeting.png       a 4-person meeting: tiles, a camera-off placeholder,
+#                     a raised hand, the active speaker, chat
+#   files.png         the files tab: an offer and a finished download
+#   host-menu.png     the host's menu on a participant
+#   screen-share.png  someone presents: the screen large, the people in a strip
+#
+# Every process it starts is stopped by its id when it ends.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+out=docs/screenshots
+mkdir -p "$out"
+[ -n "${SKIP_BUILD:-}" ] || cargo build -p lanmeet-server -p lanmeet-client
+client=target/debug/lanmeet-client
+server=target/debug/lanmeet-server
+
+work=$(mktemp -d /tmp/lanmeet-shots.XXXXXX)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# The display: exactly the window's size, so the shots need no cropping.
+Xvfb -displayfd 3 -screen 0 1280x800x24 -noreset -nolisten tcp 3>"$work/display" 2>"$work/xvfb.log" &
+pids+=($!)
+for _ in $(seq 50); do [ -s "$work/display" ] && break; sleep 0.1; done
+export DISPLAY=":$(cat "$work/display")"
+
+"$server" --bind 127.0.0.1 --port 0 --log-dir "$work/server" >"$work/server.out" 2>&1 &
+pids+=($!)
+for _ in $(seq 50); do grep -q "listening" "$work/server.out" 2>/dev/null && break; sleep 0.1; done
+port=$(sed -n 's/.*tcp=[0-9.]*:\([0-9]*\).*/\1/p' "$work/server.out")
+
+# The window's settings and downloads stay in the work folder.
+export XDG_CONFIG_HOME="$work/config" XDG_STATE_HOME="$work/state"
+export LANMEET_TEST_SOURCES=1 LANMEET_DOWNLOAD_DIR="$work/downloads"
+mkdir -p "$XDG_CONFIG_HOME/lanmeet"
+printf 'host=127.0.0.1\nport=%s\nname=Ada Lovelace\n' "$port" >"$XDG_CONFIG_HOME/lanmeet/last.txt"
+
+# shot FILE [WINDOW-NAME]: the whole screen, or one window.
+shot() {
+  local target=(-root)
+  if [ -n "${2:-}" ]; then target=(-id "$(xdotool search --name "$2" | head -1)"); fi
+  xwd "${target[@]}" -silent | xwdtopnm 2>/dev/null | pnmtopng -compression 9 >"$out/$1"
+  echo "wrote $out/$1 ($(stat -c %s "$out/$1") bytes)"
+}
+click() { xdotool mousemove "$1" "$2" click 1; sleep "${3:-0.6}"; }
+
+# 1. The join window, as a returning user sees it.
+"$client" --host 127.0.0.1 --port "$port" 2>"$work/gui-join.err" &
+gui=$!
+pids+=($gui)
+xdotool search --sync --name "lanmeet - join" >/dev/null
+sleep 1
+shot join.png "lanmeet - join"
+kill "$gui"
+
+# 2. Ada creates a meeting from the window; three others join headless.
+LANMEET_AUTOJOIN="127.0.0.1:$port:Ada Lovelace:create" "$client" 2>"$work/gui.err" &
+pids+=($!)
+for _ in $(seq 100); do
+  code=$(sed -n 's/.*meeting \([A-Z0-9]*\): created.*/\1/p' "$work"/server/*.log 2>/dev/null | head -1)
+  [ -n "$code" ] && break
+  sleep 0.1
+done
+head -c 2400000 /dev/urandom >"$work/design-notes.pdf"
+headless() { "$client" --headless --host 127.0.0.1 --port "$port" --join "$code" --seconds 120 \
+  --log-dir "$work/logs" "$@" >/dev/null 2>&1 & pids+=($!); sleep 0.7; }
+headless --name "Bob Marley" --video test --size 320x240 --fps 10 --audio tone \
+  --say "Hello everyone, can you hear me?"
+headless --name "Carol Shaw" --say "Morning! I will share the slides in a minute."
+headless --name "Dan Abramov" --video test --size 320x240 --fps 10 \
+  --offer "$work/design-notes.pdf" --say "The design notes are in Files."
+sleep 7                # the join notices fade
+click 437 741          # Raise hand
+click 540 741 0.4      # React...
+xdotool key Down Return  # ...with the first one
+sleep 1
+shot meeting.png
+
+# 3. Files: download Dan's offer (saved without asking: LANMEET_DOWNLOAD_DIR).
+click 1096 15          # Files tab
+click 1205 132 3       # Download
+shot files.png
+
+# 4. The host's menu on Carol.
+click 1028 15          # People tab
+click 1020 104 1       # Carol's row (hands first, then host, then names)
+shot host-menu.png
+xdotool key Escape
+sleep 0.5
+
+# 5. Eve presents a picture of the join window.
+pngtopnm "$out/join.png" | pnmscale -xsize 1000 >"$work/slide.ppm"
+headless --name "Eve Online" --share-image "$work/slide.ppm"
+click 960 15           # Chat tab
+sleep 3
+shot screen-share.png
