@@ -288,6 +288,10 @@ pub struct App {
     leaving: bool,
     quit_after_leave: bool,
     autochat: Option<String>,
+    /// Chat lines that arrived while the chat tab was not showing.
+    unread: usize,
+    /// Who each of our private lines went to, by timestamp bits.
+    private_to: HashMap<u64, String>,
 }
 
 impl App {
@@ -344,6 +348,8 @@ impl App {
             leaving: false,
             quit_after_leave: false,
             autochat,
+            unread: 0,
+            private_to: HashMap::new(),
         };
         let sender = gui.sender;
         gui.join.window.set_callback(move |w| {
@@ -441,6 +447,7 @@ impl App {
                 ));
             }
             Message::SendChat => self.send_chat(),
+            Message::TabChanged => self.chat_seen(),
             Message::PersonClicked => self.person_menu(),
             Message::MuteAll => {
                 self.with_session(|s| s.send(ClientMessage::MuteAll { lock: false }));
@@ -616,6 +623,8 @@ impl App {
         self.share_pending = false;
         self.reactions.clear();
         self.stale_frames.clear();
+        self.unread = 0;
+        self.main.sidebar.set_unread(0);
         {
             let mut model = self.main.stage.model.borrow_mut();
             model.images.clear();
@@ -806,6 +815,10 @@ impl App {
             }
             Event::Chat(line) => {
                 self.refresh_chat();
+                if !self.main.sidebar.chat_showing() {
+                    self.unread += 1;
+                    self.main.sidebar.set_unread(self.unread);
+                }
                 if !self.sidebar_shown {
                     self.notice(&format!("{}: {}", line.username, line.message));
                 }
@@ -1145,6 +1158,7 @@ impl App {
         // The window remembers its children's sizes for the next resize.
         self.main.window.init_sizes();
         self.main.window.redraw();
+        self.chat_seen();
         self.refresh_bars();
     }
 
@@ -1219,6 +1233,14 @@ impl App {
 
     // ----- sidebar --------------------------------------------------------
 
+    /// Clears the unread count once the chat tab is in view.
+    fn chat_seen(&mut self) {
+        if self.unread > 0 && self.main.sidebar.chat_showing() {
+            self.unread = 0;
+            self.main.sidebar.set_unread(0);
+        }
+    }
+
     fn send_chat(&mut self) {
         let text = self.main.sidebar.take_chat_input();
         let text = text.trim();
@@ -1229,6 +1251,19 @@ impl App {
         if self.with_session(|s| s.chat(text, to.as_deref())).is_some() {
             // Our own lines come back through the state, not as events.
             self.refresh_state();
+            if let Some(to) = &to {
+                let me = &self.state.my_id;
+                let sent = self
+                    .state
+                    .chat
+                    .iter()
+                    .rev()
+                    .find(|l| l.client_id == *me && l.private && l.message == text);
+                if let Some(line) = sent {
+                    let name = self.name_of(to);
+                    self.private_to.insert(line.timestamp.to_bits(), name);
+                }
+            }
             self.refresh_chat();
         }
     }
@@ -1261,6 +1296,7 @@ impl App {
         let msg = match action {
             PersonAction::PrivateChat => {
                 self.main.sidebar.show_chat();
+                self.chat_seen();
                 self.main.sidebar.set_chat_target(Some(id));
                 let _ = self.main.sidebar.chat_input.take_focus();
                 return;
@@ -1341,9 +1377,12 @@ impl App {
     }
 
     fn refresh_chat(&mut self) {
-        self.main
-            .sidebar
-            .set_chat(&self.state.chat, &self.state.my_id, self.utc_offset);
+        self.main.sidebar.set_chat(
+            &self.state.chat,
+            &self.state.my_id,
+            self.utc_offset,
+            &self.private_to,
+        );
     }
 
     fn refresh_files(&mut self) {

@@ -64,6 +64,8 @@ pub enum Message {
     /// Status bar: copy the meeting code to the clipboard.
     CopyCode,
 
+    /// The sidebar switched tabs.
+    TabChanged,
     /// Chat: send what the input holds.
     SendChat,
     /// People list: a row was clicked (the app pops the menu).

@@ -40,7 +40,14 @@ const STYLE_PRIVATE: char = 'D';
 const STYLE_OWN: char = 'E';
 
 /// The chat's text and its style buffer (one style letter per byte).
-pub fn chat_text(lines: &[ChatLine], my_id: &str, utc_offset: i64) -> (String, String) {
+/// `recipients` names the addressee of our own private lines, by their
+/// timestamp's bits (the server does not echo them, so only we know).
+pub fn chat_text(
+    lines: &[ChatLine],
+    my_id: &str,
+    utc_offset: i64,
+    recipients: &HashMap<u64, String>,
+) -> (String, String) {
     let mut text = String::new();
     let mut style = String::new();
     let mut push = |s: &str, st: char| {
@@ -54,7 +61,10 @@ pub fn chat_text(lines: &[ChatLine], my_id: &str, utc_offset: i64) -> (String, S
         let name = if mine { "You" } else { line.username.as_str() };
         push(name, if mine { STYLE_OWN } else { STYLE_NAME });
         if line.private {
-            push(" (private)", STYLE_PRIVATE);
+            match recipients.get(&line.timestamp.to_bits()).filter(|_| mine) {
+                Some(to) => push(&format!(" to {to} (private)"), STYLE_PRIVATE),
+                None => push(" (private)", STYLE_PRIVATE),
+            }
         }
         push("\n", STYLE_TEXT);
         push(&line.message, STYLE_TEXT);
@@ -252,6 +262,7 @@ impl Sidebar {
         files_group.end();
 
         tabs.end();
+        tabs.emit(sender, Message::TabChanged);
 
         let mut sidebar = Sidebar {
             tabs,
@@ -279,6 +290,25 @@ impl Sidebar {
         sidebar
     }
 
+    /// Whether the chat tab is the one showing.
+    pub fn chat_showing(&self) -> bool {
+        self.tabs.visible()
+            && self
+                .tabs
+                .value()
+                .is_some_and(|g| g.is_same(&self.chat_group))
+    }
+
+    /// Counts unread chat lines in the tab's label ("Chat (3)").
+    pub fn set_unread(&mut self, unread: usize) {
+        if unread == 0 {
+            self.chat_group.set_label("  Chat  ");
+        } else {
+            self.chat_group.set_label(&format!("  Chat ({unread})  "));
+        }
+        self.tabs.redraw();
+    }
+
     /// Shows the chat tab.
     pub fn show_chat(&mut self) {
         let _ = self.tabs.set_value(&self.chat_group);
@@ -298,13 +328,19 @@ impl Sidebar {
     }
 
     /// Re-renders the chat when it changed, keeping the view at the end.
-    pub fn set_chat(&mut self, lines: &[ChatLine], my_id: &str, utc_offset: i64) {
+    pub fn set_chat(
+        &mut self,
+        lines: &[ChatLine],
+        my_id: &str,
+        utc_offset: i64,
+        recipients: &HashMap<u64, String>,
+    ) {
         let stamp = lines.len() ^ lines.last().map_or(0, |l| l.timestamp.to_bits() as usize);
         if stamp == self.chat_shown {
             return;
         }
         self.chat_shown = stamp;
-        let (text, style) = chat_text(lines, my_id, utc_offset);
+        let (text, style) = chat_text(lines, my_id, utc_offset, recipients);
         self.chat_buffer.set_text(&text);
         self.chat_style.set_text(&style);
         let end = self.chat_buffer.length();
@@ -611,11 +647,15 @@ mod tests {
             line("c1", "Zoë", "héllo", false),
             line("c2", "Me", "hi", true),
         ];
-        let (text, style) = chat_text(&lines, "c2", 0);
+        let (text, style) = chat_text(&lines, "c2", 0, &HashMap::new());
         assert_eq!(text, "09:05  Zoë\nhéllo\n\n09:05  You (private)\nhi\n\n");
         assert_eq!(text.len(), style.len(), "one style byte per text byte");
         assert!(style.starts_with("AAAAACCBBBB"));
         assert!(style.contains('E') && style.contains('D'));
+        let to = HashMap::from([(lines[1].timestamp.to_bits(), "Zoë".to_string())]);
+        let (text, style) = chat_text(&lines, "c2", 0, &to);
+        assert!(text.contains("You to Zoë (private)\nhi"), "{text}");
+        assert_eq!(text.len(), style.len());
     }
 
     #[test]

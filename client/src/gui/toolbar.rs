@@ -144,6 +144,8 @@ impl Toolbar {
         let set =
             |b: &mut Button, label: &str, alert: bool, unavailable: &Option<String>, tip: &str| {
                 b.set_label(label);
+                // A missing device is no alarm: grey, with the reason.
+                let alert = alert && unavailable.is_none();
                 b.set_color(if alert { theme::ALERT } else { normal });
                 match unavailable {
                     Some(why) => {
