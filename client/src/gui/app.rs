@@ -302,7 +302,10 @@ impl App {
         app::set_visible_focus(false);
         let (sender, receiver) = app::channel::<Message>();
         let catalog = DeviceCatalog::discover(options.test_sources);
-        let settings = Settings::defaults(&catalog);
+        let settings = match Settings::path().and_then(|p| std::fs::read_to_string(p).ok()) {
+            Some(text) => Settings::parse(&text, &catalog),
+            None => Settings::defaults(&catalog),
+        };
         let last_path = LastJoin::path();
         let last = LastJoin::load(last_path.as_deref());
         let mut join = JoinForm::new(&last, sender);
@@ -1185,6 +1188,18 @@ impl App {
         let new = dialog.read();
         dialog.close();
         let old = std::mem::replace(&mut self.settings, new.clone());
+        if let Some(path) = Settings::path() {
+            let saved = path
+                .parent()
+                .map_or(Ok(()), std::fs::create_dir_all)
+                .and_then(|()| std::fs::write(&path, new.to_text()));
+            if let Err(e) = saved {
+                self.notice(&format!(
+                    "Cannot save the settings in {}: {e}",
+                    path.display()
+                ));
+            }
+        }
         self.talk_key.set(new.talk_key);
         self.talk.set_enabled(new.talk_key.is_some());
         let Some(session) = self.session.clone() else {

@@ -74,6 +74,99 @@ impl Settings {
             talk_key: None,
         }
     }
+
+    /// The settings file's text: one `key=value` line each. Devices are
+    /// `off`, `test` or `device:ID`.
+    pub fn to_text(&self) -> String {
+        let device = |c: &Choice| match c {
+            Choice::Off => "off".to_string(),
+            Choice::Test => "test".to_string(),
+            Choice::Device(id) => format!("device:{id}"),
+        };
+        let talk = TALK_KEYS
+            .iter()
+            .position(|(_, k)| *k == self.talk_key)
+            .unwrap_or(0);
+        format!(
+            "camera={}\nmicrophone={}\nspeaker={}\nmonitor={}\nvideo_size={}x{}\nfps={}\nquality={}\ntalk_key={}\n",
+            device(&self.camera),
+            device(&self.microphone),
+            device(&self.speaker),
+            device(&self.monitor),
+            self.video_size.0,
+            self.video_size.1,
+            self.fps,
+            self.quality,
+            talk,
+        )
+    }
+
+    /// Reads a settings file over the defaults. A device that is no longer
+    /// there, a value out of the offered ones, or a bad line keeps the
+    /// default.
+    pub fn parse(text: &str, catalog: &DeviceCatalog) -> Settings {
+        let mut s = Settings::defaults(catalog);
+        let device = |value: &str, options: &DeviceOptions, current: &Choice| -> Choice {
+            let wanted = match value {
+                "off" => return Choice::Off,
+                "test" => Choice::Test,
+                other => match other.strip_prefix("device:") {
+                    Some(id) => Choice::Device(id.to_string()),
+                    None => return current.clone(),
+                },
+            };
+            if options.entries.iter().any(|(c, _)| *c == wanted) {
+                wanted
+            } else {
+                current.clone()
+            }
+        };
+        for line in text.lines() {
+            let Some((key, value)) = line.split_once('=') else {
+                continue;
+            };
+            let value = value.trim();
+            match key.trim() {
+                "camera" => s.camera = device(value, &catalog.cameras, &s.camera),
+                "microphone" => s.microphone = device(value, &catalog.microphones, &s.microphone),
+                "speaker" => s.speaker = device(value, &catalog.speakers, &s.speaker),
+                "monitor" => s.monitor = device(value, &catalog.monitors, &s.monitor),
+                "video_size" => {
+                    let size = value
+                        .split_once('x')
+                        .and_then(|(w, h)| Some((w.parse().ok()?, h.parse().ok()?)));
+                    if let Some(size) = size.filter(|sz| VIDEO_SIZES.contains(sz)) {
+                        s.video_size = size;
+                    }
+                }
+                "fps" => {
+                    if let Some(f) = value.parse().ok().filter(|f| FRAME_RATES.contains(f)) {
+                        s.fps = f;
+                    }
+                }
+                "quality" => {
+                    let q: Option<u8> = value.parse().ok();
+                    if let Some(q) = q.filter(|q| QUALITIES.iter().any(|(_, v)| v == q)) {
+                        s.quality = q;
+                    }
+                }
+                "talk_key" => {
+                    if let Some((_, key)) =
+                        value.parse::<usize>().ok().and_then(|i| TALK_KEYS.get(i))
+                    {
+                        s.talk_key = *key;
+                    }
+                }
+                _ => {}
+            }
+        }
+        s
+    }
+
+    /// `$XDG_CONFIG_HOME/lanmeet/settings.txt` (next to `last.txt`).
+    pub fn path() -> Option<std::path::PathBuf> {
+        super::join::LastJoin::path().map(|p| p.with_file_name("settings.txt"))
+    }
 }
 
 /// The index of `value` in `items`, or `fallback`.
@@ -274,6 +367,31 @@ impl SettingsDialog {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn settings_round_trip_and_forget_missing_devices() {
+        let catalog = DeviceCatalog {
+            cameras: DeviceOptions {
+                entries: vec![
+                    (Choice::Device("v0".into()), "Cam".into()),
+                    (Choice::Test, "Test pattern".into()),
+                ],
+                default: Some(Choice::Device("v0".into())),
+                missing: None,
+            },
+            ..DeviceCatalog::default()
+        };
+        let mut s = Settings::defaults(&catalog);
+        s.camera = Choice::Test;
+        s.video_size = (1280, 720);
+        s.fps = 30;
+        s.quality = 80;
+        s.talk_key = Some(Key::F9);
+        assert_eq!(Settings::parse(&s.to_text(), &catalog), s);
+        let gone = Settings::parse("camera=device:v9\nfps=7\njunk\n", &catalog);
+        assert_eq!(gone.camera, Choice::Device("v0".into()));
+        assert_eq!(gone.fps, 20);
+    }
 
     #[test]
     fn defaults_follow_the_catalog() {
