@@ -6,6 +6,7 @@
 #   scripts/screenshots.sh            (needs Xvfb, xdotool, x11-apps, netpbm)
 #
 #   join.png          the join window
+#   settings.png      the settings dialog (test sources: LANMEET_TEST_SOURCES=1)
 #   meeting.png       a 4-person meeting: tiles, a camera-off placeholder,
 #                     a raised hand, the active speaker, chat
 #   files.png         the files tab: an offer and a finished download
@@ -64,6 +65,10 @@ pids+=($gui)
 xdotool search --sync --name "lanmeet - join" >/dev/null
 sleep 1
 shot join.png "lanmeet - join"
+click 90 452           # Settings...
+xdotool search --sync --name "^Settings$" >/dev/null
+sleep 0.5
+shot settings.png "^Settings$"
 kill "$gui"
 
 # 2. Ada creates a meeting from the window; three others join headless.
@@ -91,7 +96,7 @@ shot meeting.png
 
 # 3. Files: download Dan's offer (saved without asking: LANMEET_DOWNLOAD_DIR).
 click 1096 15          # Files tab
-click 1205 132 3       # Download
+click 1205 132 7       # Download (and let the "Saved" notice fade)
 shot files.png
 
 # 4. The host's menu on Carol.
@@ -105,5 +110,5 @@ sleep 0.5
 pngtopnm "$out/join.png" | pnmscale -xsize 1000 >"$work/slide.ppm"
 headless --name "Eve Online" --share-image "$work/slide.ppm"
 click 960 15           # Chat tab
-sleep 3
+sleep 7                # the first pictures arrive, the notice fades
 shot screen-share.png

@@ -118,9 +118,22 @@ pub struct ShareLayout {
     pub hidden: usize,
 }
 
+/// The smallest strip tile height: below it names no longer fit.
+const MIN_STRIP_H: i32 = 72;
+
 /// Lays out a screen share with `n` people in a strip along the bottom.
 pub fn share_layout(area: Rect, n: usize, gap: i32) -> ShareLayout {
-    let strip_h = (area.h / 5).clamp(72, 150).min(area.h / 2);
+    // Tiles shrink (down to a readable minimum) so that more people fit
+    // before the last slot turns into "+N".
+    let max_h = (area.h / 5).clamp(MIN_STRIP_H, 150).min(area.h / 2);
+    let width_each = if n > 0 {
+        (area.w - gap * (n as i32 - 1)) / n as i32
+    } else {
+        area.w
+    };
+    let strip_h = (width_each * TILE_ASPECT.1 / TILE_ASPECT.0)
+        .min(max_h)
+        .max(MIN_STRIP_H.min(max_h));
     let screen = Rect::new(area.x, area.y, area.w, area.h - strip_h - gap);
     let (tw, th) = fit_aspect(
         strip_h * TILE_ASPECT.0 / TILE_ASPECT.1,
@@ -430,6 +443,8 @@ mod tests {
             assert!(t.y >= s.screen.y + s.screen.h);
             assert!(t.x >= 0 && t.x + t.w <= 1000);
         }
+        let five = share_layout(Rect::new(0, 0, 906, 690), 5, 8);
+        assert_eq!((five.strip.len(), five.hidden), (5, 0), "five fit, smaller");
         let crowded = share_layout(area, 40, 8);
         assert_eq!(crowded.strip.len() + crowded.hidden, 40);
         assert!(crowded.hidden > 0);

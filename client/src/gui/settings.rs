@@ -288,7 +288,7 @@ impl SettingsDialog {
         );
         let rates: Vec<String> = FRAME_RATES
             .iter()
-            .map(|r| format!("{r} frames/s"))
+            .map(|r| format!("{r} frames per second"))
             .collect();
         let fps = list_choice(
             272,
