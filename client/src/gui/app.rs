@@ -266,6 +266,8 @@ pub struct App {
     talk: PushToTalk,
     prompt: Option<Prompt>,
     self_view: SelfViewSlot,
+    /// What we share, while we present.
+    share_preview: SelfViewSlot,
     mic_level: MicLevel,
     camera_on: bool,
     mic_running: bool,
@@ -334,6 +336,7 @@ impl App {
             talk: PushToTalk::new(),
             prompt: None,
             self_view: SelfViewSlot::default(),
+            share_preview: SelfViewSlot::default(),
             mic_level: MicLevel::default(),
             camera_on: false,
             mic_running: false,
@@ -1133,7 +1136,8 @@ impl App {
             let name = self.name_of(&p);
             self.notice(&format!("{name} is presenting: one screen at a time"));
         } else {
-            match capture::open_monitor(&self.settings.monitor)
+            self.share_preview.clear();
+            match capture::open_monitor(&self.settings.monitor, &self.share_preview)
                 .and_then(|src| session.start_screen_share(src).map_err(|e| e.to_string()))
             {
                 Ok(()) => self.share_pending = true,
@@ -1528,7 +1532,15 @@ impl App {
         model
             .images
             .retain(|id, _| tiles.iter().any(|t| t.client_id == *id));
-        if presenter.is_some() {
+        if presenter.as_ref().is_some_and(|(_, me)| *me) {
+            if let Some(img) = self.share_preview.latest() {
+                let source = frame_identity(&img);
+                if model.screen.as_ref().map(|s| s.source) != Some(source) {
+                    model.screen = StageImage::from_rgb(source, &img);
+                    changed = true;
+                }
+            }
+        } else if presenter.is_some() {
             if let Some(frame) = session.latest_screen_frame() {
                 let source = frame_identity(&frame);
                 let presenter_id = self.state.presenter.as_deref().unwrap_or_default();

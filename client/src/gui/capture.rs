@@ -9,7 +9,8 @@
 //!  open_microphone(choice) --> LevelMeter --> push-to-talk gate --> session.start_audio
 //!                                 '--> peak level --> active-speaker border
 //!  open_speaker(choice)    --> session.start_playback
-//!  open_monitor(choice)    --> session.start_screen_share
+//!  open_monitor(choice)    --> SharePreview tap --> session.start_screen_share
+//!                                 '--> the presenter's own view of the share
 //! ```
 //!
 //! The taps run on the session's media threads, so the UI thread never
@@ -167,7 +168,11 @@ impl SelfViewSlot {
     }
 
     fn publish(&self, img: &RgbImage) {
-        let (w, h) = fit_within(img.width, img.height, SELF_VIEW_SIDE);
+        self.publish_within(img, SELF_VIEW_SIDE);
+    }
+
+    fn publish_within(&self, img: &RgbImage, side: u32) {
+        let (w, h) = fit_within(img.width, img.height, side);
         let small = Arc::new(resize(img, w, h));
         if let Ok(mut g) = self.latest.lock() {
             *g = Some(small);
@@ -313,13 +318,38 @@ pub fn open_speaker(choice: &Choice) -> Result<Box<dyn AudioSink>, String> {
     }
 }
 
-/// Opens the chosen screen for sharing.
-pub fn open_monitor(choice: &Choice) -> Result<Box<dyn ScreenSource>, String> {
-    match choice {
-        Choice::Off => Err("no screen can be shared here (see Settings)".into()),
-        Choice::Test => Ok(Box::new(TestScreen(TestPattern::new(1280, 720), 0))),
-        Choice::Device(id) => devices::open_monitor(Some(id)).map_err(|e| e.to_string()),
+/// A screen with a tap that keeps a copy of what is shared, so the
+/// presenter sees what the others see.
+struct SharePreview {
+    inner: Box<dyn ScreenSource>,
+    slot: SelfViewSlot,
+}
+
+impl ScreenSource for SharePreview {
+    fn capture(&mut self) -> Result<RgbImage, MediaError> {
+        let img = self.inner.capture()?;
+        self.slot.publish_within(&img, SHARE_PREVIEW_SIDE);
+        Ok(img)
     }
+}
+
+/// Longest side of the presenter's own preview.
+const SHARE_PREVIEW_SIDE: u32 = 960;
+
+/// Opens the chosen screen for sharing, behind a preview tap.
+pub fn open_monitor(
+    choice: &Choice,
+    preview: &SelfViewSlot,
+) -> Result<Box<dyn ScreenSource>, String> {
+    let inner: Box<dyn ScreenSource> = match choice {
+        Choice::Off => return Err("no screen can be shared here (see Settings)".into()),
+        Choice::Test => Box::new(TestScreen(TestPattern::new(1280, 720), 0)),
+        Choice::Device(id) => devices::open_monitor(Some(id)).map_err(|e| e.to_string())?,
+    };
+    Ok(Box::new(SharePreview {
+        inner,
+        slot: preview.clone(),
+    }))
 }
 
 #[cfg(test)]

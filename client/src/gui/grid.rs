@@ -188,12 +188,12 @@ fn draw_notice(area: Rect, text: &str) {
 fn draw_screen(r: Rect, name: &str, is_me: bool, image: Option<&mut StageImage>) {
     draw::draw_rect_fill(r.x, r.y, r.w, r.h, fltk::enums::Color::Black);
     match image {
-        Some(img) if !is_me || img.width > 0 => img.draw_in(r.inset(2)),
+        Some(img) => img.draw_in(r.inset(2)),
         _ => {
             draw::set_font(Font::Helvetica, 18);
             draw::set_draw_color(theme::BAR_TEXT);
             let text = if is_me {
-                "You are presenting. The others see your screen here."
+                "You are presenting: what you share appears here in a moment."
             } else {
                 "Waiting for the first picture of the screen..."
             };
