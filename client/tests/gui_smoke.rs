@@ -11,6 +11,7 @@
 //!  then: xwd screenshot of the display --> many distinct colours
 //!  then: the host mutes the window's user and asks them to unmute; a click
 //!        on the prompt's "Unmute" button unmutes them
+//!  then: the host removes them; the window goes back to the join form
 //! ```
 //!
 //! Needs a display: `make test` runs the tests under Xvfb
@@ -141,20 +142,48 @@ fn the_window_joins_sends_video_and_chat_and_draws() {
     }
 
     answer_an_unmute_request(&mut watcher, &id);
+    removal_brings_back_the_join_window(&mut watcher, &id);
     watcher.session.leave();
+}
+
+/// The host removes the window's user: the host sees them go, and the
+/// window goes back to its join form (which says why).
+fn removal_brings_back_the_join_window(host: &mut support::Client, id: &str) {
+    host.session
+        .send(ClientMessage::RemoveParticipant {
+            target_client_id: id.to_string(),
+        })
+        .expect("the host removes");
+    host.events.wait(
+        |e| matches!(e, Event::ParticipantLeft { client_id, .. } if client_id == id),
+        "the window's user removed",
+    );
+    if !has_xdotool() {
+        return;
+    }
+    let join_form = Command::new("timeout")
+        .args(["10", "xdotool", "search", "--sync", "--onlyvisible"])
+        .args(["--name", "^lanmeet - join"])
+        .stdout(Stdio::null())
+        .status()
+        .expect("xdotool runs");
+    assert!(join_form.success(), "the join window did not come back");
+}
+
+fn has_xdotool() -> bool {
+    Command::new("xdotool")
+        .arg("version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 /// The host mutes the window's user, then asks them to unmute: the window
 /// shows a prompt, a click on its "Unmute" button unmutes, and the host
 /// sees it. Needs xdotool to find and click the prompt.
 fn answer_an_unmute_request(host: &mut support::Client, id: &str) {
-    let has_xdotool = Command::new("xdotool")
-        .arg("version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !has_xdotool {
+    if !has_xdotool() {
         eprintln!("prompt check skipped: xdotool is missing");
         return;
     }

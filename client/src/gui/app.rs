@@ -1046,10 +1046,12 @@ impl App {
         }
         let text = match &reason {
             DisconnectReason::Left => "You left the meeting.".to_string(),
-            DisconnectReason::Removed(by) => {
-                let who = self.name_of(by);
-                format!("{who} (host) removed you from the meeting.")
-            }
+            DisconnectReason::Removed(by) => match self.state.participant(by) {
+                Some(host) if !host.is_me => {
+                    format!("{} (host) removed you from the meeting.", host.username)
+                }
+                _ => "The host removed you from the meeting.".to_string(),
+            },
             other => format!("The meeting ended for you: {other}."),
         };
         self.main.window.hide();
