@@ -88,8 +88,8 @@ headless --name "Carol Shaw" --say "Morning! I will share the slides in a minute
 headless --name "Dan Abramov" --video test --size 320x240 --fps 10 \
   --offer "$work/design-notes.pdf" --say "The design notes are in Files."
 sleep 7                # the join notices fade
-click 437 741          # Raise hand
-click 540 741 0.4      # React...
+click 457 741          # Raise hand
+click 560 741 0.4      # React...
 xdotool key Down Return  # ...with the first one
 sleep 1
 shot meeting.png

@@ -42,7 +42,7 @@ use super::grid::{frame_identity, StageImage, StageView, TileView};
 use super::join::{join_error_text, JoinForm, JoinRequest, LastJoin};
 use super::layout::{self, PersonAction};
 use super::message::Message;
-use super::settings::{Settings, SettingsDialog};
+use super::settings::{self, Settings, SettingsDialog};
 use super::sidebar::Sidebar;
 use super::theme;
 use super::toolbar::{StatusBar, StatusState, Toolbar, ToolbarState, STATUS_H, TOOLBAR_H};
@@ -1453,6 +1453,12 @@ impl App {
             no_microphone: self.catalog.microphones.missing.clone(),
             no_camera: self.catalog.cameras.missing.clone(),
             no_screen: self.catalog.monitors.missing.clone(),
+            talk_key: self.settings.talk_key.and_then(|key| {
+                settings::TALK_KEYS
+                    .iter()
+                    .find(|(_, k)| *k == Some(key))
+                    .map(|(label, _)| label.to_string())
+            }),
         };
         self.main.toolbar.show(&toolbar);
         let status = StatusState {

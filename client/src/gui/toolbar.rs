@@ -52,6 +52,8 @@ pub struct ToolbarState {
     pub no_camera: Option<String>,
     /// Why the screen cannot be shared, if it cannot.
     pub no_screen: Option<String>,
+    /// The push-to-talk key's name, while push-to-talk is on.
+    pub talk_key: Option<String>,
 }
 
 /// Height of the toolbar.
@@ -93,7 +95,7 @@ impl Toolbar {
             bx += w + 8;
             at
         };
-        let mut mic = bar_button(next(104), by, 104, "Mute");
+        let mut mic = bar_button(next(124), by, 124, "Mute");
         mic.emit(sender, Message::ToggleMic);
         let mut camera = bar_button(next(116), by, 116, "Stop video");
         camera.emit(sender, Message::ToggleCamera);
@@ -159,15 +161,20 @@ impl Toolbar {
                 }
                 b.redraw();
             };
+        let hold = state.talk_key.as_ref().map(|k| format!("Hold {k}"));
         let mic_label = if state.mic_locked {
             "Mic locked"
         } else if state.muted {
             "Unmute"
+        } else if let Some(hold) = &hold {
+            hold.as_str()
         } else {
             "Mute"
         };
         let mic_tip = if state.mic_locked {
             "The host locked your microphone"
+        } else if hold.is_some() {
+            "Push to talk: you are heard only while you hold the key. Click to mute."
         } else {
             "Turn your microphone on or off"
         };
