@@ -1329,7 +1329,10 @@ fn the_largest_possible_join_reply_fits_a_client_frame() {
             .collect();
         format!("{}{tag}", "𝕏".repeat(30))
     };
-    let mut h = Harness::with(CoreConfig { max_connections: 128, ..config(64) });
+    let mut h = Harness::with(CoreConfig {
+        max_connections: 128,
+        ..config(64)
+    });
     let host = h.create(&name(0));
     let mut all = vec![host.clone()];
     for i in 1..63 {
