@@ -12,7 +12,10 @@
 //!      | toolbar (toolbar.rs): mic, camera, share, hand, react, ... Leave |
 //!      | status bar: connected, meeting code [Copy], media path, people   |
 //!      +------------------------------------------------------------------+
-//!    settings.rs (devices, video, push-to-talk), dialogs.rs (prompts)
+//!    settings.rs (devices, video, push-to-talk), dialogs.rs (prompts),
+//!    capture.rs (opening devices, self-view and level taps),
+//!    options.rs (command line and environment), message.rs (the one
+//!    message type), theme.rs (colours)
 //! ```
 //!
 //! The split follows the teaching rule of the whole client: the session
@@ -30,6 +33,7 @@ mod grid;
 mod join;
 mod layout;
 mod message;
+mod options;
 mod settings;
 mod sidebar;
 mod theme;
@@ -56,7 +60,7 @@ pub fn server_args(args: &[String]) -> (Option<String>, Option<u16>) {
 /// Opens the window and runs until it is closed.
 pub fn run(args: &[String]) -> ExitCode {
     let (host, port) = server_args(args);
-    let options = match app::Options::from_env(host, port) {
+    let options = match options::Options::from_env(host, port) {
         Ok(o) => o,
         Err(why) => {
             eprintln!("lanmeet-client: {why}");
