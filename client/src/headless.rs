@@ -32,7 +32,7 @@ Usage:
   lanmeet-client --headless --host HOST [--port PORT] --name NAME (--create | --join CODE)
                  [--password PASSWORD] [--video test|camera|none]
                  [--audio tone|tone:HZ|wav:PATH|mic|none] [--play] [--record-audio OUT.wav]
-                 [--say TEXT] [--share-image IMAGE.jpg|IMAGE.ppm] [--share-screen]
+                 [--say TEXT] [--share-image IMAGE.jpg|.png|.ppm] [--share-screen]
                  [--camera ID] [--mic ID] [--speaker ID] [--monitor ID]
                  [--offer FILE] [--download-dir DIR] [--accept-files] [--seconds S]
                  [--size WxH] [--fps N] [--quality Q] [--log-dir DIR]
@@ -57,7 +57,7 @@ stdout, e.g. {\"event\":\"joined\",\"meeting_code\":\"K7Q2XZ\",...}.
   --play               play what we hear on the speaker (see --speaker)
   --record-audio OUT   record what we hear (48 kHz mono WAV)
   --say TEXT           send a public chat message after joining (repeatable)
-  --share-image IMAGE  present this JPEG or PPM image (PNG is not read)
+  --share-image IMAGE  present this JPEG, PNG or PPM image
   --share-screen       present a monitor (see --monitor)
   --camera ID, --mic ID, --speaker ID, --monitor ID
                        which device to use (ids from --list-devices; default: the

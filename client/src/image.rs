@@ -6,9 +6,9 @@
 //!  wire --> decode_jpeg --RgbImage--> latest-frame slot --> UI
 //! ```
 //!
-//! Files: JPEG (through jpeg-decoder) and binary PPM (`P6`, trivial to
-//! read). PNG needs an inflate decoder, which the dependency rules leave
-//! out; a PNG is refused with a message that says to convert it.
+//! Files: JPEG (through jpeg-decoder), PNG (through the `png` crate, which
+//! brings the inflate decoder std lacks; screen capture already depends on
+//! it) and binary PPM (`P6`, trivial to read).
 
 use std::path::Path;
 
@@ -229,20 +229,61 @@ pub fn encode_ppm(img: &RgbImage) -> Vec<u8> {
     out
 }
 
-/// Loads a JPEG or PPM file, chosen by its first bytes.
+/// Loads a JPEG, PNG or PPM file, chosen by its first bytes.
 pub fn load_image(path: &Path) -> Result<RgbImage, MediaError> {
     let bytes = std::fs::read(path)?;
     match bytes.get(..4) {
         Some([0xff, 0xd8, ..]) => decode_jpeg(&bytes),
         Some([b'P', b'6', ..]) => decode_ppm(&bytes),
-        Some([0x89, b'P', b'N', b'G']) => Err(MediaError::Format(
-            "PNG is not supported; convert the image to JPEG or PPM".into(),
-        )),
+        Some([0x89, b'P', b'N', b'G']) => decode_png(&bytes),
         _ => Err(MediaError::Format(format!(
-            "{} is neither JPEG nor PPM",
+            "{} is not a JPEG, PNG or PPM image",
             path.display()
         ))),
     }
+}
+
+/// Largest PNG the decoder may allocate for (an 8K RGBA screen is 132 MB).
+const MAX_PNG_BYTES: usize = 256 * 1024 * 1024;
+
+/// Decodes a PNG of any colour type and bit depth into 8-bit RGB
+/// (palettes expanded, 16-bit samples cut to 8, alpha dropped).
+pub fn decode_png(bytes: &[u8]) -> Result<RgbImage, MediaError> {
+    let bad = |e: png::DecodingError| MediaError::Format(format!("bad PNG: {e}"));
+    let limits = png::Limits {
+        bytes: MAX_PNG_BYTES,
+    };
+    let mut decoder = png::Decoder::new_with_limits(std::io::Cursor::new(bytes), limits);
+    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+    let mut reader = decoder.read_info().map_err(bad)?;
+    let size = reader
+        .output_buffer_size()
+        .ok_or_else(|| MediaError::Format("PNG too large".into()))?;
+    let mut buf = vec![0u8; size];
+    let info = reader.next_frame(&mut buf).map_err(bad)?;
+    let data = &buf[..info.buffer_size()];
+    let channels = match info.color_type {
+        png::ColorType::Grayscale => 1,
+        png::ColorType::GrayscaleAlpha => 2,
+        png::ColorType::Rgb => 3,
+        png::ColorType::Rgba => 4,
+        png::ColorType::Indexed => {
+            return Err(MediaError::Format("PNG palette was not expanded".into()))
+        }
+    };
+    let mut img = RgbImage::new(info.width, info.height);
+    let row_len = info.line_size;
+    for y in 0..info.height {
+        let row = &data[y as usize * row_len..][..info.width as usize * channels];
+        for (x, px) in row.chunks_exact(channels).enumerate() {
+            let rgb = match channels {
+                1 | 2 => [px[0], px[0], px[0]],
+                _ => [px[0], px[1], px[2]],
+            };
+            img.put(x as u32, y, rgb);
+        }
+    }
+    Ok(img)
 }
 
 #[cfg(test)]
@@ -257,6 +298,34 @@ mod tests {
             }
         }
         img
+    }
+
+    /// A PNG of `img` (8-bit RGB, or grey when `grey`).
+    fn png_of(img: &RgbImage, grey: bool) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut enc = png::Encoder::new(&mut out, img.width, img.height);
+        let data: Vec<u8> = if grey {
+            enc.set_color(png::ColorType::Grayscale);
+            img.pixels.chunks_exact(3).map(|p| p[0]).collect()
+        } else {
+            enc.set_color(png::ColorType::Rgb);
+            img.pixels.clone()
+        };
+        let mut writer = enc.write_header().unwrap();
+        writer.write_image_data(&data).unwrap();
+        writer.finish().unwrap();
+        out
+    }
+
+    #[test]
+    fn png_decodes_exactly() {
+        let img = gradient(33, 17);
+        let back = decode_png(&png_of(&img, false)).unwrap();
+        assert_eq!((back.width, back.height), (33, 17));
+        assert_eq!(back.pixels, img.pixels);
+        let grey = decode_png(&png_of(&img, true)).unwrap();
+        assert_eq!(grey.get(10, 5), [img.get(10, 5)[0]; 3]);
+        assert!(decode_png(b"\x89PNG\r\n\x1a\n rest").is_err());
     }
 
     #[test]

@@ -43,7 +43,7 @@ pub struct ImageScreen {
 }
 
 impl ImageScreen {
-    /// Loads the image file (JPEG or PPM; PNG is refused with a message).
+    /// Loads the image file (JPEG, PNG or PPM).
     pub fn open(path: &Path) -> Result<ImageScreen, MediaError> {
         Ok(ImageScreen {
             image: load_image(path)?,

@@ -113,7 +113,7 @@ fn a_shared_image_arrives_and_decodes() {
 }
 
 #[test]
-fn ppm_images_can_be_shared_and_png_is_refused_clearly() {
+fn ppm_and_png_images_can_be_shared_and_garbage_is_refused_clearly() {
     let dir = TempDir::new("screen-files");
     let img = resize(&desktop(), 320, 180);
     let ppm = dir.join("small.ppm");
@@ -121,8 +121,21 @@ fn ppm_images_can_be_shared_and_png_is_refused_clearly() {
     assert!(ImageScreen::open(&ppm).is_ok());
     let png = dir.join("x.png");
     std::fs::write(&png, b"\x89PNG\r\n\x1a\n rest").unwrap();
-    let err = ImageScreen::open(&png).err().expect("PNG is refused");
+    let err = ImageScreen::open(&png)
+        .err()
+        .expect("a broken PNG is refused");
     assert!(err.to_string().contains("PNG"), "{err}");
+    let good = dir.join("small.png");
+    let mut bytes = Vec::new();
+    let mut enc = png::Encoder::new(&mut bytes, img.width, img.height);
+    enc.set_color(png::ColorType::Rgb);
+    let mut writer = enc.write_header().unwrap();
+    writer.write_image_data(&img.pixels).unwrap();
+    writer.finish().unwrap();
+    std::fs::write(&good, &bytes).unwrap();
+    let mut shown = ImageScreen::open(&good).unwrap();
+    let captured = lanmeet_client::ScreenSource::capture(&mut shown).unwrap();
+    assert_eq!(captured.pixels, img.pixels, "a PNG is shown exactly");
 
     let server = server();
     let mut a = create(&server, "P", dir.path());
