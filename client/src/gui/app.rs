@@ -383,6 +383,12 @@ impl App {
             Message::SendChat => self.send_chat(),
             Message::TabChanged => self.chat_seen(),
             Message::PersonClicked => self.person_menu(),
+            Message::RemoveConfirmed(id) => {
+                let target_client_id = id;
+                self.with_session(|s| {
+                    s.send(ClientMessage::RemoveParticipant { target_client_id })
+                });
+            }
             Message::MuteAll => {
                 self.with_session(|s| s.send(ClientMessage::MuteAll { lock: false }));
                 self.notice("Everyone else is muted. They can unmute themselves.");

@@ -70,6 +70,8 @@ pub enum Message {
     SendChat,
     /// People list: a row was clicked (the app pops the menu).
     PersonClicked,
+    /// Host: removing this participant was confirmed.
+    RemoveConfirmed(String),
     /// Host: mute everyone else.
     MuteAll,
     /// Host: lock or unlock the meeting.

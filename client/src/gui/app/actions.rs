@@ -8,8 +8,9 @@ use lanmeet_common::ClientMessage;
 
 use super::{default_download_dir, App, SIDEBAR_W};
 use crate::gui::capture;
-use crate::gui::dialogs;
+use crate::gui::dialogs::{self, Prompt};
 use crate::gui::layout::{self, PersonAction};
+use crate::gui::message::Message;
 use crate::gui::settings::{Settings, SettingsDialog};
 use crate::gui::toolbar::{STATUS_H, TOOLBAR_H};
 
@@ -276,7 +277,20 @@ impl App {
             PersonAction::AskForVideo => ClientMessage::RequestVideo { target_client_id },
             PersonAction::LowerHand => ClientMessage::LowerHand { target_client_id },
             PersonAction::MakeHost => ClientMessage::MakeHost { target_client_id },
-            PersonAction::Remove => ClientMessage::RemoveParticipant { target_client_id },
+            PersonAction::Remove => {
+                // Removing someone cannot be undone from here: ask first.
+                let name = self.name_of(id);
+                let prompt = Prompt::ask(
+                    "Remove from the meeting?",
+                    &format!("{name} will leave the meeting at once. They can join again unless the meeting is locked."),
+                    ("Remove", Some(Message::RemoveConfirmed(target_client_id))),
+                    "Cancel",
+                    &self.main.window,
+                    self.sender,
+                );
+                self.replace_prompt(prompt);
+                return;
+            }
         };
         let name = self.name_of(id);
         if self.with_session(|s| s.send(msg)).is_some() {
