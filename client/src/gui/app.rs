@@ -57,6 +57,8 @@ const SIDEBAR_W: i32 = 350;
 const VIDEO_TICK: f64 = 0.04;
 /// How long a notice stays.
 const NOTICE_SECONDS: f64 = 6.0;
+/// How long without a new frame before a tile says the video is stuck.
+const VIDEO_STALL: Duration = Duration::from_secs(3);
 /// How long a reaction stays over a tile.
 const REACTION_TIME: Duration = Duration::from_secs(4);
 
@@ -220,6 +222,8 @@ pub struct App {
     autochat: Option<String>,
     /// Chat lines that arrived while the chat tab was not showing.
     unread: usize,
+    /// When each participant's last new video frame was pulled.
+    frame_seen: HashMap<String, Instant>,
     /// Who each of our private lines went to, by timestamp bits.
     private_to: HashMap<u64, String>,
 }
@@ -283,6 +287,7 @@ impl App {
             quit_after_leave: false,
             autochat,
             unread: 0,
+            frame_seen: HashMap::new(),
             private_to: HashMap::new(),
         };
         let sender = gui.sender;
@@ -316,7 +321,13 @@ impl App {
             while let Some(msg) = self.receiver.recv() {
                 self.handle(msg);
             }
-            if !self.join.window.shown() && !self.main.window.shown() && self.session.is_none() {
+            // Both windows closed: quit, once a leave in progress has told
+            // the server goodbye.
+            if !self.join.window.shown()
+                && !self.main.window.shown()
+                && self.session.is_none()
+                && !self.leaving
+            {
                 break;
             }
         }
@@ -609,7 +620,7 @@ impl App {
             && self.talk.open()
             && self.mic_level.peak() > capture::SPEAKING_PEAK;
         let participants = &self.state.participants;
-        let tiles: Vec<TileView> = layout::tile_order(participants)
+        let mut tiles: Vec<TileView> = layout::tile_order(participants)
             .into_iter()
             .map(|p| TileView {
                 client_id: p.client_id.clone(),
@@ -622,6 +633,7 @@ impl App {
                 hand: layout::hand_position(participants, &p.client_id),
                 speaking: p.is_me && speaking_me,
                 reaction: self.reactions.get(&p.client_id).map(|(e, _)| e.clone()),
+                stalled: false,
             })
             .collect();
         let presenter = self
@@ -631,7 +643,7 @@ impl App {
             .map(|id| (self.name_of(id), *id == self.state.my_id));
 
         let mut model = self.main.stage.model.borrow_mut();
-        let mut changed = model.tiles != tiles || model.presenter != presenter;
+        let mut changed = model.presenter != presenter;
         for tile in &tiles {
             if !tile.video {
                 continue;
@@ -652,6 +664,7 @@ impl App {
                 if cached != Some(source) && self.stale_frames.get(&tile.client_id) != Some(&source)
                 {
                     self.stale_frames.remove(&tile.client_id);
+                    self.frame_seen.insert(tile.client_id.clone(), now);
                     if let Some(si) = StageImage::from_rgb(source, &frame.image) {
                         model.images.insert(tile.client_id.clone(), si);
                         changed = true;
@@ -662,6 +675,16 @@ impl App {
         model
             .images
             .retain(|id, _| tiles.iter().any(|t| t.client_id == *id));
+        // A camera that is on but sent nothing new for a while (lost
+        // datagrams, a blocked media path): say so over its last picture.
+        for tile in tiles.iter_mut().filter(|t| !t.is_me && t.video) {
+            tile.stalled = model.images.contains_key(&tile.client_id)
+                && self
+                    .frame_seen
+                    .get(&tile.client_id)
+                    .is_some_and(|seen| now.duration_since(*seen) > VIDEO_STALL);
+        }
+        changed |= model.tiles != tiles;
         if presenter.as_ref().is_some_and(|(_, me)| *me) {
             if let Some(img) = self.share_preview.latest() {
                 let source = frame_identity(&img);

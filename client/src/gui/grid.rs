@@ -51,6 +51,8 @@ pub struct TileView {
     pub speaking: bool,
     /// A reaction shown over the tile for a few seconds.
     pub reaction: Option<String>,
+    /// The camera is on but no new picture came for a while.
+    pub stalled: bool,
 }
 
 /// A picture ready to draw, and where it came from (to skip unchanged
@@ -288,6 +290,15 @@ fn draw_tile(tile: &TileView, r: Rect, image: Option<&mut StageImage>, small: bo
         draw::draw_rect_fill(x, y, w, h, fltk::enums::Color::White);
         draw::set_draw_color(theme::ACCENT);
         draw::draw_text2(emoji, x, y, w, h, Align::Center);
+    }
+    if tile.stalled && !small {
+        let text = "video paused: no new picture";
+        draw::set_font(Font::Helvetica, 13);
+        let w = draw::width(text) as i32 + 20;
+        let (x, y) = (r.x + (r.w - w) / 2, r.y + r.h - band - 34);
+        draw::draw_rect_fill(x, y, w, 24, theme::NAME_BAND);
+        draw::set_draw_color(theme::BAR_TEXT);
+        draw::draw_text2(text, x, y, w, 24, Align::Center);
     }
     if tile.speaking {
         draw::set_draw_color(theme::GOOD);
