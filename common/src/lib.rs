@@ -8,6 +8,7 @@
 //! - [`audio`]: the 10 ms, 48 kHz mono s16le audio frame;
 //! - [`limits`]: every number the protocol fixes;
 //! - [`base64`], [`sha256`]: the encodings the messages carry;
+//! - [`filename`]: the receiver's rule for the names in file offers;
 //! - [`time`]: protocol timestamps and log file names.
 //!
 //! Out of scope: sockets, threads, clocks you cannot pass in. The server and
@@ -19,6 +20,7 @@
 
 pub mod audio;
 pub mod base64;
+pub mod filename;
 pub mod framing;
 pub mod limits;
 pub mod message;
