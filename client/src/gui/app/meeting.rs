@@ -26,7 +26,12 @@ use crate::gui::message::Message;
 
 impl App {
     pub(super) fn submit_join(&mut self) {
-        if self.session.is_some() || self.leaving {
+        if self.session.is_some() {
+            return;
+        }
+        if self.leaving {
+            self.join
+                .show_error("Still leaving the last meeting: try again in a moment.");
             return;
         }
         let req = match self.join.request() {
