@@ -36,7 +36,7 @@ use lanmeet_client::devices::PushToTalk;
 use lanmeet_client::{MediaPath, MeetingState, Session};
 use lanmeet_common::ClientMessage;
 
-use super::capture::{self, DeviceCatalog, MicLevel, SelfViewSlot};
+use super::capture::{self, AudioLevel, DeviceCatalog, SelfViewSlot};
 use super::dialogs::{self, Prompt};
 use super::grid::{frame_identity, StageImage, StageView, TileView};
 use super::join::{JoinForm, JoinRequest, LastJoin};
@@ -59,6 +59,8 @@ const VIDEO_TICK: f64 = 0.04;
 const NOTICE_SECONDS: f64 = 6.0;
 /// How long without a new frame before a tile says the video is stuck.
 const VIDEO_STALL: Duration = Duration::from_secs(3);
+/// How long the active-speaker border stays after the last loud frame.
+const SPEAKING_HOLD: Duration = Duration::from_millis(400);
 /// How long a reaction stays over a tile.
 const REACTION_TIME: Duration = Duration::from_secs(4);
 
@@ -198,7 +200,13 @@ pub struct App {
     self_view: SelfViewSlot,
     /// What we share, while we present.
     share_preview: SelfViewSlot,
-    mic_level: MicLevel,
+    mic_level: AudioLevel,
+    /// The meeting's sound on its way to the speaker.
+    mix_level: AudioLevel,
+    /// When our microphone and the meeting's sound were last loud (the
+    /// highlight lingers a moment between syllables).
+    mic_loud_at: Option<Instant>,
+    mix_loud_at: Option<Instant>,
     camera_on: bool,
     mic_running: bool,
     share_pending: bool,
@@ -269,7 +277,10 @@ impl App {
             prompt: None,
             self_view: SelfViewSlot::default(),
             share_preview: SelfViewSlot::default(),
-            mic_level: MicLevel::default(),
+            mic_level: AudioLevel::default(),
+            mix_level: AudioLevel::default(),
+            mic_loud_at: None,
+            mix_loud_at: None,
             camera_on: false,
             mic_running: false,
             share_pending: false,
@@ -615,10 +626,19 @@ impl App {
         };
         let now = Instant::now();
         self.reactions.retain(|_, (_, until)| *until > now);
-        let speaking_me = self.mic_running
-            && !session.is_muted()
-            && self.talk.open()
-            && self.mic_level.peak() > capture::SPEAKING_PEAK;
+        if self.mic_level.peak() > capture::SPEAKING_PEAK {
+            self.mic_loud_at = Some(now);
+        }
+        if self.mix_level.peak() > capture::SPEAKING_PEAK {
+            self.mix_loud_at = Some(now);
+        }
+        let recent =
+            |at: Option<Instant>| at.is_some_and(|t| now.duration_since(t) < SPEAKING_HOLD);
+        let speaking_me =
+            self.mic_running && !session.is_muted() && self.talk.open() && recent(self.mic_loud_at);
+        let speaking_other = layout::lone_unmuted(&self.state.participants)
+            .filter(|_| recent(self.mix_loud_at))
+            .map(String::from);
         let participants = &self.state.participants;
         let mut tiles: Vec<TileView> = layout::tile_order(participants)
             .into_iter()
@@ -631,7 +651,11 @@ impl App {
                 mic_locked: p.mic_locked,
                 video: if p.is_me { self.camera_on } else { p.video },
                 hand: layout::hand_position(participants, &p.client_id),
-                speaking: p.is_me && speaking_me,
+                speaking: if p.is_me {
+                    speaking_me
+                } else {
+                    speaking_other.as_deref() == Some(p.client_id.as_str())
+                },
                 reaction: self.reactions.get(&p.client_id).map(|(e, _)| e.clone()),
                 stalled: false,
             })

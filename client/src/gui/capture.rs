@@ -8,7 +8,8 @@
 //!                                 '--> newest small RGB copy --> our own tile
 //!  open_microphone(choice) --> LevelMeter --> push-to-talk gate --> session.start_audio
 //!                                 '--> peak level --> active-speaker border
-//!  open_speaker(choice)    --> session.start_playback
+//!  open_speaker(choice)    --> SpeakerMeter --> session.start_playback
+//!                                 '--> peak of the meeting's sound
 //!  open_monitor(choice)    --> SharePreview tap --> session.start_screen_share
 //!                                 '--> the presenter's own view of the share
 //! ```
@@ -23,7 +24,7 @@
 //! `LANMEET_TEST_SOURCES=1`, for demos and automated runs on machines
 //! without devices.
 
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
 use lanmeet_client::devices::{self, DeviceInfo};
@@ -213,40 +214,60 @@ impl VideoSource for SelfView {
     }
 }
 
-/// The peak level of the last microphone frame, 0..=32767.
+/// The peak level of the last frame through a tap (the microphone's, or
+/// the meeting's sound on its way to the speaker), 0..=32767.
 #[derive(Clone, Default)]
-pub struct MicLevel {
+pub struct AudioLevel {
     peak: Arc<AtomicU32>,
-    frames: Arc<AtomicU64>,
 }
 
-impl MicLevel {
+impl AudioLevel {
     /// The last frame's peak.
     pub fn peak(&self) -> u32 {
         self.peak.load(Ordering::Relaxed)
     }
+
+    fn measure(&self, frame: &Frame) {
+        let peak = frame
+            .iter()
+            .map(|s| u32::from(s.unsigned_abs()))
+            .max()
+            .unwrap_or(0);
+        self.peak.store(peak, Ordering::Relaxed);
+    }
 }
 
-/// Peak above which we count as speaking (about -18 dBFS).
+/// Peak above which someone counts as speaking (about -18 dBFS).
 pub const SPEAKING_PEAK: u32 = 4000;
 
 /// A microphone with a tap that measures each frame's peak.
 struct LevelMeter {
     inner: Box<dyn AudioSource>,
-    level: MicLevel,
+    level: AudioLevel,
 }
 
 impl AudioSource for LevelMeter {
     fn read_frame(&mut self, out: &mut Frame) -> Result<bool, MediaError> {
         let more = self.inner.read_frame(out)?;
-        let peak = out
-            .iter()
-            .map(|s| u32::from(s.unsigned_abs()))
-            .max()
-            .unwrap_or(0);
-        self.level.peak.store(peak, Ordering::Relaxed);
-        self.level.frames.fetch_add(1, Ordering::Relaxed);
+        self.level.measure(out);
         Ok(more)
+    }
+}
+
+/// A speaker with a tap that measures the meeting's sound.
+struct SpeakerMeter {
+    inner: Box<dyn AudioSink>,
+    level: AudioLevel,
+}
+
+impl AudioSink for SpeakerMeter {
+    fn write_frame(&mut self, frame: &Frame) -> Result<(), MediaError> {
+        self.level.measure(frame);
+        self.inner.write_frame(frame)
+    }
+
+    fn finish(&mut self) -> Result<(), MediaError> {
+        self.inner.finish()
     }
 }
 
@@ -295,7 +316,7 @@ pub fn open_camera(
 pub fn open_microphone(
     choice: &Choice,
     name: &str,
-    level: &MicLevel,
+    level: &AudioLevel,
     talk: &devices::PushToTalk,
 ) -> Result<Box<dyn AudioSource>, String> {
     let inner: Box<dyn AudioSource> = match choice {
@@ -309,13 +330,17 @@ pub fn open_microphone(
     })))
 }
 
-/// Opens the chosen speaker.
-pub fn open_speaker(choice: &Choice) -> Result<Box<dyn AudioSink>, String> {
-    match choice {
-        Choice::Off => Err("no speaker is chosen (see Settings)".into()),
-        Choice::Test => Ok(Box::new(SilentSpeaker)),
-        Choice::Device(id) => devices::open_speaker(Some(id)).map_err(|e| e.to_string()),
-    }
+/// Opens the chosen speaker behind a level meter.
+pub fn open_speaker(choice: &Choice, level: &AudioLevel) -> Result<Box<dyn AudioSink>, String> {
+    let inner: Box<dyn AudioSink> = match choice {
+        Choice::Off => return Err("no speaker is chosen (see Settings)".into()),
+        Choice::Test => Box::new(SilentSpeaker),
+        Choice::Device(id) => devices::open_speaker(Some(id)).map_err(|e| e.to_string())?,
+    };
+    Ok(Box::new(SpeakerMeter {
+        inner,
+        level: level.clone(),
+    }))
 }
 
 /// A screen with a tap that keeps a copy of what is shared, so the
@@ -401,7 +426,7 @@ mod tests {
         let seen = slot.latest().unwrap();
         assert_eq!((seen.width, seen.height), (320, 240));
 
-        let level = MicLevel::default();
+        let level = AudioLevel::default();
         let talk = devices::PushToTalk::new();
         let mut mic = open_microphone(&Choice::Test, "ann", &level, &talk).unwrap();
         let mut frame = [0i16; 480];

@@ -234,6 +234,18 @@ pub fn hand_position(participants: &[Participant], client_id: &str) -> Option<us
         .map(|i| i + 1)
 }
 
+/// Whose voice the meeting's sound carries, when that can be known: the
+/// server mixes everyone but us into one stream and does not say who is
+/// in it, so the sound can be pinned on someone only when they are the
+/// one other person with an open microphone.
+pub fn lone_unmuted(participants: &[Participant]) -> Option<&str> {
+    let mut open = participants.iter().filter(|p| !p.is_me && !p.muted);
+    match (open.next(), open.next()) {
+        (Some(p), None) => Some(p.client_id.as_str()),
+        _ => None,
+    }
+}
+
 /// One entry of the per-person menu in the participant list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PersonAction {
@@ -499,6 +511,19 @@ mod tests {
         assert_eq!(hand_position(&list, "c1"), Some(2));
         assert_eq!(hand_position(&list, "c2"), Some(1));
         assert_eq!(hand_position(&list, "c4"), None);
+    }
+
+    #[test]
+    fn the_sound_is_pinned_only_on_a_lone_open_microphone() {
+        let mut me = person("c0", "Me");
+        me.is_me = true;
+        let mut muted = person("c2", "B");
+        muted.muted = true;
+        let list = [me.clone(), person("c1", "A"), muted.clone()];
+        assert_eq!(lone_unmuted(&list), Some("c1"));
+        let list = [me.clone(), person("c1", "A"), person("c3", "C")];
+        assert_eq!(lone_unmuted(&list), None);
+        assert_eq!(lone_unmuted(&[me, muted]), None);
     }
 
     #[test]

@@ -188,7 +188,7 @@ impl App {
         if new.speaker != old.speaker {
             session.stop_playback();
             if new.speaker != capture::Choice::Off {
-                match capture::open_speaker(&new.speaker)
+                match capture::open_speaker(&new.speaker, &self.mix_level)
                     .and_then(|sink| session.start_playback(sink).map_err(|e| e.to_string()))
                 {
                     Ok(()) => {}

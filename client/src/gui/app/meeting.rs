@@ -185,7 +185,7 @@ impl App {
             let _ = session.set_muted(true);
         }
         if self.settings.speaker != capture::Choice::Off {
-            match capture::open_speaker(&self.settings.speaker) {
+            match capture::open_speaker(&self.settings.speaker, &self.mix_level) {
                 Ok(sink) => {
                     if let Err(e) = session.start_playback(sink) {
                         problems.push(format!("speaker: {e}"));
