@@ -128,6 +128,9 @@ pub fn open_folder(folder: &Path) -> Result<(), String> {
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
-        .map(|_| ())
+        .map(|mut child| {
+            // Reap it when it ends, so no zombie stays behind.
+            std::thread::spawn(move || child.wait());
+        })
         .map_err(|e| format!("cannot open {}: {e}", folder.display()))
 }
