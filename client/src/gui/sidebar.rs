@@ -230,6 +230,8 @@ impl Sidebar {
         people.set_frame(FrameType::FlatBox);
         people.set_color(Color::White);
         people.set_tooltip("Click a person for their menu");
+        // Every click pops the menu, also a second one on the same row.
+        people.set_trigger(CallbackTrigger::ReleaseAlways);
         people.emit(sender, Message::PersonClicked);
         let bw = (w - 18) / 2;
         let mut mute_all = Button::new(x + 6, gy + gh - 42, bw, 34, "Mute all");
