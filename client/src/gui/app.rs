@@ -411,9 +411,11 @@ impl App {
                     s.send(ClientMessage::RemoveParticipant { target_client_id })
                 });
             }
-            Message::MuteAll => {
-                self.with_session(|s| s.send(ClientMessage::MuteAll { lock: false }));
-                self.notice("Everyone else is muted. They can unmute themselves.");
+            Message::Everyone(action) => {
+                let (command, done) = action.command();
+                if self.with_session(|s| s.send(command)).is_some() {
+                    self.notice(done);
+                }
             }
             Message::LockMeeting(locked) => {
                 self.with_session(|s| s.send(ClientMessage::LockMeeting { locked }));

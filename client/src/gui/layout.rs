@@ -289,6 +289,65 @@ impl PersonAction {
     }
 }
 
+/// One entry of the host's "Everyone" menu.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EveryoneAction {
+    /// Mute everyone else; they may unmute.
+    MuteAll,
+    /// Mute everyone else and lock their microphones.
+    MuteAllAndLock,
+    /// Put everyone back in the mix (and unlock).
+    UnmuteAll,
+    /// Ask everyone to unmute.
+    AskAllToUnmute,
+    /// Ask everyone to start their camera.
+    AskAllForVideo,
+}
+
+impl EveryoneAction {
+    /// Every entry, in menu order.
+    pub const ALL: [EveryoneAction; 5] = [
+        EveryoneAction::MuteAll,
+        EveryoneAction::MuteAllAndLock,
+        EveryoneAction::UnmuteAll,
+        EveryoneAction::AskAllToUnmute,
+        EveryoneAction::AskAllForVideo,
+    ];
+
+    /// The menu text.
+    pub fn label(self) -> &'static str {
+        match self {
+            EveryoneAction::MuteAll => "Mute everyone",
+            EveryoneAction::MuteAllAndLock => "Mute everyone and lock microphones",
+            EveryoneAction::UnmuteAll => "Unmute everyone",
+            EveryoneAction::AskAllToUnmute => "Ask everyone to unmute",
+            EveryoneAction::AskAllForVideo => "Ask everyone to start video",
+        }
+    }
+
+    /// What it tells the meeting, and what the host is told it did.
+    pub fn command(self) -> (lanmeet_common::ClientMessage, &'static str) {
+        use lanmeet_common::ClientMessage as M;
+        match self {
+            EveryoneAction::MuteAll => (
+                M::MuteAll { lock: false },
+                "Everyone else is muted. They can unmute themselves.",
+            ),
+            EveryoneAction::MuteAllAndLock => (
+                M::MuteAll { lock: true },
+                "Everyone else is muted and their microphones are locked.",
+            ),
+            EveryoneAction::UnmuteAll => (M::UnmuteAll, "Everyone is unmuted."),
+            EveryoneAction::AskAllToUnmute => {
+                (M::RequestAllUnmute, "Everyone was asked to unmute.")
+            }
+            EveryoneAction::AskAllForVideo => {
+                (M::RequestAllVideo, "Everyone was asked to start video.")
+            }
+        }
+    }
+}
+
 /// What the per-person menu offers for `target` when we are (or are not)
 /// the host. Only what makes sense now is offered: "Unmute" for someone
 /// muted, "Lower hand" for a raised hand, nothing host-only on ourselves.
@@ -555,6 +614,29 @@ mod tests {
         assert!(!m.contains(&PersonAction::AskToUnmute));
         p.is_me = true;
         assert!(person_menu(&p, true).is_empty());
+    }
+
+    #[test]
+    fn the_everyone_menu_maps_to_commands() {
+        use lanmeet_common::ClientMessage as M;
+        let commands: Vec<M> = EveryoneAction::ALL.iter().map(|a| a.command().0).collect();
+        assert_eq!(
+            commands,
+            [
+                M::MuteAll { lock: false },
+                M::MuteAll { lock: true },
+                M::UnmuteAll,
+                M::RequestAllUnmute,
+                M::RequestAllVideo
+            ]
+        );
+        let labels: std::collections::HashSet<&str> =
+            EveryoneAction::ALL.iter().map(|a| a.label()).collect();
+        assert_eq!(
+            labels.len(),
+            EveryoneAction::ALL.len(),
+            "labels are distinct"
+        );
     }
 
     #[test]

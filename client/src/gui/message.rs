@@ -22,6 +22,8 @@ use std::sync::Arc;
 
 use lanmeet_client::{Event, Session};
 
+use super::layout::EveryoneAction;
+
 /// Everything the event loop reacts to.
 #[derive(Clone)]
 pub enum Message {
@@ -72,8 +74,8 @@ pub enum Message {
     PersonClicked,
     /// Host: removing this participant was confirmed.
     RemoveConfirmed(String),
-    /// Host: mute everyone else.
-    MuteAll,
+    /// Host: an entry of the "Everyone" menu.
+    Everyone(EveryoneAction),
     /// Host: lock or unlock the meeting.
     LockMeeting(bool),
     /// Prompt answer: turn the camera on as the host asked.

@@ -5,7 +5,8 @@
 //! - **People**: everyone with their microphone, camera and hand; raised
 //!   hands on top in the order they went up. A click on a person opens
 //!   their menu (host controls when we are the host); the host also gets
-//!   "Mute all" and "Lock meeting" below the list.
+//!   an "Everyone" menu (mute all, unmute all, ask all...) and "Lock
+//!   meeting" below the list.
 //! - **Files**: offers with size and sender, and transfers with a progress
 //!   bar, rate, Cancel, and "Open folder" once done.
 //!
@@ -28,7 +29,7 @@ use fltk::text::{StyleTableEntry, TextBuffer, TextDisplay, WrapMode};
 use lanmeet_client::{Participant, TransferDirection, TransferInfo, TransferStatus};
 use lanmeet_common::message::{ChatLine, FileOfferInfo};
 
-use super::layout::{self, format_clock, format_rate, format_size};
+use super::layout::{self, format_clock, format_rate, format_size, EveryoneAction};
 use super::message::Message;
 use super::theme;
 
@@ -135,7 +136,7 @@ pub struct Sidebar {
     people: HoldBrowser,
     /// Client ids of the people rows, in order.
     people_ids: Vec<String>,
-    mute_all: Button,
+    everyone: MenuButton,
     lock: Button,
     /// An invisible menu button: it pops each person's menu with their
     /// name as its title.
@@ -234,8 +235,17 @@ impl Sidebar {
         people.set_trigger(CallbackTrigger::ReleaseAlways);
         people.emit(sender, Message::PersonClicked);
         let bw = (w - 18) / 2;
-        let mut mute_all = Button::new(x + 6, gy + gh - 42, bw, 34, "Mute all");
-        mute_all.emit(sender, Message::MuteAll);
+        let mut everyone = MenuButton::new(x + 6, gy + gh - 42, bw, 34, "Everyone");
+        everyone.set_tooltip("Host controls for everyone at once");
+        for action in EveryoneAction::ALL {
+            everyone.add_emit(
+                action.label(),
+                fltk::enums::Shortcut::None,
+                fltk::menu::MenuFlag::Normal,
+                sender,
+                Message::Everyone(action),
+            );
+        }
         let mut lock = Button::new(x + 12 + bw, gy + gh - 42, bw, 34, "Lock meeting");
         lock.emit(sender, Message::LockMeeting(true));
         let mut person_menu = MenuButton::new(x, gy, 0, 0, None);
@@ -281,7 +291,7 @@ impl Sidebar {
             people_title,
             people,
             people_ids: Vec::new(),
-            mute_all,
+            everyone,
             lock,
             person_menu,
             files_pack,
@@ -460,10 +470,10 @@ impl Sidebar {
     /// Shows the host buttons only to the host, "Lock" or "Unlock".
     pub fn set_host_controls(&mut self, am_host: bool, locked: bool) {
         if am_host {
-            self.mute_all.show();
+            self.everyone.show();
             self.lock.show();
         } else {
-            self.mute_all.hide();
+            self.everyone.hide();
             self.lock.hide();
         }
         self.lock.set_label(if locked {
