@@ -2,9 +2,9 @@
 //! the meeting state and the receiving end of the message channel.
 //!
 //! ```text
-//!   join thread:  Session::connect --> Message::Connected(session)
+//!   join thread:  Session::connect --> Message::Connected(join, session)
 //!                 then, for each session Event (minus frame events):
-//!                 Message::Session(event)  (fltk's send wakes the loop)
+//!                 Message::Session(join, event)  (fltk's send wakes the loop)
 //!   UI timer:     every 40 ms, Message::VideoTick unless one is pending
 //!   widgets:      Message::ToggleMic, SendChat, Person(..), ...
 //!
@@ -230,6 +230,8 @@ pub struct App {
     autochat: Option<String>,
     /// Chat lines that arrived while the chat tab was not showing.
     unread: usize,
+    /// Counts joins; session messages of an older one are ignored.
+    join_number: u64,
     /// When each participant's last new video frame was pulled.
     frame_seen: HashMap<String, Instant>,
     /// Who each of our private lines went to, by timestamp bits.
@@ -299,6 +301,7 @@ impl App {
             autochat,
             unread: 0,
             frame_seen: HashMap::new(),
+            join_number: 0,
             private_to: HashMap::new(),
         };
         let sender = gui.sender;
@@ -348,14 +351,27 @@ impl App {
         match msg {
             Message::JoinSubmit => self.submit_join(),
             Message::JoinModeChanged => self.join.mode_changed(),
-            Message::Connected(session) => self.connected(session),
+            Message::Connected(join, session) => {
+                if join == self.join_number {
+                    self.connected(session);
+                } else {
+                    // A join we gave up on: dropping it leaves, which
+                    // waits for its threads, so not on this thread.
+                    std::thread::spawn(move || drop(session));
+                }
+            }
             Message::JoinFailed(text) => {
                 self.join.show_error(&text);
                 if !self.join.window.shown() {
                     self.join.window.show();
                 }
             }
-            Message::Session(event) => self.session_event(event),
+            Message::Session(join, event) => {
+                // Events of an earlier meeting can still be in the queue.
+                if join == self.join_number {
+                    self.session_event(event);
+                }
+            }
             Message::LeaveFinished => {
                 self.leaving = false;
                 if self.quit_after_leave {

@@ -31,12 +31,15 @@ pub enum Message {
     JoinSubmit,
     /// The join form's create/join choice changed.
     JoinModeChanged,
-    /// The join thread connected: the session is ready.
-    Connected(Arc<Session>),
+    /// The join thread connected: the session is ready. Session messages
+    /// carry the number of the join they belong to, so that a late event
+    /// of a meeting we left is never taken for one of the next meeting.
+    Connected(u64, Arc<Session>),
     /// The join thread could not connect; the text is for a person.
     JoinFailed(String),
-    /// A session event (video and screen frame events are not forwarded).
-    Session(Event),
+    /// A session event (video and screen frame events are not forwarded),
+    /// with the number of its join.
+    Session(u64, Event),
     /// The session thread that was leaving has finished.
     LeaveFinished,
 

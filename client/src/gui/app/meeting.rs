@@ -62,18 +62,20 @@ impl App {
             }
         }
         self.request = Some(req.clone());
+        self.join_number += 1;
+        let join_number = self.join_number;
         let sender = self.sender;
         let spawned = std::thread::Builder::new()
             .name("lanmeet-join".into())
             .spawn(move || match Session::connect(config) {
                 Ok((session, events)) => {
-                    sender.send(Message::Connected(Arc::new(session)));
+                    sender.send(Message::Connected(join_number, Arc::new(session)));
                     // The event forwarder: every event but the per-frame
                     // ones (the stage pulls frames on its timer). Ends after
                     // Disconnected, the last event.
                     for event in events {
                         if !matches!(event, Event::VideoFrame { .. } | Event::ScreenFrame { .. }) {
-                            sender.send(Message::Session(event));
+                            sender.send(Message::Session(join_number, event));
                         }
                     }
                 }
