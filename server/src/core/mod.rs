@@ -17,9 +17,9 @@
 //! Every input carries the time, so tests drive the core with simulated time
 //! and no sockets, and the same inputs always give the same outputs.
 //!
-//! The work is split by area: [`handshake`] (create and join), [`control`]
-//! (chat, presence, host commands, screen sharing), [`files`] (brokered
-//! transfers) and [`media`] (UDP binding, the video relay and the mixer).
+//! The work is split by area: `handshake` (create and join), `control`
+//! (chat, presence, host commands, screen sharing), `files` (brokered
+//! transfers) and `media` (UDP binding, the video relay and the mixer).
 
 mod control;
 mod files;
