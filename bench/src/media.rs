@@ -133,6 +133,17 @@ pub fn run(server_bin: &std::path::Path, load: &Load) -> Result<Report, String> 
     }
     let max_datagram = meetings[0][0].max_datagram;
     let stop = Arc::new(AtomicBool::new(false));
+    // The server closes a connection silent for 30 s: keep every control
+    // connection alive (and its inbox drained) for runs longer than that.
+    let keepalive = {
+        let streams: Vec<std::net::TcpStream> = meetings
+            .iter()
+            .flatten()
+            .filter_map(|p| p.tcp.try_clone().ok())
+            .collect();
+        let stop = stop.clone();
+        thread::spawn(move || keep_alive(streams, &stop))
+    };
 
     // Sampled receivers: the last few of each meeting.
     let mut receivers = Vec::new();
@@ -205,6 +216,7 @@ pub fn run(server_bin: &std::path::Path, load: &Load) -> Result<Report, String> 
     let udp_after = procstat::udp_counters().unwrap_or_default();
     let server_rss = server.rss();
     stop.store(true, Ordering::Release);
+    let _ = keepalive.join();
 
     let mut report = Report {
         participants: load.meetings * load.per_meeting,
@@ -330,6 +342,27 @@ fn send_audio(
         tick += 1;
     }
     sent
+}
+
+/// Pings every connection every 5 s and throws away what they received,
+/// until `stop`.
+fn keep_alive(mut streams: Vec<std::net::TcpStream>, stop: &AtomicBool) {
+    use std::io::{Read, Write};
+    let ping = lanmeet_common::framing::encode_json(&lanmeet_common::ClientMessage::Ping);
+    let mut buf = vec![0u8; 65536];
+    let mut next = Instant::now();
+    while !stop.load(Ordering::Acquire) {
+        if Instant::now() >= next {
+            next += Duration::from_secs(5);
+            for s in &mut streams {
+                let _ = s.set_nonblocking(false);
+                let _ = s.write_all(&ping);
+                let _ = s.set_nonblocking(true);
+                while matches!(s.read(&mut buf), Ok(n) if n > 0) {}
+            }
+        }
+        thread::sleep(Duration::from_millis(100));
+    }
 }
 
 fn sleep_until(due: Instant) {
