@@ -352,6 +352,15 @@ impl JoinForm {
         self.mode_changed();
     }
 
+    /// Sets the form to join meeting `code` again (after a lost connection),
+    /// keeping the server, name and password as they were.
+    pub fn offer_rejoin(&mut self, code: &str) {
+        self.join.set_value(true);
+        self.create.set_value(false);
+        self.code.set_value(code);
+        self.mode_changed();
+    }
+
     /// Enables the code field only when joining by code.
     pub fn mode_changed(&mut self) {
         if self.join.value() {

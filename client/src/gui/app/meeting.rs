@@ -523,6 +523,20 @@ impl App {
             },
             other => format!("The meeting ended for you: {other}."),
         };
+        // A lost connection (the server stopped, the network failed, the
+        // server sent garbage) is not a decision to leave: offer to go back
+        // into the same meeting with one click.
+        let lost = !matches!(
+            reason,
+            DisconnectReason::Left | DisconnectReason::Removed(_)
+        );
+        let code = self.state.meeting_code.clone();
+        let text = if lost && !code.is_empty() {
+            self.join.offer_rejoin(&code);
+            format!("{text} Press Join to reconnect to meeting {code}.")
+        } else {
+            text
+        };
         self.main.window.hide();
         if self.quit_after_leave {
             return;
