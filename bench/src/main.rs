@@ -334,16 +334,9 @@ fn relay_section(args: &Args, sum: &mut Summary) -> Result<String, String> {
     );
     s.push_str(MEDIA_HEADER);
     for max in [1400usize, 65000] {
-        let load = media::Load {
-            meetings: 8,
-            per_meeting: 10,
-            fps: 30,
-            frame_bytes: 15_000,
-            audio: false,
-            seconds: args.seconds,
-            sampled_per_meeting: 2,
-            server_args: vec!["--max-datagram".into(), max.to_string()],
-        };
+        let load = media::Load::new(8, 10, 30, args.seconds)
+            .sampled(2)
+            .max_datagram(max);
         let r = media::run(&args.server, &load)?;
         if max == 1400 {
             sum.relay_us_per_datagram = Some(r.cpu_per_datagram_out_us());
@@ -357,16 +350,9 @@ fn relay_section(args: &Args, sum: &mut Summary) -> Result<String, String> {
 }
 
 fn audio_section(args: &Args, sum: &mut Summary) -> Result<String, String> {
-    let load = media::Load {
-        meetings: 1,
-        per_meeting: 64,
-        fps: 0,
-        frame_bytes: 0,
-        audio: true,
-        seconds: args.seconds,
-        sampled_per_meeting: 8,
-        server_args: vec![],
-    };
+    let load = media::Load::new(1, 64, 0, args.seconds)
+        .with_audio()
+        .sampled(8);
     let r = media::run(&args.server, &load)?;
     let (min, mean, max) = r.mix_rate;
     let tick_us = mixer::cost_per_tick(64, 2000);
@@ -388,16 +374,7 @@ fn audio_section(args: &Args, sum: &mut Summary) -> Result<String, String> {
 }
 
 fn mixed_section(args: &Args, sum: &mut Summary) -> Result<String, String> {
-    let load = media::Load {
-        meetings: 20,
-        per_meeting: 10,
-        fps: 20,
-        frame_bytes: 15_000,
-        audio: true,
-        seconds: args.seconds,
-        sampled_per_meeting: 1,
-        server_args: vec![],
-    };
+    let load = media::Load::new(20, 10, 20, args.seconds).with_audio();
     let r = media::run(&args.server, &load)?;
     sum.rss_200_mb = Some(r.server_rss as f64 / 1e6);
     let (min, mean, max) = r.mix_rate;
@@ -452,16 +429,7 @@ fn chat_section(args: &Args, sum: &mut Summary) -> Result<String, String> {
 }
 
 fn soak_section(args: &Args, _sum: &mut Summary) -> Result<String, String> {
-    let load = media::Load {
-        meetings: 4,
-        per_meeting: 8,
-        fps: 20,
-        frame_bytes: 15_000,
-        audio: true,
-        seconds: args.seconds,
-        sampled_per_meeting: 1,
-        server_args: vec![],
-    };
+    let load = media::Load::new(4, 8, 20, args.seconds).with_audio();
     let r = media::run(&args.server, &load)?;
     // Judge after the first minute (or the first tenth of a short run):
     // pools and buffers grow to their working size first.
@@ -516,16 +484,7 @@ fn ramp_section(args: &Args, sum: &mut Summary) -> Result<String, String> {
     s.push_str(MEDIA_HEADER);
     let mut best = 0;
     for meetings in 1..=16 {
-        let load = media::Load {
-            meetings,
-            per_meeting: 10,
-            fps: 30,
-            frame_bytes: 15_000,
-            audio: false,
-            seconds: args.seconds.min(4.0),
-            sampled_per_meeting: 1,
-            server_args: vec![],
-        };
+        let load = media::Load::new(meetings, 10, 30, args.seconds.min(4.0));
         let r = media::run(&args.server, &load)?;
         s.push_str(&media_row(&format!("{meetings} meetings"), &load, &r));
         if r.delivery() < 0.995 || r.latency_p99.as_secs_f64() >= 0.020 {

@@ -50,6 +50,44 @@ pub struct Load {
     pub server_args: Vec<String>,
 }
 
+/// Bytes of a synthetic video frame, about a 640x480 camera JPEG.
+pub const FRAME_BYTES: usize = 15_000;
+
+impl Load {
+    /// `meetings` of `per_meeting` participants sending 15 KB frames at
+    /// `fps` (0: no video), one receiver read per meeting.
+    pub fn new(meetings: usize, per_meeting: usize, fps: u32, seconds: f64) -> Load {
+        Load {
+            meetings,
+            per_meeting,
+            fps,
+            frame_bytes: FRAME_BYTES,
+            audio: false,
+            seconds,
+            sampled_per_meeting: 1,
+            server_args: Vec::new(),
+        }
+    }
+
+    /// Everyone also sends audio.
+    pub fn with_audio(mut self) -> Load {
+        self.audio = true;
+        self
+    }
+
+    /// Reads `n` receivers per meeting.
+    pub fn sampled(mut self, n: usize) -> Load {
+        self.sampled_per_meeting = n;
+        self
+    }
+
+    /// Starts the server with `--max-datagram bytes`.
+    pub fn max_datagram(mut self, bytes: usize) -> Load {
+        self.server_args = vec!["--max-datagram".into(), bytes.to_string()];
+        self
+    }
+}
+
 /// What was measured.
 #[derive(Debug, Default)]
 pub struct Report {

@@ -13,33 +13,49 @@ pub fn unix_seconds(t: SystemTime) -> f64 {
 /// `YYYY-MM-DDTHH-MM-SSZ` in UTC: sorts by time and is a valid file name on
 /// every system (no colons).
 pub fn file_stamp(t: SystemTime) -> String {
-    let secs = t
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let (y, m, d) = civil_from_days((secs / 86_400) as i64);
-    let rem = secs % 86_400;
+    let u = Utc::of(t);
     format!(
-        "{y:04}-{m:02}-{d:02}T{:02}-{:02}-{:02}Z",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
+        "{:04}-{:02}-{:02}T{:02}-{:02}-{:02}Z",
+        u.year, u.month, u.day, u.hour, u.minute, u.second
     )
 }
 
 /// `YYYY-MM-DD HH:MM:SS.mmmZ` in UTC, for the start of a log line.
 pub fn log_stamp(t: SystemTime) -> String {
-    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = d.as_secs();
-    let (y, m, day) = civil_from_days((secs / 86_400) as i64);
-    let rem = secs % 86_400;
+    let u = Utc::of(t);
     format!(
-        "{y:04}-{m:02}-{day:02} {:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60,
-        d.subsec_millis()
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:03}Z",
+        u.year, u.month, u.day, u.hour, u.minute, u.second, u.millis
     )
+}
+
+/// A moment as UTC calendar fields.
+struct Utc {
+    year: i64,
+    month: u32,
+    day: u32,
+    hour: u64,
+    minute: u64,
+    second: u64,
+    millis: u32,
+}
+
+impl Utc {
+    fn of(t: SystemTime) -> Utc {
+        let since = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+        let secs = since.as_secs();
+        let (year, month, day) = civil_from_days((secs / 86_400) as i64);
+        let rem = secs % 86_400;
+        Utc {
+            year,
+            month,
+            day,
+            hour: rem / 3600,
+            minute: rem / 60 % 60,
+            second: rem % 60,
+            millis: since.subsec_millis(),
+        }
+    }
 }
 
 /// Days since 1970-01-01 to a (year, month, day) date, after Howard
