@@ -53,7 +53,8 @@ struct Summary {
     floor_us: Option<f64>,
     relay_us_per_datagram: Option<f64>,
     relay_us_per_frame_65000: Option<f64>,
-    /// (datagrams out per s, delivery, p99 ms) of the largest passing ramp step.
+    /// (datagrams out per s, delivery, p99 ms) of the largest ramp step
+    /// with >= 99.5% delivery and p99 under 1 ms.
     capacity: Option<(f64, f64, f64)>,
     mix_rate: Option<(f64, f64)>,
     audio_cpu: Option<f64>,
@@ -213,7 +214,7 @@ fn targets_section(sum: &Summary) -> String {
     if let Some((out, delivery, p99)) = sum.capacity {
         let ok = out >= 89_000.0 && delivery >= 0.995 && p99 < 1.0;
         rows.push(format!(
-            "| capacity at max datagram 1400 | 89,000 datagrams/s, >= 99.5% delivered, p99 < 1 ms | {out:.0}/s, {:.2}%, p99 {p99:.2} ms (largest passing ramp step) | {} |",
+            "| capacity at max datagram 1400 | 89,000 datagrams/s, >= 99.5% delivered, p99 < 1 ms | {out:.0}/s, {:.2}%, p99 {p99:.2} ms (largest ramp step with p99 under 1 ms) | {} |",
             delivery * 100.0,
             verdict(ok)
         ));
@@ -233,7 +234,7 @@ fn targets_section(sum: &Summary) -> String {
     }
     if let Some(mb) = sum.file_mb_s {
         rows.push(format!(
-            "| brokered file transfer, SHA-256 verified | at least 200 MB/s | {mb:.0} MB/s | {} |",
+            "| brokered file transfer, SHA-256 verified | at least 200 MB/s | {mb:.0} MB/s (median of three) | {} |",
             verdict(mb >= 200.0)
         ));
     }
@@ -387,23 +388,37 @@ fn mixed_section(args: &Args, sum: &mut Summary) -> Result<String, String> {
 }
 
 fn files_section(args: &Args, sum: &mut Summary) -> Result<String, String> {
-    let r = files::run(&args.server, 1 << 30)?;
-    sum.file_mb_s = Some(r.mb_per_s());
-    Ok(format!(
-        "## Brokered file transfer: 1 GiB\n\n\
+    // Three runs: on two shared cores one transfer's rate varies by a
+    // quarter from run to run; the median is the figure to compare.
+    let mut runs = Vec::new();
+    for _ in 0..3 {
+        runs.push(files::run(&args.server, 1 << 30)?);
+    }
+    runs.sort_by(|a, b| a.mb_per_s().total_cmp(&b.mb_per_s()));
+    sum.file_mb_s = Some(runs[1].mb_per_s());
+    let mut s = String::from(
+        "## Brokered file transfer: 1 GiB, three runs\n\n\
          | bytes | time | throughput | SHA-256 verified | server CPU | generator CPU (sender + downloader) |\n\
-         |---|---|---|---|---|---|\n\
-         | {} | {:.2} s | **{:.0} MB/s** | {} | {:.0}% | {:.0}% |\n\n\
-         Each 64 KiB chunk is base64 inside JSON: the server parses the frame, checks the \
+         |---|---|---|---|---|---|\n",
+    );
+    for r in &runs {
+        let _ = writeln!(
+            s,
+            "| {} | {:.2} s | **{:.0} MB/s** | {} | {:.0}% | {:.0}% |",
+            r.bytes,
+            r.elapsed.as_secs_f64(),
+            r.mb_per_s(),
+            if r.verified { "yes" } else { "**no**" },
+            r.server_cpu * 100.0,
+            r.generator_cpu * 100.0
+        );
+    }
+    s.push_str(
+        "\nEach 64 KiB chunk is base64 inside JSON: the server parses the frame, checks the \
          base64 and that the sender owns the transfer, and writes a new frame for the \
-         downloader.\n\n",
-        r.bytes,
-        r.elapsed.as_secs_f64(),
-        r.mb_per_s(),
-        if r.verified { "yes" } else { "**no**" },
-        r.server_cpu * 100.0,
-        r.generator_cpu * 100.0
-    ))
+         downloader. The summary uses the median run.\n\n",
+    );
+    Ok(s)
 }
 
 fn chat_section(args: &Args, sum: &mut Summary) -> Result<String, String> {
@@ -491,11 +506,10 @@ fn ramp_section(args: &Args, sum: &mut Summary) -> Result<String, String> {
             break;
         }
         best = r.participants;
-        sum.capacity = Some((
-            r.datagrams_out_per_s,
-            r.delivery(),
-            r.latency_p99.as_secs_f64() * 1000.0,
-        ));
+        let p99_ms = r.latency_p99.as_secs_f64() * 1000.0;
+        if p99_ms < 1.0 {
+            sum.capacity = Some((r.datagrams_out_per_s, r.delivery(), p99_ms));
+        }
     }
     let _ = writeln!(s, "\nLargest passing participant count: **{best}**.\n");
     Ok(s)
