@@ -16,7 +16,6 @@
 //! ```
 
 use std::collections::VecDeque;
-use std::time::Instant;
 
 use lanmeet_common::limits::{MEETING_CODE_ALPHABET, MEETING_CODE_LEN, PROTOCOL_VERSION};
 use lanmeet_common::message::{
@@ -28,7 +27,7 @@ use super::meeting::{Meeting, Participant};
 use super::{ConnId, ConnState, Core};
 
 impl Core {
-    pub(super) fn on_handshake(&mut self, conn: ConnId, message: ClientMessage, now: Instant) {
+    pub(super) fn on_handshake(&mut self, conn: ConnId, message: ClientMessage) {
         let result = match message {
             ClientMessage::CreateMeeting {
                 version,
@@ -40,14 +39,7 @@ impl Core {
                 username,
                 meeting_code,
                 password,
-            } => self.join(
-                conn,
-                version,
-                &username,
-                &meeting_code,
-                password.as_deref(),
-                now,
-            ),
+            } => self.join(conn, version, &username, &meeting_code, password.as_deref()),
             _ => Err((
                 ErrorCode::BadRequest,
                 "the first message must be create_meeting or join_meeting".into(),
@@ -96,7 +88,6 @@ impl Core {
         username: &str,
         code: &str,
         password: Option<&str>,
-        now: Instant,
     ) -> Result<(), (ErrorCode, String)> {
         check_version(version)?;
         let username = normalize_username(username).map_err(|e| (ErrorCode::BadRequest, e.0))?;
@@ -165,7 +156,6 @@ impl Core {
         if let Some(frame) = &meeting.latest_screen_frame {
             self.out.send_frame(conn, frame.clone(), true);
         }
-        let _ = now;
         Ok(())
     }
 

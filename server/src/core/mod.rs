@@ -246,7 +246,7 @@ impl Core {
             }
         };
         match &c.state {
-            ConnState::Handshake => self.on_handshake(conn, message, now),
+            ConnState::Handshake => self.on_handshake(conn, message),
             ConnState::Joined { client_id, meeting } => {
                 let (client_id, meeting) = (client_id.clone(), meeting.clone());
                 self.on_message(conn, &client_id, &meeting, message, now);
