@@ -145,7 +145,7 @@ fn handle_message(shared: &Arc<Shared>, msg: ServerMessage) {
             username,
             reason,
         } => {
-            lock(&shared.assembler).remove_sender(&client_id);
+            lock(&shared.assembler).restart(&client_id);
             shared.decode.forget(&FrameKey::Camera(client_id.clone()));
             lock(&shared.slots.camera).remove(&client_id);
             Some(Event::ParticipantLeft {
@@ -157,6 +157,9 @@ fn handle_message(shared: &Arc<Shared>, msg: ServerMessage) {
         ServerMessage::HostChanged { client_id } => Some(Event::HostChanged { client_id }),
         ServerMessage::Chat(line) => Some(Event::Chat(line)),
         ServerMessage::ParticipantVideoState { client_id, state } => {
+            // Either way the sender's next frame starts a new stream,
+            // numbered from 0 again.
+            lock(&shared.assembler).restart(&client_id);
             if state == VideoState::Stopped {
                 lock(&shared.slots.camera).remove(&client_id);
             }

@@ -36,6 +36,7 @@
 #![warn(missing_docs)]
 
 pub mod audio;
+mod core;
 pub mod devices;
 mod dispatch;
 pub mod error;

@@ -40,11 +40,11 @@ use lanmeet_common::limits::{
 use lanmeet_common::message::{
     normalize_meeting_code, normalize_username, ChatLine, FileOfferInfo, JoinReply, VideoState,
 };
-use lanmeet_common::video::FragmentAssembler;
 use lanmeet_common::{ClientMessage, ServerMessage};
 use serde::Serialize;
 
 use crate::audio::{self, AudioSink, AudioSource, JitterBuffer, JitterStats, DEFAULT_JITTER_MS};
+use crate::core::assembler::CameraAssembler;
 use crate::devices::PushToTalk;
 use crate::error::SessionError;
 use crate::event::{Event, MediaPath};
@@ -254,7 +254,7 @@ pub(crate) struct Shared {
     pub(crate) workers: Mutex<Vec<JoinHandle<()>>>,
     pub(crate) decode: Arc<DecodeQueue>,
     pub(crate) slots: Arc<FrameSlots>,
-    pub(crate) assembler: Mutex<FragmentAssembler>,
+    pub(crate) assembler: Mutex<CameraAssembler>,
     pub(crate) jitter: Arc<Mutex<JitterBuffer>>,
     pub(crate) playing: AtomicBool,
     pub(crate) transfers: Mutex<Transfers>,
@@ -497,7 +497,7 @@ impl Session {
             workers: Mutex::new(Vec::new()),
             decode: Arc::new(DecodeQueue::default()),
             slots: Arc::new(FrameSlots::default()),
-            assembler: Mutex::new(FragmentAssembler::new()),
+            assembler: Mutex::new(CameraAssembler::new()),
             jitter: Arc::new(Mutex::new(JitterBuffer::new(config.jitter_ms))),
             playing: AtomicBool::new(false),
             transfers: Mutex::new(Transfers::default()),
@@ -916,7 +916,7 @@ impl Session {
             video_frames_sent: c.video_sent.load(Ordering::Relaxed),
             video_frames_received: c.video_received.load(Ordering::Relaxed),
             frames_decoded: c.decoded.load(Ordering::Relaxed),
-            video_frames_dropped: lock(&self.shared.assembler).dropped,
+            video_frames_dropped: lock(&self.shared.assembler).dropped(),
             audio_frames_sent: c.audio_sent.load(Ordering::Relaxed),
             audio_frames_received: c.audio_received.load(Ordering::Relaxed),
             screen_frames_sent: c.screen.sent.load(Ordering::Relaxed),

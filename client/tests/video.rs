@@ -156,3 +156,73 @@ fn fragments_follow_the_servers_datagram_size() {
     );
     assert!(b.session.latest_video_frame(&a_id).is_none());
 }
+
+/// A camera turned off and on again starts numbering its frames from 0.
+/// Receivers must show the new stream at once, not wait until its numbers
+/// pass those of the first run (which froze the picture for as long as the
+/// camera had been on before).
+#[test]
+fn a_restarted_camera_is_shown_again_at_once() {
+    let server = server();
+    let dir = TempDir::new("video-restart");
+    let mut a = create(&server, "Cam", dir.path());
+    let mut b = join(&server, "Viewer", &a.code(), dir.path());
+    wait_media_ok(&mut a);
+    wait_media_ok(&mut b);
+    let a_id = a.id();
+    let from_a = |e: &Event| match e {
+        Event::VideoFrame {
+            client_id,
+            frame_seq,
+            ..
+        } if *client_id == a_id => Some(*frame_seq),
+        _ => None,
+    };
+
+    // A first run of 40 frames (2 s at 20 fps).
+    a.session
+        .start_video(Box::new(TestPattern::new(320, 240)))
+        .unwrap();
+    b.events.wait(
+        |e| from_a(e).is_some_and(|seq| seq >= 40),
+        "frame 40 of the first run",
+    );
+    a.session.stop_video().unwrap();
+    b.events.wait(
+        |e| matches!(e, Event::VideoState { client_id, on: false } if *client_id == a_id),
+        "the camera-off notice",
+    );
+    b.events.collect_for(Duration::from_millis(200));
+    let before = b.events.seen.len();
+
+    // The second run numbers from 0 again.
+    a.session
+        .start_video(Box::new(TestPattern::new(320, 240)))
+        .unwrap();
+    let restarted = Instant::now();
+    let first = loop {
+        if let Some(seq) = b.events.seen[before..].iter().find_map(from_a) {
+            break seq;
+        }
+        assert!(
+            restarted.elapsed() < Duration::from_millis(1500),
+            "no frame of the restarted camera within 1.5 s (the first run had 40 frames)"
+        );
+        b.events.collect_for(Duration::from_millis(20));
+    };
+    assert!(
+        first < 20,
+        "first frame shown is {first}, not of the new run"
+    );
+    // And it keeps being shown: about 20 frames a second.
+    b.events.collect_for(Duration::from_secs(1));
+    let shown = b.events.seen[before..]
+        .iter()
+        .filter(|e| from_a(e).is_some())
+        .count();
+    assert!(
+        shown >= 10,
+        "{shown} frames of the restarted camera in over a second"
+    );
+    assert!(b.session.latest_video_frame(&a_id).is_some());
+}
