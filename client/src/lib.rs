@@ -6,60 +6,52 @@
 //! methods on [`Session`] and reads typed [`Event`]s from a
 //! `std::sync::mpsc::Receiver`; it never sees a socket or a JSON object.
 //!
+//! The crate is layered like the server, dependencies pointing down only:
+//!
 //! ```text
-//!                    +--------------------- Session ----------------------+
-//!  UI thread         |                                                    |
-//!  session.chat() ---+--> outbox (mpsc) --> [writer] ------ TCP --------> server
-//!                    |                                                    |
-//!  events.recv() <---+-- [tcp reader] <--------------------- TCP -------- server
-//!                    |     updates MeetingState, files, screen frames     |
-//!                    |   [heartbeat]  ping every 10 s, 'I' hello every 2 s |
-//!                    |   [udp reader] <----------------------- UDP ------ server
-//!                    |     'V' fragments -> assembler -> [decoder] -> latest frame slots
-//!                    |     'A' mix -> jitter buffer -> [playout] -> AudioSink
-//!                    |   [video sender]  VideoSource -> JPEG -> 'V' fragments -> UDP
-//!                    |   [audio sender]  AudioSource -> 'A' every 10 ms -> UDP
-//!                    |   [screen sender] ScreenSource -> JPEG -> screen_frame -> outbox
-//!                    |   [upload] one per outgoing file transfer -> outbox
-//!                    +----------------------------------------------------+
+//!  shell/    Session: sockets, threads, the decode queue, the disk
+//!    |  \      (the only place with Arc, Mutex and thread::spawn)
+//!    |   \
+//!    |  devices/  cameras, microphones, speakers, monitors (implement
+//!    |   |        the media traits; import nothing else of the client)
+//!    v   v
+//!  core/      media/
+//!  ClientCore  pipelines: encoders, decoder, pacing, the traits,
+//!  (no I/O)    synthetic sources (test pattern, tone, WAV, image)
+//!    \          /
+//!     lanmeet-common (the protocol)
 //! ```
 //!
-//! Every thread is a plain `std::thread` with blocking sockets and
-//! timeouts; none of them touches a widget. Media comes from and goes to
-//! small traits ([`VideoSource`], [`AudioSource`], [`AudioSink`],
-//! [`ScreenSource`]); this crate ships synthetic ones that need no hardware
-//! (a test pattern, a tone, WAV files, an image file), and real devices
-//! (cameras, microphones, speakers, monitors: the [`devices`] module)
-//! plug in through the same traits.
+//! - [`core`]: the meeting logic without sockets, threads or clocks:
+//!   the state, the events, the transfers, the camera assembler, the
+//!   jitter buffer, the heartbeat. Its tests run with simulated time.
+//! - [`media`]: capture, encode, send; receive, decode; the
+//!   [`VideoSource`], [`AudioSource`], [`AudioSink`] and
+//!   [`ScreenSource`] traits.
+//! - [`devices`]: real hardware behind those traits.
+//! - the shell ([`Session`]): one thread per socket and per media
+//!   stream, feeding the core and carrying out what it asks. No thread
+//!   touches a widget.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod audio;
-mod core;
+pub mod core;
 pub mod devices;
-mod dispatch;
 pub mod error;
-pub mod event;
-pub mod files;
-mod font;
-mod heartbeat;
-pub mod image;
-pub mod log;
-pub mod screen;
-pub mod session;
-pub mod state;
-mod stop;
-mod udp_reader;
-pub mod video;
-pub mod wav;
-mod wire;
+pub mod media;
+mod shell;
 
-pub use audio::{AudioSink, AudioSource, JitterStats, ToneSource};
+pub use media::{image, screen, wav};
+pub use shell::log;
+
+pub use crate::core::{
+    DisconnectReason, Event, JitterStats, MediaPath, MeetingState, Participant, TransferDirection,
+    TransferInfo, TransferStatus,
+};
 pub use error::{MediaError, SessionError};
-pub use event::{DisconnectReason, Event, MediaPath, TransferDirection};
-pub use image::RgbImage;
-pub use screen::{ImageScreen, ScreenSource};
-pub use session::{Config, Identity, JoinAction, Session, Stats};
-pub use state::{MeetingState, Participant, TransferInfo, TransferStatus};
-pub use video::{TestPattern, VideoFrame, VideoSource};
+pub use media::{
+    AudioSink, AudioSource, ImageScreen, RgbImage, ScreenSource, TestPattern, ToneSource,
+    VideoFrame, VideoSource,
+};
+pub use shell::session::{Config, Identity, JoinAction, Session, Stats};

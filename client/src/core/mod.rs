@@ -1,3 +1,800 @@
-//! The client's meeting logic, without sockets, threads or clocks.
+//! The client's meeting logic: a state machine with no sockets, no
+//! threads, no devices and no clock of its own, the same shape as the
+//! server's core.
+//!
+//! The shell ([`crate::shell`]) turns socket reads, timer wake-ups and the
+//! front end's calls into inputs, and carries out the outputs:
+//!
+//! ```text
+//!   the shell                        ClientCore                   outputs
+//!  -----------                ------------------------       ------------------
+//!  TCP frame        -------->  handle(Frame(body), now)  -->  Send(ClientMessage)
+//!  UDP datagram     -------->  handle(Datagram(d), now)  -->  Datagram(hello)
+//!  timer            -------->  handle(Tick, now)         -->  Event(..) for the UI
+//!  user call        -------->  handle(Command(c), now)   -->  Decode(job) for the decoder
+//!  file op answered -------->  handle(File(result), now) -->  File(read/write/save)
+//!  connection over  -------->  handle(Ended(why), now)   -->  Microphone, ScreenSender,
+//!                                                             Forget, Log, End
+//!                              (drained with poll_output)
+//! ```
+//!
+//! Every input carries the time, so `core/tests.rs` drives whole meetings
+//! (joins, transfers both ways, camera restarts, a minute of heartbeats)
+//! with simulated time and no sockets. The one question answered by a
+//! return value is the playout's "the next 10 ms of sound"
+//! ([`ClientCore::play_frame`]): it is asked 100 times a second and its
+//! answer goes straight to the speaker.
+//!
+//! The parts: `state` (the meeting as a UI shows it), `event` (what the
+//! front end hears), `parse` (what a server frame is), `assembler` (camera
+//! frames from fragments, and restarts), `jitter` (the audio jitter
+//! buffer), `heartbeat` (ping, hello, media path, server silence) and
+//! `transfers` (the file protocol).
 
-pub(crate) mod assembler;
+pub mod assembler;
+pub mod event;
+pub mod heartbeat;
+pub mod jitter;
+pub mod parse;
+pub mod state;
+mod transfers;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant, SystemTime};
+
+use lanmeet_common::audio::{decode_pcm, parse_body, Frame, FRAME_SAMPLES};
+use lanmeet_common::message::{ChatLine, FileErrorReason, FileOfferInfo, JoinReply, VideoState};
+use lanmeet_common::udp::{self, Kind, HELLO_OK};
+use lanmeet_common::{ClientMessage, ServerMessage};
+use serde::Serialize;
+
+use assembler::CameraAssembler;
+pub use event::{DisconnectReason, Event, MediaPath, TransferDirection};
+use heartbeat::{Heartbeat, Timing};
+pub use jitter::{JitterBuffer, JitterStats, DEFAULT_JITTER_MS};
+use parse::{parse_server_frame, Parsed};
+pub use state::{MeetingState, Participant, TransferInfo, TransferStatus};
+use transfers::Transfers;
+pub use transfers::{FileOp, FileResult, LocalOffer};
+
+/// How often incomplete video frames are looked for.
+const EXPIRE_EVERY: Duration = Duration::from_millis(100);
+
+/// What the core needs to know about us and the session's timing.
+#[derive(Debug, Clone)]
+pub struct CoreConfig {
+    /// Our server-issued id.
+    pub client_id: String,
+    /// Our name as sent.
+    pub username: String,
+    /// The token our hellos carry.
+    pub udp_token: String,
+    /// Jitter buffer depth before playing, in ms (20..=40).
+    pub jitter_ms: u64,
+    /// Ping, hello and timeouts.
+    pub timing: Timing,
+}
+
+/// One thing that happened, for the core to handle.
+#[derive(Debug)]
+pub enum Input<'a> {
+    /// A whole TCP frame body from the server, in arrival order.
+    Frame(&'a [u8]),
+    /// A datagram from the server's UDP port.
+    Datagram(&'a [u8]),
+    /// Time passed; due timers fire.
+    Tick,
+    /// The front end asked for something.
+    Command(Command),
+    /// A file operation the core asked for finished.
+    File(FileResult),
+    /// The connection is over (all session threads have stopped). The last
+    /// input: the core fails open transfers, marks the state disconnected
+    /// and sends `Disconnected`, then ignores everything.
+    Ended(DisconnectReason),
+}
+
+/// What the front end can ask of the core (the shell checks arguments
+/// first).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Send a message as it is (host commands, reactions, video state, ...).
+    Send(ClientMessage),
+    /// Send a chat line and keep our own copy (the server does not echo it).
+    Chat {
+        /// The text.
+        message: String,
+        /// A private line's recipient.
+        to: Option<String>,
+    },
+    /// Mute (at once) or ask to unmute (when the server confirms).
+    SetMuted(bool),
+    /// Playback starts: fill a fresh jitter buffer from now on.
+    StartPlayout,
+    /// Playback stopped: stop filling the jitter buffer.
+    StopPlayout,
+    /// One of our files was hashed: offer it.
+    Offer(LocalOffer),
+    /// Withdraw one of our offers.
+    Unoffer {
+        /// Our id for it.
+        file_id: String,
+    },
+    /// Cancel a transfer either way.
+    Cancel {
+        /// The transfer.
+        transfer_id: String,
+    },
+}
+
+/// Which slot a JPEG is decoded into.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum FrameKey {
+    /// A participant's camera.
+    Camera(String),
+    /// The presenter's screen.
+    Screen(String),
+}
+
+/// A JPEG for the decoder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeJob {
+    /// Whose picture.
+    pub key: FrameKey,
+    /// The sender's frame number (screen frames count locally).
+    pub frame_seq: u32,
+    /// The picture.
+    pub jpeg: Vec<u8>,
+}
+
+/// What the core asks the shell to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    /// Send this message to the server over TCP.
+    Send(ClientMessage),
+    /// Send this datagram to the server's UDP port.
+    Datagram(Vec<u8>),
+    /// Tell the front end.
+    Event(Event),
+    /// Write a line to the session log.
+    Log(String),
+    /// Decode this JPEG into its slot (newest per slot wins).
+    Decode(DecodeJob),
+    /// Drop the slot's picture and any JPEG still waiting for it.
+    Forget(FrameKey),
+    /// Our microphone is now muted (send no audio) or not.
+    Microphone {
+        /// Muted.
+        muted: bool,
+    },
+    /// Start sending the screen source the front end handed over
+    /// (the server made us the presenter).
+    StartScreenSender,
+    /// Stop sending the screen (the share ended).
+    StopScreenSender,
+    /// Drop the screen source waiting for an answer (we were refused).
+    DropScreenSource,
+    /// Carry out a file operation.
+    File(FileOp),
+    /// End the session for this reason (the server went silent or sent
+    /// garbage): close the connection.
+    End(DisconnectReason),
+}
+
+/// The core's counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct CoreStats {
+    /// Video frames reassembled from fragments.
+    pub video_frames_received: u64,
+    /// Incomplete video frames dropped.
+    pub video_frames_dropped: u64,
+    /// Mixed audio frames received.
+    pub audio_frames_received: u64,
+    /// Datagrams that did not parse.
+    pub malformed_datagrams: u64,
+    /// File bytes sent (before acknowledgement).
+    pub file_bytes_sent: u64,
+    /// The jitter buffer.
+    pub jitter: JitterStats,
+}
+
+/// The outputs waiting for the shell, with helpers for the parts.
+#[derive(Default)]
+struct Out {
+    items: VecDeque<Output>,
+}
+
+impl Out {
+    fn send(&mut self, msg: ClientMessage) {
+        self.items.push_back(Output::Send(msg));
+    }
+    fn event(&mut self, e: Event) {
+        self.items.push_back(Output::Event(e));
+    }
+    fn log(&mut self, line: String) {
+        self.items.push_back(Output::Log(line));
+    }
+    fn file(&mut self, op: FileOp) {
+        self.items.push_back(Output::File(op));
+    }
+}
+
+/// Changes our mute flag and tells the shell when it changed.
+fn set_muted(flag: &mut bool, out: &mut Out, muted: bool) {
+    if *flag != muted {
+        *flag = muted;
+        out.items.push_back(Output::Microphone { muted });
+    }
+}
+
+/// Maps the monotonic `Instant`s the inputs carry to unix time for chat
+/// stamps.
+struct Clock {
+    start: Instant,
+    start_unix: f64,
+}
+
+impl Clock {
+    fn unix(&self, now: Instant) -> f64 {
+        self.start_unix + now.saturating_duration_since(self.start).as_secs_f64()
+    }
+}
+
+/// Everything one session knows, and the queue of what it wants done.
+pub struct ClientCore {
+    config: CoreConfig,
+    state: MeetingState,
+    out: Out,
+    clock: Clock,
+    heartbeat: Heartbeat,
+    assembler: CameraAssembler,
+    next_expire: Instant,
+    jitter: JitterBuffer,
+    playing: bool,
+    muted: bool,
+    removed_by: Option<String>,
+    transfers: Transfers,
+    screen_seq: u32,
+    stats: CoreStats,
+    /// The server went silent or sent garbage: `End` was asked for.
+    ending: bool,
+    /// `Ended` was handled: nothing more happens.
+    ended: bool,
+}
+
+impl ClientCore {
+    /// The core right after a successful join: the state from the reply,
+    /// `Joined` and the first hello queued. `now` and `wall` are the same
+    /// moment on the monotonic and the wall clock.
+    pub fn new(
+        config: CoreConfig,
+        reply: &JoinReply,
+        created: bool,
+        now: Instant,
+        wall: SystemTime,
+    ) -> ClientCore {
+        let mut core = ClientCore {
+            state: MeetingState::from_join(reply, &config.username),
+            out: Out::default(),
+            clock: Clock {
+                start: now,
+                start_unix: lanmeet_common::time::unix_seconds(wall),
+            },
+            heartbeat: Heartbeat::new(config.timing, now),
+            assembler: CameraAssembler::new(),
+            next_expire: now + EXPIRE_EVERY,
+            jitter: JitterBuffer::new(config.jitter_ms),
+            playing: false,
+            muted: false,
+            removed_by: None,
+            transfers: Transfers::default(),
+            screen_seq: 0,
+            stats: CoreStats::default(),
+            ending: false,
+            ended: false,
+            config,
+        };
+        core.out.event(Event::Joined {
+            meeting_code: reply.meeting_code.clone(),
+            client_id: reply.client_id.clone(),
+            is_host: reply.is_host,
+            created,
+            others: reply.participants.len(),
+        });
+        core.tick(now);
+        core
+    }
+
+    /// Handles one input; what it causes waits in [`ClientCore::poll_output`].
+    pub fn handle(&mut self, input: Input<'_>, now: Instant) {
+        if self.ended {
+            return;
+        }
+        match input {
+            Input::Frame(body) => self.on_frame(body, now),
+            Input::Datagram(d) => self.on_datagram(d, now),
+            Input::Tick => self.tick(now),
+            Input::Command(c) => self.on_command(c, now),
+            Input::File(result) => {
+                let (state, out) = (&mut self.state, &mut self.out);
+                self.transfers.on_file_result(state, out, result, now);
+            }
+            Input::Ended(reason) => self.on_ended(reason),
+        }
+    }
+
+    /// The next thing to do, oldest first.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.out.items.pop_front()
+    }
+
+    /// When [`Input::Tick`] is next due.
+    pub fn next_deadline(&self) -> Instant {
+        self.heartbeat.next_deadline().min(self.next_expire)
+    }
+
+    /// The next 10 ms of the meeting's sound: silence while the jitter
+    /// buffer fills or when it ran dry.
+    pub fn play_frame(&mut self) -> Frame {
+        self.jitter.pop()
+    }
+
+    /// The meeting as we see it.
+    pub fn state(&self) -> &MeetingState {
+        &self.state
+    }
+
+    /// Whether UDP media reaches the server.
+    pub fn media_path(&self) -> MediaPath {
+        self.heartbeat.path()
+    }
+
+    /// Who removed us, once the server said so.
+    pub fn removed_by(&self) -> Option<&str> {
+        self.removed_by.as_deref()
+    }
+
+    /// Whether our microphone is muted (by us or the host).
+    pub fn is_muted(&self) -> bool {
+        self.muted
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> CoreStats {
+        CoreStats {
+            video_frames_dropped: self.assembler.dropped(),
+            file_bytes_sent: self.transfers.bytes_sent,
+            jitter: self.jitter.stats(),
+            ..self.stats
+        }
+    }
+
+    /// A new id for a file we are about to offer.
+    pub fn new_file_id(&mut self) -> String {
+        self.transfers.new_file_id()
+    }
+
+    /// Whether a transfer runs (and so can be cancelled).
+    pub fn transfer_running(&self, transfer_id: &str) -> bool {
+        self.transfers.is_running(transfer_id)
+    }
+
+    fn tick(&mut self, now: Instant) {
+        if now >= self.next_expire {
+            self.assembler.expire(now);
+            self.next_expire = now + EXPIRE_EVERY;
+        }
+        let due = self.heartbeat.tick(now);
+        if due.ping {
+            self.out.send(ClientMessage::Ping);
+        }
+        if due.hello {
+            let id = &self.config.client_id;
+            let hello = udp::build(Kind::Hello, id, self.config.udp_token.as_bytes());
+            self.out.items.push_back(Output::Datagram(hello));
+        }
+        if let Some(path) = due.path {
+            self.out.log(format!("media path: {path:?}"));
+            self.out.event(Event::MediaPath { state: path });
+        }
+        if due.server_silent {
+            self.end(DisconnectReason::Timeout);
+        }
+    }
+
+    fn end(&mut self, reason: DisconnectReason) {
+        if !self.ending {
+            self.ending = true;
+            self.out.items.push_back(Output::End(reason));
+        }
+    }
+
+    fn on_frame(&mut self, body: &[u8], now: Instant) {
+        self.heartbeat.heard_from_server(now);
+        match parse_server_frame(body) {
+            Parsed::Message(msg) => self.on_message(msg, now),
+            Parsed::Unknown(kind) => self
+                .out
+                .log(format!("ignored unknown message type {kind:?}")),
+            Parsed::Broken(why) => {
+                self.out.log(format!("broken message: {why}"));
+                if why.starts_with("frame is not") {
+                    self.end(DisconnectReason::Protocol(why));
+                } else {
+                    self.out.event(Event::Warning {
+                        message: format!("the server sent a broken message: {why}"),
+                    });
+                }
+            }
+        }
+    }
+
+    fn on_datagram(&mut self, bytes: &[u8], now: Instant) {
+        let Ok(d) = udp::parse(bytes) else {
+            self.stats.malformed_datagrams += 1;
+            return;
+        };
+        match d.kind {
+            Kind::Hello => {
+                if d.body == HELLO_OK {
+                    self.heartbeat.hello_answered(now);
+                }
+            }
+            Kind::Video => {
+                if d.client_id.is_empty() || d.client_id == self.config.client_id {
+                    return;
+                }
+                match self.assembler.push(d.client_id, d.body, now) {
+                    Ok(Some(frame)) => {
+                        self.stats.video_frames_received += 1;
+                        self.out.items.push_back(Output::Decode(DecodeJob {
+                            key: FrameKey::Camera(frame.sender),
+                            frame_seq: frame.frame_seq,
+                            jpeg: frame.jpeg,
+                        }));
+                    }
+                    Ok(None) => {}
+                    Err(_) => self.stats.malformed_datagrams += 1,
+                }
+            }
+            Kind::Audio => {
+                let Ok((seq, bytes)) = parse_body(d.body) else {
+                    self.stats.malformed_datagrams += 1;
+                    return;
+                };
+                self.stats.audio_frames_received += 1;
+                if self.playing {
+                    let mut pcm = [0i16; FRAME_SAMPLES];
+                    decode_pcm(bytes, &mut pcm);
+                    self.jitter.push(seq, pcm);
+                }
+            }
+        }
+    }
+
+    fn on_command(&mut self, command: Command, now: Instant) {
+        let (state, out) = (&mut self.state, &mut self.out);
+        match command {
+            Command::Send(msg) => out.send(msg),
+            Command::Chat { message, to } => {
+                out.send(ClientMessage::Chat {
+                    message: message.clone(),
+                    to: to.clone(),
+                });
+                state.push_chat(ChatLine {
+                    client_id: self.config.client_id.clone(),
+                    username: self.config.username.clone(),
+                    message,
+                    timestamp: self.clock.unix(now),
+                    private: to.is_some(),
+                });
+            }
+            Command::SetMuted(muted) => {
+                out.send(ClientMessage::AudioState { muted });
+                if muted {
+                    set_muted(&mut self.muted, out, true);
+                }
+            }
+            Command::StartPlayout => {
+                // Start from an empty buffer, not with sound from the last
+                // playback.
+                self.jitter = JitterBuffer::new(self.config.jitter_ms);
+                self.playing = true;
+            }
+            Command::StopPlayout => self.playing = false,
+            Command::Offer(offer) => {
+                let info = FileOfferInfo {
+                    sender_id: self.config.client_id.clone(),
+                    username: self.config.username.clone(),
+                    file_id: offer.file_id.clone(),
+                    filename: offer.filename.clone(),
+                    filesize: offer.size,
+                    sha256: offer.sha256.clone(),
+                };
+                out.send(ClientMessage::FileOffer {
+                    file_id: offer.file_id.clone(),
+                    filename: offer.filename.clone(),
+                    filesize: offer.size,
+                    sha256: offer.sha256.clone(),
+                });
+                self.transfers.add_offer(offer);
+                state.add_offer(info.clone());
+                out.event(Event::FileOffered(info));
+            }
+            Command::Unoffer { file_id } => {
+                self.transfers.remove_offer(&file_id);
+                let me = &self.config.client_id;
+                state
+                    .offers
+                    .retain(|o| !(o.sender_id == *me && o.file_id == file_id));
+                out.send(ClientMessage::FileUnoffer { file_id });
+            }
+            Command::Cancel { transfer_id } => {
+                self.transfers.cancel(state, out, &transfer_id);
+            }
+        }
+    }
+
+    fn on_ended(&mut self, reason: DisconnectReason) {
+        let (state, out) = (&mut self.state, &mut self.out);
+        out.log(format!("session ended: {reason}"));
+        let why = format!("the session ended: {reason}");
+        self.transfers.end_all(state, out, &why);
+        state.connected = false;
+        out.event(Event::Disconnected { reason });
+        self.ended = true;
+    }
+
+    /// Applies one server message: state first, then what follows from
+    /// it, then the event that describes it.
+    fn on_message(&mut self, msg: ServerMessage, now: Instant) {
+        self.state.apply(&msg);
+        let me = self.config.client_id.as_str();
+        let (state, out) = (&mut self.state, &mut self.out);
+        let event = match msg {
+            ServerMessage::Pong => None,
+            ServerMessage::MeetingCreated(_) | ServerMessage::JoinSuccess(_) => {
+                Some(Event::Warning {
+                    message: "the server sent a second join reply".into(),
+                })
+            }
+            ServerMessage::Error { code, message } => {
+                out.log(format!("server error {}: {message}", code.as_str()));
+                Some(Event::ServerError { code, message })
+            }
+            ServerMessage::UserJoined {
+                client_id,
+                username,
+            } => Some(Event::ParticipantJoined {
+                client_id,
+                username,
+            }),
+            ServerMessage::UserLeft {
+                client_id,
+                username,
+                reason,
+            } => {
+                self.assembler.restart(&client_id);
+                out.items
+                    .push_back(Output::Forget(FrameKey::Camera(client_id.clone())));
+                Some(Event::ParticipantLeft {
+                    client_id,
+                    username,
+                    reason,
+                })
+            }
+            ServerMessage::HostChanged { client_id } => Some(Event::HostChanged { client_id }),
+            ServerMessage::Chat(line) => Some(Event::Chat(line)),
+            ServerMessage::ParticipantVideoState { client_id, state } => {
+                // Either way the sender's next frame starts a new stream,
+                // numbered from 0 again.
+                self.assembler.restart(&client_id);
+                if state == VideoState::Stopped {
+                    out.items
+                        .push_back(Output::Forget(FrameKey::Camera(client_id.clone())));
+                }
+                Some(Event::VideoState {
+                    client_id,
+                    on: state == VideoState::Started,
+                })
+            }
+            ServerMessage::ParticipantAudioState { client_id, muted } => {
+                if client_id == me {
+                    set_muted(&mut self.muted, out, muted);
+                }
+                Some(Event::Muted { client_id, muted })
+            }
+            ServerMessage::ParticipantMuted { client_id } => {
+                if client_id == me {
+                    set_muted(&mut self.muted, out, true);
+                }
+                Some(Event::Muted {
+                    client_id,
+                    muted: true,
+                })
+            }
+            ServerMessage::ParticipantUnmuted { client_id } => {
+                if client_id == me {
+                    set_muted(&mut self.muted, out, false);
+                }
+                Some(Event::Muted {
+                    client_id,
+                    muted: false,
+                })
+            }
+            ServerMessage::MutedByHost => {
+                set_muted(&mut self.muted, out, true);
+                Some(Event::MutedByHost { muted: true })
+            }
+            ServerMessage::UnmutedByHost => {
+                set_muted(&mut self.muted, out, false);
+                Some(Event::MutedByHost { muted: false })
+            }
+            ServerMessage::MicLocked => Some(Event::MicLock {
+                client_id: me.to_string(),
+                locked: true,
+            }),
+            ServerMessage::MicUnlocked => Some(Event::MicLock {
+                client_id: me.to_string(),
+                locked: false,
+            }),
+            ServerMessage::ParticipantMicLocked { client_id } => Some(Event::MicLock {
+                client_id,
+                locked: true,
+            }),
+            ServerMessage::ParticipantMicUnlocked { client_id } => Some(Event::MicLock {
+                client_id,
+                locked: false,
+            }),
+            ServerMessage::ParticipantHandState {
+                client_id,
+                username,
+                state,
+                ..
+            } => Some(Event::Hand {
+                client_id,
+                username,
+                raised: state,
+            }),
+            ServerMessage::EmojiReaction {
+                client_id,
+                username,
+                emoji,
+            } => Some(Event::Reaction {
+                client_id,
+                username,
+                emoji,
+            }),
+            ServerMessage::VideoRequested { by } => Some(Event::VideoRequested { by }),
+            ServerMessage::UnmuteRequested { by } => Some(Event::UnmuteRequested { by }),
+            ServerMessage::Removed { by } => {
+                out.log(format!("removed by {by}"));
+                self.removed_by = Some(by);
+                None
+            }
+            ServerMessage::MeetingLocked { locked } => Some(Event::MeetingLocked { locked }),
+            ServerMessage::ScreenShareStarted { presenter_id } => {
+                if presenter_id == me {
+                    out.items.push_back(Output::StartScreenSender);
+                }
+                Some(Event::ScreenShareStarted { presenter_id })
+            }
+            ServerMessage::ScreenShareDenied { current_presenter } => {
+                out.items.push_back(Output::DropScreenSource);
+                Some(Event::ScreenShareDenied { current_presenter })
+            }
+            ServerMessage::ScreenShareStopped { presenter_id } => {
+                if presenter_id == me {
+                    out.items.push_back(Output::StopScreenSender);
+                }
+                out.items
+                    .push_back(Output::Forget(FrameKey::Screen(presenter_id.clone())));
+                Some(Event::ScreenShareStopped { presenter_id })
+            }
+            ServerMessage::ScreenFrame {
+                presenter_id,
+                frame_data,
+                ..
+            } => {
+                match lanmeet_common::base64::decode(&frame_data) {
+                    Ok(jpeg) => {
+                        let frame_seq = self.screen_seq;
+                        self.screen_seq = self.screen_seq.wrapping_add(1);
+                        out.items.push_back(Output::Decode(DecodeJob {
+                            key: FrameKey::Screen(presenter_id),
+                            frame_seq,
+                            jpeg,
+                        }));
+                    }
+                    Err(e) => out.log(format!("bad screen frame: {e}")),
+                }
+                None // the decoder sends Event::ScreenFrame
+            }
+            ServerMessage::FileOffer(offer) => {
+                if offer.sender_id == me {
+                    None // our own offer, already announced when made
+                } else {
+                    Some(Event::FileOffered(offer))
+                }
+            }
+            ServerMessage::FileUnavailable { sender_id, file_id } => {
+                Some(Event::FileUnavailable { sender_id, file_id })
+            }
+            ServerMessage::FileRequest {
+                downloader_id,
+                file_id,
+                transfer_id,
+                ..
+            } => {
+                self.transfers.on_file_request(
+                    state,
+                    out,
+                    &downloader_id,
+                    &file_id,
+                    &transfer_id,
+                    now,
+                );
+                None
+            }
+            ServerMessage::FileTransferStarted {
+                transfer_id,
+                sender_id,
+                file_id,
+            } => {
+                self.transfers.on_transfer_started(
+                    state,
+                    out,
+                    &transfer_id,
+                    &sender_id,
+                    &file_id,
+                    now,
+                );
+                None
+            }
+            ServerMessage::FileChunk {
+                transfer_id,
+                offset,
+                data,
+                ..
+            } => {
+                self.transfers
+                    .on_chunk(state, out, &transfer_id, offset, &data, now);
+                None
+            }
+            ServerMessage::FileAck {
+                transfer_id,
+                offset,
+            } => {
+                self.transfers.on_ack(state, out, &transfer_id, offset, now);
+                None
+            }
+            ServerMessage::FileEnd {
+                transfer_id,
+                sha256,
+                ..
+            } => {
+                self.transfers.on_end(state, out, &transfer_id, &sha256);
+                None
+            }
+            ServerMessage::FileError {
+                transfer_id,
+                reason,
+            } => {
+                let why = match reason {
+                    FileErrorReason::Cancelled => "cancelled by the other party",
+                    FileErrorReason::PeerLeft => {
+                        "the other party left before the transfer finished"
+                    }
+                };
+                self.transfers.on_error(state, out, &transfer_id, why);
+                None
+            }
+        };
+        if let Some(e) = event {
+            self.out.event(e);
+        }
+    }
+}

@@ -35,11 +35,10 @@ use nokhwa::utils::{
     Resolution,
 };
 
+use super::lock;
 use super::{DeviceError, DeviceInfo, DeviceKind};
-use crate::error::MediaError;
-use crate::image::{decode_jpeg, RgbImage};
-use crate::stop::lock;
-use crate::video::VideoSource;
+use crate::media::image::{decode_jpeg, RgbImage};
+use crate::media::{MediaError, VideoSource};
 
 const KIND: DeviceKind = DeviceKind::Camera;
 

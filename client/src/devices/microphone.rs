@@ -42,8 +42,7 @@ use lanmeet_common::audio::{Frame, FRAME_SAMPLES, SAMPLE_RATE};
 use super::resample::{downmix, to_i16, Resampler};
 use super::sound::{self, StreamOwner};
 use super::{DeviceError, DeviceKind};
-use crate::audio::AudioSource;
-use crate::error::MediaError;
+use crate::media::{AudioSource, MediaError};
 
 /// Buffers the callback may queue before it drops (about 0.6 s or more).
 const QUEUE: usize = 64;

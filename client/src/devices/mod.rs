@@ -25,7 +25,7 @@
 //! Opening returns a [`DeviceError`] whose `Display` is a sentence for the
 //! user ("no camera found", "the microphone X is busy: ..."); the session
 //! goes on without that device. A device that fails during a call makes
-//! its pipeline emit an [`Event::Warning`](crate::Event::Warning) naming
+//! its pipeline emit an `Event::Warning` naming
 //! it, and that pipeline stops (camera frames are skipped) while chat,
 //! sound and pictures from the others go on. To pick a device up again,
 //! open it again and hand it to the session: the `start_*` methods
@@ -58,10 +58,9 @@ pub use resample::{downmix, Resampler};
 pub use speaker::Speaker;
 pub use talk::PushToTalk;
 
-use crate::audio::{AudioSink, AudioSource};
-use crate::error::{MediaError, SessionError};
-use crate::screen::ScreenSource;
-use crate::video::VideoSource;
+use std::sync::{Mutex, MutexGuard};
+
+use crate::media::{AudioSink, AudioSource, MediaError, ScreenSource, VideoSource};
 
 /// The four kinds of device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -215,10 +214,11 @@ impl From<DeviceError> for MediaError {
     }
 }
 
-impl From<DeviceError> for SessionError {
-    fn from(e: DeviceError) -> SessionError {
-        SessionError::InvalidInput(e.to_string())
-    }
+/// Locks a mutex shared with a device's own thread, taking the data even
+/// if that thread panicked while holding it: the frames and counters kept
+/// there stay valid between statements.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Lists every device. Never fails: a kind that cannot be listed is empty

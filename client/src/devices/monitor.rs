@@ -13,9 +13,7 @@
 //! On Wayland the desktop asks the user for permission the first time.
 
 use super::{DeviceError, DeviceInfo, DeviceKind};
-use crate::error::MediaError;
-use crate::image::RgbImage;
-use crate::screen::ScreenSource;
+use crate::media::{MediaError, RgbImage, ScreenSource};
 
 const KIND: DeviceKind = DeviceKind::Monitor;
 

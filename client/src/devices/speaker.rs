@@ -31,8 +31,7 @@ use lanmeet_common::audio::{Frame, SAMPLE_RATE};
 use super::resample::{from_i16, Resampler};
 use super::sound::{self, StreamOwner};
 use super::{DeviceError, DeviceKind};
-use crate::audio::AudioSink;
-use crate::error::MediaError;
+use crate::media::{AudioSink, MediaError};
 
 /// 10 ms buffers that may wait for the device.
 const QUEUE: usize = 8;

@@ -20,8 +20,7 @@ use std::sync::Arc;
 
 use lanmeet_common::audio::Frame;
 
-use crate::audio::AudioSource;
-use crate::error::MediaError;
+use crate::media::{AudioSource, MediaError};
 
 /// The push-to-talk switch and key, shared between the UI and the gate.
 #[derive(Clone, Default, Debug)]
@@ -85,7 +84,7 @@ impl AudioSource for Gated {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audio::ToneSource;
+    use crate::media::ToneSource;
 
     #[test]
     fn gate_follows_the_key_only_when_enabled() {

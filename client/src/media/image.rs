@@ -12,7 +12,7 @@
 
 use std::path::Path;
 
-use crate::error::MediaError;
+use super::MediaError;
 
 /// Largest width or height this crate encodes (a JPEG limit).
 pub const MAX_JPEG_SIDE: u32 = 65_535;

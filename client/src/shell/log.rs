@@ -13,7 +13,7 @@ use std::time::SystemTime;
 
 use lanmeet_common::time::unix_seconds;
 
-use crate::stop::lock;
+use super::stop::lock;
 
 /// A shared log file, or nothing.
 #[derive(Clone, Default)]

@@ -6,30 +6,32 @@
 //!    TCP connect --> create_meeting | join_meeting --> meeting_created | join_success
 //!                                                  (or error{code} --> Err(Refused))
 //!    UDP socket "connected" to the server's UDP port, first 'I' hello
-//!    spawn: writer, tcp reader, heartbeat, udp reader, decoder
+//!    ClientCore::new (state from the reply; Joined and the first hello)
+//!    spawn: writer, tcp reader, timer, udp reader, decoder
 //!    --> (Session, Receiver<Event>)        first event: Joined
 //!
 //!  session.leave() / drop
 //!    leave --> writer closes its side --> server closes --> reader ends
 //!  the reader thread, whatever ended the session (leave, server gone,
-//!  garbage, silence), runs the one shutdown path: stop every thread, fail
-//!  open transfers (part files deleted), join the threads, mark the state
-//!  disconnected, send Disconnected (always the last event).
+//!  garbage, silence), runs the one shutdown path: stop and join every
+//!  thread, then the core fails open transfers (part files deleted), marks
+//!  the state disconnected and sends Disconnected (always the last event).
 //! ```
 //!
-//! Every server message is handled on the TCP reader thread in arrival
-//! order: the state is updated first, then the event is sent, so a UI that
-//! reads `session.state()` on an event sees the state the event describes.
+//! Every method that changes the meeting is a [`Command`] to the core;
+//! every server message is handled in arrival order: the core updates the
+//! state first, then the event is sent, so a UI that reads
+//! `session.state()` on an event sees the state the event describes.
 
 use std::io::{self, ErrorKind, Write};
 use std::net::{
     IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpStream, ToSocketAddrs, UdpSocket,
 };
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
-use std::thread::{self, JoinHandle};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
 use lanmeet_common::framing::encode_json;
@@ -37,26 +39,29 @@ use lanmeet_common::limits::{
     DEFAULT_TCP_PORT, HELLO_INTERVAL_SECS, MAX_CHAT_CHARS, MAX_DATAGRAM_LIMIT, MAX_EMOJI_BYTES,
     PING_INTERVAL_SECS, PROTOCOL_VERSION, UDP_TOKEN_LEN,
 };
-use lanmeet_common::message::{
-    normalize_meeting_code, normalize_username, ChatLine, FileOfferInfo, JoinReply, VideoState,
-};
+use lanmeet_common::message::{normalize_meeting_code, normalize_username, JoinReply, VideoState};
 use lanmeet_common::{ClientMessage, ServerMessage};
 use serde::Serialize;
 
-use crate::audio::{self, AudioSink, AudioSource, JitterBuffer, JitterStats, DEFAULT_JITTER_MS};
-use crate::core::assembler::CameraAssembler;
+use super::decode::{self, DecodeQueue, FrameSlots};
+use super::files::{self, Disk};
+use super::log::Log;
+use super::stop::{lock, StopSignal};
+use super::tcp::{self, FrameReader, Outgoing, ReadError};
+use super::threads::{self, spawn_named, Counters, Engine, Media, Shared, Worker};
+use crate::core::heartbeat::Timing;
+use crate::core::parse::{parse_server_frame, Parsed};
+use crate::core::{
+    ClientCore, Command, CoreConfig, Input, JitterStats, LocalOffer, MediaPath, MeetingState,
+    DEFAULT_JITTER_MS,
+};
+use crate::core::{DisconnectReason, Event};
 use crate::devices::PushToTalk;
 use crate::error::SessionError;
-use crate::event::{Event, MediaPath};
-use crate::files::{self, LocalOffer, Transfers};
-use crate::heartbeat;
-use crate::log::Log;
-use crate::screen::{ScreenConfig, ScreenCounters, ScreenSource};
-use crate::state::MeetingState;
-use crate::stop::{lock, StopSignal};
-use crate::video::{self, DecodeQueue, FrameSlots, VideoConfig, VideoFrame, VideoSource};
-use crate::wire::{self, FrameReader, Outgoing, Parsed, ReadError};
-use crate::{dispatch, udp_reader};
+use crate::media::{
+    AudioEncoder, AudioSink, AudioSource, ScreenConfig, ScreenSource, VideoConfig, VideoEncoder,
+    VideoFrame, VideoSource,
+};
 
 /// Create a meeting or join one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -187,139 +192,12 @@ pub struct Stats {
     pub jitter: JitterStats,
 }
 
-/// The UDP socket and what every media datagram needs.
-#[derive(Clone)]
-pub(crate) struct UdpLink {
-    /// Connected to the server's UDP address: `send` goes there and
-    /// `recv` hears only from there.
-    pub(crate) socket: Arc<UdpSocket>,
-    pub(crate) client_id: String,
-    pub(crate) max_datagram: usize,
-}
-
-#[derive(Default)]
-pub(crate) struct Counters {
-    pub(crate) video_sent: Arc<AtomicU64>,
-    pub(crate) video_received: AtomicU64,
-    pub(crate) decoded: Arc<AtomicU64>,
-    pub(crate) audio_sent: Arc<AtomicU64>,
-    pub(crate) audio_received: AtomicU64,
-    pub(crate) malformed: AtomicU64,
-    pub(crate) file_bytes_sent: AtomicU64,
-    pub(crate) screen: Arc<ScreenCounters>,
-}
-
-/// A media thread that can be stopped on its own.
-pub(crate) struct Worker {
-    pub(crate) stop: StopSignal,
-    pub(crate) handle: JoinHandle<()>,
-}
-
-impl Worker {
-    pub(crate) fn end(self) {
-        self.stop.stop();
-        let _ = self.handle.join();
-    }
-}
-
-/// The media threads that run now.
-#[derive(Default)]
-pub(crate) struct Media {
-    pub(crate) video: Option<Worker>,
-    pub(crate) audio: Option<Worker>,
-    pub(crate) playout: Option<Worker>,
-    pub(crate) screen: Option<Worker>,
-}
-
-/// What every session thread shares.
-pub(crate) struct Shared {
-    pub(crate) identity: Identity,
-    pub(crate) config: Config,
-    pub(crate) log: Log,
-    pub(crate) events: Sender<Event>,
-    pub(crate) outbox: Sender<Outgoing>,
-    pub(crate) state: Mutex<MeetingState>,
-    /// Raised once, when the session ends.
-    pub(crate) stop: StopSignal,
-    /// Raised by the reader thread after the last event.
-    pub(crate) done: StopSignal,
-    pub(crate) leaving: AtomicBool,
-    pub(crate) removed_by: Mutex<Option<String>>,
-    pub(crate) write_error: Mutex<Option<String>>,
-    pub(crate) tcp: TcpStream,
-    pub(crate) link: UdpLink,
-    pub(crate) muted: Arc<AtomicBool>,
-    pub(crate) push_to_talk: PushToTalk,
-    pub(crate) media: Mutex<Media>,
-    pub(crate) workers: Mutex<Vec<JoinHandle<()>>>,
-    pub(crate) decode: Arc<DecodeQueue>,
-    pub(crate) slots: Arc<FrameSlots>,
-    pub(crate) assembler: Mutex<CameraAssembler>,
-    pub(crate) jitter: Arc<Mutex<JitterBuffer>>,
-    pub(crate) playing: AtomicBool,
-    pub(crate) transfers: Mutex<Transfers>,
-    pub(crate) counters: Counters,
-    pub(crate) last_hello_ok: Mutex<Option<Instant>>,
-    pub(crate) media_path: Mutex<MediaPath>,
-    pub(crate) pending_screen: Mutex<Option<Box<dyn ScreenSource>>>,
-    pub(crate) screen_seq: AtomicU64,
-}
-
-impl Shared {
-    /// Sends an event to the front end (ignored if it stopped listening).
-    pub(crate) fn emit(&self, event: Event) {
-        let _ = self.events.send(event);
-    }
-
-    /// Queues a message for the writer thread.
-    pub(crate) fn send(&self, msg: ClientMessage) -> Result<(), SessionError> {
-        if self.stop.is_stopped() {
-            return Err(SessionError::NotConnected);
-        }
-        self.outbox
-            .send(Outgoing::Frame(encode_json(&msg)))
-            .map_err(|_| SessionError::NotConnected)
-    }
-
-    /// Runs `f` on a new thread that the shutdown path joins.
-    pub(crate) fn spawn_worker(&self, name: &str, f: impl FnOnce() + Send + 'static) {
-        match thread::Builder::new()
-            .name(format!("lanmeet-{name}"))
-            .spawn(f)
-        {
-            Ok(h) => lock(&self.workers).push(h),
-            Err(e) => self.emit(Event::Warning {
-                message: format!("cannot start a {name} thread: {e}"),
-            }),
-        }
-    }
-
-    pub(crate) fn warn_fn(self: &Arc<Self>) -> impl Fn(String) + Send + 'static {
-        let events = self.events.clone();
-        let log = self.log.clone();
-        move |message: String| {
-            log.write(&message);
-            let _ = events.send(Event::Warning { message });
-        }
-    }
-}
-
 /// A live connection to one meeting.
 ///
 /// Dropping it leaves the meeting (as [`Session::leave`] does).
 pub struct Session {
     shared: Arc<Shared>,
     reader: Option<JoinHandle<()>>,
-}
-
-pub(crate) fn spawn_named(
-    name: &str,
-    f: impl FnOnce() + Send + 'static,
-) -> Result<JoinHandle<()>, SessionError> {
-    thread::Builder::new()
-        .name(format!("lanmeet-{name}"))
-        .spawn(f)
-        .map_err(SessionError::Io)
 }
 
 /// Reads a join reply, skipping messages of unknown types.
@@ -330,7 +208,7 @@ fn read_join_reply(
 ) -> Result<JoinReply, SessionError> {
     loop {
         match reader.next_frame() {
-            Ok(body) => match wire::parse_server_frame(&body) {
+            Ok(body) => match parse_server_frame(&body) {
                 Parsed::Message(ServerMessage::MeetingCreated(r)) if created => return Ok(r),
                 Parsed::Message(ServerMessage::JoinSuccess(r)) if !created => return Ok(r),
                 Parsed::Message(ServerMessage::Error { code, message }) => {
@@ -472,24 +350,40 @@ impl Session {
             "joined {} as {} ({}), udp {udp_addr}, max_datagram {}",
             identity.meeting_code, identity.client_id, username, identity.max_datagram
         ));
+        let core = ClientCore::new(
+            CoreConfig {
+                client_id: identity.client_id.clone(),
+                username: username.clone(),
+                udp_token: identity.udp_token.clone(),
+                jitter_ms: config.jitter_ms,
+                timing: Timing {
+                    ping_interval: config.ping_interval,
+                    hello_interval: config.hello_interval,
+                    media_timeout: config.media_timeout,
+                    server_timeout: config.server_timeout,
+                },
+            },
+            &reply,
+            created,
+            Instant::now(),
+            SystemTime::now(),
+        );
         let (events, events_rx) = mpsc::channel();
         let (outbox, outbox_rx) = mpsc::channel();
         let shared = Arc::new(Shared {
-            link: UdpLink {
-                socket: Arc::new(socket),
-                client_id: identity.client_id.clone(),
-                max_datagram: identity.max_datagram,
-            },
+            udp: Arc::new(socket),
             identity,
             log,
             events,
             outbox,
-            state: Mutex::new(MeetingState::from_join(&reply, &username)),
+            engine: Mutex::new(Engine {
+                core,
+                disk: Disk::new(config.download_dir.clone()),
+            }),
             stop: StopSignal::new(),
             done: StopSignal::new(),
             leaving: AtomicBool::new(false),
-            removed_by: Mutex::new(None),
-            write_error: Mutex::new(None),
+            end_reason: Mutex::new(None),
             tcp: stream.try_clone()?,
             muted: Arc::new(AtomicBool::new(false)),
             push_to_talk: PushToTalk::new(),
@@ -497,42 +391,28 @@ impl Session {
             workers: Mutex::new(Vec::new()),
             decode: Arc::new(DecodeQueue::default()),
             slots: Arc::new(FrameSlots::default()),
-            assembler: Mutex::new(CameraAssembler::new()),
-            jitter: Arc::new(Mutex::new(JitterBuffer::new(config.jitter_ms))),
-            playing: AtomicBool::new(false),
-            transfers: Mutex::new(Transfers::default()),
             counters: Counters::default(),
-            last_hello_ok: Mutex::new(None),
-            media_path: Mutex::new(MediaPath::Waiting),
             pending_screen: Mutex::new(None),
-            screen_seq: AtomicU64::new(0),
             config,
         });
-        shared.emit(Event::Joined {
-            meeting_code: reply.meeting_code.clone(),
-            client_id: reply.client_id.clone(),
-            is_host: reply.is_host,
-            created,
-            others: reply.participants.len(),
-        });
-        heartbeat::send_hello(&shared);
+        // Joined and the first hello, queued by the core.
+        shared.drive(Input::Tick);
 
         // The writer is joined by the shutdown path like the others. A
         // failed write ends the session: shutting the socket down wakes
         // the reader, which runs the shutdown path with this error.
         let s = shared.clone();
         let writer = spawn_named("writer", move || {
-            if let Some(e) = wire::run_writer(stream, outbox_rx) {
+            if let Some(e) = tcp::run_writer(stream, outbox_rx) {
                 s.log.write(format_args!("sending failed: {e}"));
-                *lock(&s.write_error) = Some(e.to_string());
-                let _ = s.tcp.shutdown(Shutdown::Both);
+                s.end(DisconnectReason::Io(format!("sending failed: {e}")));
             }
         })?;
         lock(&shared.workers).push(writer);
         let s = shared.clone();
-        shared.spawn_worker("heartbeat", move || heartbeat::run(s));
+        shared.spawn_worker("timer", move || threads::run_timer(s));
         let s = shared.clone();
-        shared.spawn_worker("udp-reader", move || udp_reader::run_udp_reader(s));
+        shared.spawn_worker("udp-reader", move || threads::run_udp_reader(s));
         let (queue, slots, stop, events, decoded) = (
             shared.decode.clone(),
             shared.slots.clone(),
@@ -541,10 +421,10 @@ impl Session {
             shared.counters.decoded.clone(),
         );
         shared.spawn_worker("decoder", move || {
-            video::run_decoder(queue, slots, stop, events, decoded)
+            decode::run_decoder(queue, slots, stop, events, decoded)
         });
         let s = shared.clone();
-        let reader = spawn_named("tcp-reader", move || dispatch::run_tcp_reader(s, reader))?;
+        let reader = spawn_named("tcp-reader", move || threads::run_tcp_reader(s, reader))?;
         Ok((
             Session {
                 shared,
@@ -561,7 +441,7 @@ impl Session {
 
     /// A snapshot of the meeting.
     pub fn state(&self) -> MeetingState {
-        lock(&self.shared.state).clone()
+        lock(&self.shared.engine).core.state().clone()
     }
 
     /// Whether the session is still up.
@@ -571,13 +451,13 @@ impl Session {
 
     /// Whether UDP media reaches the server.
     pub fn media_path(&self) -> MediaPath {
-        *lock(&self.shared.media_path)
+        lock(&self.shared.engine).core.media_path()
     }
 
     /// Sends any client message (host commands, reactions, ...). The
     /// helpers below cover the common ones and keep the local state right.
     pub fn send(&self, msg: ClientMessage) -> Result<(), SessionError> {
-        self.shared.send(msg)
+        self.shared.command(Command::Send(msg))
     }
 
     /// Sends a chat line, public (`to: None`) or private, and adds our own
@@ -589,29 +469,17 @@ impl Session {
                 "a chat message has 1..={MAX_CHAT_CHARS} characters"
             )));
         }
-        self.shared.send(ClientMessage::Chat {
+        self.shared.command(Command::Chat {
             message: message.to_string(),
             to: to.map(String::from),
-        })?;
-        let id = &self.shared.identity;
-        lock(&self.shared.state).push_chat(ChatLine {
-            client_id: id.client_id.clone(),
-            username: id.username.clone(),
-            message: message.to_string(),
-            timestamp: lanmeet_common::time::unix_seconds(SystemTime::now()),
-            private: to.is_some(),
-        });
-        Ok(())
+        })
     }
 
     /// Mutes or unmutes ourselves. Muting stops sending at once; unmuting
     /// resumes when the server confirms (it refuses while the host has
     /// locked our microphone, with an `error{code:"mic_locked"}` event).
     pub fn set_muted(&self, muted: bool) -> Result<(), SessionError> {
-        if muted {
-            self.shared.muted.store(true, Ordering::Release);
-        }
-        self.shared.send(ClientMessage::AudioState { muted })
+        self.shared.command(Command::SetMuted(muted))
     }
 
     /// Whether our microphone is muted (by us or the host).
@@ -640,7 +508,7 @@ impl Session {
 
     /// Raises or lowers our hand.
     pub fn raise_hand(&self, up: bool) -> Result<(), SessionError> {
-        self.shared.send(ClientMessage::RaiseHand { state: up })
+        self.send(ClientMessage::RaiseHand { state: up })
     }
 
     /// Sends a reaction (1..16 bytes).
@@ -650,7 +518,7 @@ impl Session {
                 "a reaction has 1..={MAX_EMOJI_BYTES} bytes"
             )));
         }
-        self.shared.send(ClientMessage::EmojiReaction {
+        self.send(ClientMessage::EmojiReaction {
             emoji: emoji.to_string(),
         })
     }
@@ -672,18 +540,19 @@ impl Session {
             w.end();
         }
         let stop = StopSignal::new();
-        let (link, cfg, st, sent, warn) = (
-            self.shared.link.clone(),
-            self.shared.config.video,
+        let id = &self.shared.identity;
+        let encoder = VideoEncoder::new(self.shared.config.video, &id.client_id, id.max_datagram);
+        let (udp, st, sent, warn) = (
+            self.shared.udp.clone(),
             stop.clone(),
             self.shared.counters.video_sent.clone(),
             self.shared.warn_fn(),
         );
         let handle = spawn_named("video-sender", move || {
-            video::run_sender(source, cfg, link, st, sent, warn)
+            threads::run_video_sender(source, encoder, udp, st, sent, warn)
         })?;
         lock(&self.shared.media).video = Some(Worker { stop, handle });
-        self.shared.send(ClientMessage::VideoState {
+        self.send(ClientMessage::VideoState {
             state: VideoState::Started,
         })
     }
@@ -693,7 +562,7 @@ impl Session {
         let old = lock(&self.shared.media).video.take();
         if let Some(w) = old {
             w.end();
-            self.shared.send(ClientMessage::VideoState {
+            self.send(ClientMessage::VideoState {
                 state: VideoState::Stopped,
             })?;
         }
@@ -709,15 +578,16 @@ impl Session {
             w.end();
         }
         let stop = StopSignal::new();
-        let (link, muted, st, sent, warn) = (
-            self.shared.link.clone(),
+        let encoder = AudioEncoder::new(&self.shared.identity.client_id);
+        let (udp, muted, st, sent, warn) = (
+            self.shared.udp.clone(),
             self.shared.muted.clone(),
             stop.clone(),
             self.shared.counters.audio_sent.clone(),
             self.shared.warn_fn(),
         );
         let handle = spawn_named("audio-sender", move || {
-            audio::run_sender(source, link, muted, st, sent, warn)
+            threads::run_audio_sender(source, encoder, udp, muted, st, sent, warn)
         })?;
         lock(&self.shared.media).audio = Some(Worker { stop, handle });
         Ok(())
@@ -735,26 +605,21 @@ impl Session {
     pub fn start_playback(&self, sink: Box<dyn AudioSink>) -> Result<(), SessionError> {
         self.ensure_connected()?;
         self.stop_playback();
-        // Start from an empty buffer, not with sound from the last playback.
-        *lock(&self.shared.jitter) = JitterBuffer::new(self.shared.config.jitter_ms);
+        // Fill a fresh jitter buffer from now on.
+        self.shared.command(Command::StartPlayout)?;
         let stop = StopSignal::new();
-        let (jitter, st, warn) = (
-            self.shared.jitter.clone(),
-            stop.clone(),
-            self.shared.warn_fn(),
-        );
+        let (shared, st, warn) = (self.shared.clone(), stop.clone(), self.shared.warn_fn());
         let handle = spawn_named("playout", move || {
-            audio::run_playout(sink, jitter, st, warn)
+            threads::run_playout(sink, shared, st, warn)
         })?;
         lock(&self.shared.media).playout = Some(Worker { stop, handle });
-        self.shared.playing.store(true, Ordering::Release);
         Ok(())
     }
 
     /// Stops playback (and finishes the sink: a WAV file is complete once
     /// this returns).
     pub fn stop_playback(&self) {
-        self.shared.playing.store(false, Ordering::Release);
+        let _ = self.shared.command(Command::StopPlayout);
         let old = lock(&self.shared.media).playout.take();
         if let Some(w) = old {
             w.end();
@@ -767,7 +632,7 @@ impl Session {
     pub fn start_screen_share(&self, source: Box<dyn ScreenSource>) -> Result<(), SessionError> {
         self.ensure_connected()?;
         *lock(&self.shared.pending_screen) = Some(source);
-        self.shared.send(ClientMessage::RequestScreenShare)
+        self.send(ClientMessage::RequestScreenShare)
     }
 
     /// Stops presenting.
@@ -777,10 +642,10 @@ impl Session {
         if let Some(w) = old {
             w.end();
         }
-        let presenting = lock(&self.shared.state).presenter.as_deref()
+        let presenting = lock(&self.shared.engine).core.state().presenter.as_deref()
             == Some(self.shared.identity.client_id.as_str());
         if presenting {
-            self.shared.send(ClientMessage::StopScreenShare)?;
+            self.send(ClientMessage::StopScreenShare)?;
         }
         Ok(())
     }
@@ -826,7 +691,7 @@ impl Session {
                 path.display()
             )));
         }
-        let file_id = lock(&self.shared.transfers).new_file_id();
+        let file_id = lock(&self.shared.engine).core.new_file_id();
         let (shared, path, id) = (self.shared.clone(), path.to_path_buf(), file_id.clone());
         self.shared.spawn_worker("hash", move || {
             let (size, sha256) = match files::hash_file(&path, &shared.stop) {
@@ -838,48 +703,20 @@ impl Session {
                     return;
                 }
             };
-            if shared.stop.is_stopped() {
-                return;
-            }
-            let offer = LocalOffer {
+            let _ = shared.command(Command::Offer(LocalOffer {
+                file_id: id,
                 path,
-                filename: filename.clone(),
+                filename,
                 size,
-                sha256: sha256.clone(),
-            };
-            lock(&shared.transfers).offers.insert(id.clone(), offer);
-            let info = FileOfferInfo {
-                sender_id: shared.identity.client_id.clone(),
-                username: shared.identity.username.clone(),
-                file_id: id.clone(),
-                filename: filename.clone(),
-                filesize: size,
-                sha256: sha256.clone(),
-            };
-            lock(&shared.state).add_offer(info.clone());
-            if shared
-                .send(ClientMessage::FileOffer {
-                    file_id: id,
-                    filename,
-                    filesize: size,
-                    sha256,
-                })
-                .is_ok()
-            {
-                shared.emit(Event::FileOffered(info));
-            }
+                sha256,
+            }));
         });
         Ok(file_id)
     }
 
     /// Withdraws one of our offers (running uploads go on).
     pub fn unoffer_file(&self, file_id: &str) -> Result<(), SessionError> {
-        lock(&self.shared.transfers).offers.remove(file_id);
-        let me = self.shared.identity.client_id.clone();
-        lock(&self.shared.state)
-            .offers
-            .retain(|o| !(o.sender_id == me && o.file_id == file_id));
-        self.shared.send(ClientMessage::FileUnoffer {
+        self.shared.command(Command::Unoffer {
             file_id: file_id.to_string(),
         })
     }
@@ -887,12 +724,17 @@ impl Session {
     /// Asks for someone's offer; the download starts with an
     /// [`Event::TransferStarted`] and is saved in the download folder.
     pub fn request_file(&self, sender_id: &str, file_id: &str) -> Result<(), SessionError> {
-        if lock(&self.shared.state).offer(sender_id, file_id).is_none() {
+        if lock(&self.shared.engine)
+            .core
+            .state()
+            .offer(sender_id, file_id)
+            .is_none()
+        {
             return Err(SessionError::InvalidInput(format!(
                 "no offer {file_id} from {sender_id}"
             )));
         }
-        self.shared.send(ClientMessage::FileRequest {
+        self.send(ClientMessage::FileRequest {
             sender_id: sender_id.to_string(),
             file_id: file_id.to_string(),
         })
@@ -900,30 +742,36 @@ impl Session {
 
     /// Cancels a transfer either way; a download's part file is deleted.
     pub fn cancel_transfer(&self, transfer_id: &str) -> Result<(), SessionError> {
-        if files::cancel(&self.shared, transfer_id) {
-            Ok(())
-        } else {
-            Err(SessionError::InvalidInput(format!(
+        let mut engine = lock(&self.shared.engine);
+        if !engine.core.transfer_running(transfer_id) {
+            return Err(SessionError::InvalidInput(format!(
                 "no running transfer {transfer_id}"
-            )))
+            )));
         }
+        let cancel = Command::Cancel {
+            transfer_id: transfer_id.to_string(),
+        };
+        self.shared
+            .drive_locked(&mut engine, Input::Command(cancel));
+        Ok(())
     }
 
     /// Counters for a status line.
     pub fn stats(&self) -> Stats {
         let c = &self.shared.counters;
+        let core = lock(&self.shared.engine).core.stats();
         Stats {
             video_frames_sent: c.video_sent.load(Ordering::Relaxed),
-            video_frames_received: c.video_received.load(Ordering::Relaxed),
+            video_frames_received: core.video_frames_received,
             frames_decoded: c.decoded.load(Ordering::Relaxed),
-            video_frames_dropped: lock(&self.shared.assembler).dropped(),
+            video_frames_dropped: core.video_frames_dropped,
             audio_frames_sent: c.audio_sent.load(Ordering::Relaxed),
-            audio_frames_received: c.audio_received.load(Ordering::Relaxed),
-            screen_frames_sent: c.screen.sent.load(Ordering::Relaxed),
-            screen_frames_skipped: c.screen.skipped.load(Ordering::Relaxed),
-            malformed_datagrams: c.malformed.load(Ordering::Relaxed),
-            file_bytes_sent: c.file_bytes_sent.load(Ordering::Relaxed),
-            jitter: lock(&self.shared.jitter).stats(),
+            audio_frames_received: core.audio_frames_received,
+            screen_frames_sent: c.screen_sent.load(Ordering::Relaxed),
+            screen_frames_skipped: c.screen_skipped.load(Ordering::Relaxed),
+            malformed_datagrams: core.malformed_datagrams,
+            file_bytes_sent: core.file_bytes_sent,
+            jitter: core.jitter,
         }
     }
 
@@ -941,7 +789,7 @@ impl Session {
         let shared = &self.shared;
         if !shared.stop.is_stopped() {
             shared.leaving.store(true, Ordering::Release);
-            let _ = shared.send(ClientMessage::Leave);
+            let _ = shared.command(Command::Send(ClientMessage::Leave));
             let _ = shared.outbox.send(Outgoing::Close);
             // The server closes after `leave`; if it does not, stop anyway.
             if !shared.done.wait_for(Duration::from_secs(2)) {

@@ -15,8 +15,8 @@ use std::path::Path;
 
 use lanmeet_common::audio::{Frame, FRAME_SAMPLES, SAMPLE_RATE};
 
-use crate::audio::{AudioSink, AudioSource};
-use crate::error::MediaError;
+use super::audio::{AudioSink, AudioSource};
+use super::MediaError;
 
 /// A whole WAV file's sound as mono samples.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 //! frame number: a viewer (or a test) sees at a glance whether frames
 //! arrive, in order, and how many were lost.
 
-use crate::image::RgbImage;
+use super::image::RgbImage;
 
 /// Each digit is 5 rows of 3 bits, most significant bit on the left.
 const DIGITS: [[u8; 5]; 10] = [

@@ -13,7 +13,7 @@ use lanmeet_common::message::{
 use serde::Serialize;
 use std::path::PathBuf;
 
-use crate::event::TransferDirection;
+use super::event::TransferDirection;
 
 /// Chat lines kept for display; older ones are forgotten.
 pub const CHAT_KEPT: usize = 1000;

@@ -1,0 +1,32 @@
+//! The media pipelines and what they are made of, depending only on the
+//! traits below and on `common`: no sockets, no threads, no session.
+//!
+//! ```text
+//!  camera:  VideoSource  --> VideoEncoder::send_frame --> 'V' datagrams
+//!  screen:  ScreenSource --> ScreenEncoder::next_frame --> screen_frame
+//!  mic:     AudioSource  --> AudioEncoder::step       --> 'A' datagrams
+//!  receive: DecodeJob    --> video::decode_frame      --> RgbImage
+//!  speaker: play_frame   --> AudioSink::write_frame
+//!  pacing:  Pacer (frame n due at start + n x period)
+//! ```
+//!
+//! The shell runs each pipeline on its own thread and hands it the
+//! sockets; `devices` implements the traits for real hardware, and the
+//! synthetic sources here (a test pattern, a tone, WAV files, an image
+//! file) need none.
+
+pub mod audio;
+mod error;
+mod font;
+pub mod image;
+pub mod pace;
+pub mod screen;
+pub mod video;
+pub mod wav;
+
+pub use audio::{AudioEncoder, AudioSink, AudioSource, AudioStep, ToneSource};
+pub use error::MediaError;
+pub use image::RgbImage;
+pub use pace::Pacer;
+pub use screen::{ImageScreen, ScreenConfig, ScreenEncoder, ScreenSource};
+pub use video::{TestPattern, VideoConfig, VideoEncoder, VideoFrame, VideoSource};

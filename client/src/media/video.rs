@@ -1,0 +1,271 @@
+//! Webcam video: the source trait, the sending pipeline's encoder, the
+//! receiving pipeline's decoder, and a test pattern that needs no camera.
+//!
+//! ```text
+//!  send (the shell runs it on a thread, paced at fps by a Pacer):
+//!    VideoSource::next_jpeg | next_frame --> resize to WxH --> JPEG (quality q)
+//!      --> video::fragment (fits max_datagram) --> 'V' datagrams --> send
+//!
+//!  receive:
+//!    ClientCore (assembler) --DecodeJob--> decode_frame --> RgbImage --> slot
+//! ```
+//!
+//! A camera that delivers MJPEG at the right size is sent as it is; any
+//! other frame is resized and encoded. A frame too big for 256 fragments
+//! lowers the quality until it fits, and the lower quality stays.
+
+use std::time::Duration;
+
+use lanmeet_common::video;
+
+use super::font::draw_number;
+use super::image::{decode_jpeg, encode_jpeg, resize, RgbImage};
+use super::MediaError;
+
+/// Where camera frames come from.
+pub trait VideoSource: Send {
+    /// The next frame, any size (the pipeline resizes it). Called once per
+    /// frame period from the video sender thread.
+    fn next_frame(&mut self) -> Result<RgbImage, MediaError>;
+
+    /// The next frame as a JPEG of exactly `width` x `height`, when the
+    /// source has one ready (a camera that delivers MJPEG at that size):
+    /// the pipeline then sends it as it is, with no decode and re-encode.
+    /// `Ok(None)`, the default, means "call `next_frame`".
+    fn next_jpeg(&mut self, width: u32, height: u32) -> Result<Option<Vec<u8>>, MediaError> {
+        let _ = (width, height);
+        Ok(None)
+    }
+}
+
+/// Size, rate and quality of the video we send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VideoConfig {
+    /// Pixels across (default 640).
+    pub width: u32,
+    /// Pixels down (default 480).
+    pub height: u32,
+    /// Frames per second, 1..=30 (default 20).
+    pub fps: u32,
+    /// JPEG quality, 1..=100 (default 60).
+    pub quality: u8,
+}
+
+impl Default for VideoConfig {
+    fn default() -> VideoConfig {
+        VideoConfig {
+            width: 640,
+            height: 480,
+            fps: 20,
+            quality: 60,
+        }
+    }
+}
+
+/// Highest frame rate the sender allows.
+pub const MAX_FPS: u32 = 30;
+
+/// A decoded frame from one participant (or the presenter's screen).
+#[derive(Debug, Clone, PartialEq)]
+pub struct VideoFrame {
+    /// Who sent it.
+    pub client_id: String,
+    /// The sender's frame number (screen frames count locally).
+    pub frame_seq: u32,
+    /// The pixels.
+    pub image: RgbImage,
+    /// Size of the JPEG it came from.
+    pub jpeg_bytes: usize,
+}
+
+/// A synthetic camera: moving colour bars, a bouncing square, and the
+/// frame number drawn in the top-left corner.
+pub struct TestPattern {
+    width: u32,
+    height: u32,
+    frame: u64,
+}
+
+impl TestPattern {
+    /// A pattern of this size (at least 16x16).
+    pub fn new(width: u32, height: u32) -> TestPattern {
+        TestPattern {
+            width: width.max(16),
+            height: height.max(16),
+            frame: 0,
+        }
+    }
+
+    /// Draws frame number `n`.
+    pub fn draw(&self, n: u64) -> RgbImage {
+        const BARS: [[u8; 3]; 8] = [
+            [235, 235, 235],
+            [235, 235, 16],
+            [16, 235, 235],
+            [16, 235, 16],
+            [235, 16, 235],
+            [235, 16, 16],
+            [16, 16, 235],
+            [40, 40, 40],
+        ];
+        let (w, h) = (self.width, self.height);
+        let mut img = RgbImage::new(w, h);
+        let bar_w = (w / 8).max(1);
+        let shift = (n * 4 % u64::from(w)) as u32;
+        for x in 0..w {
+            let bar = ((x + shift) % w / bar_w).min(7) as usize;
+            for y in 0..h {
+                img.put(x, y, BARS[bar]);
+            }
+        }
+        // A square bouncing left and right along the lower third.
+        let side = h / 6;
+        let travel = u64::from(w - side).max(1);
+        let phase = n * 8 % (2 * travel);
+        let sx = if phase < travel {
+            phase
+        } else {
+            2 * travel - phase
+        } as u32;
+        img.fill_rect(sx, h - side - h / 12, side, side, [255, 255, 255]);
+        draw_number(&mut img, h / 40, h / 40, (h / 60).max(1), n, [255, 255, 0]);
+        img
+    }
+}
+
+impl VideoSource for TestPattern {
+    fn next_frame(&mut self) -> Result<RgbImage, MediaError> {
+        let img = self.draw(self.frame);
+        self.frame += 1;
+        Ok(img)
+    }
+}
+
+/// The sending pipeline, one frame at a time: takes a frame from the
+/// source, encodes it and cuts it into `'V'` datagrams. Frames are
+/// numbered from 0 for each encoder, that is each time a camera starts.
+pub struct VideoEncoder {
+    config: VideoConfig,
+    client_id: String,
+    max_datagram: usize,
+    quality: u8,
+    seq: u32,
+}
+
+impl VideoEncoder {
+    /// An encoder for our id and the server's datagram size.
+    pub fn new(config: VideoConfig, client_id: &str, max_datagram: usize) -> VideoEncoder {
+        VideoEncoder {
+            config,
+            client_id: client_id.to_string(),
+            max_datagram,
+            quality: config.quality.clamp(1, 100),
+            seq: 0,
+        }
+    }
+
+    /// Time between frames.
+    pub fn period(&self) -> Duration {
+        Duration::from_secs(1) / self.config.fps.clamp(1, MAX_FPS)
+    }
+
+    /// Sends the source's next frame through `send`, one datagram per
+    /// call. `Ok(false)` when the frame could not be cut into 256
+    /// fragments (it is skipped); an error when the source or the encoder
+    /// failed (the frame is skipped too).
+    pub fn send_frame(
+        &mut self,
+        source: &mut dyn VideoSource,
+        mut send: impl FnMut(&[u8]),
+    ) -> Result<bool, MediaError> {
+        let (width, height) = (self.config.width, self.config.height);
+        let limit = video::fragment_payload(&self.client_id, self.max_datagram) * 256;
+        let encode = |img: RgbImage, quality: u8| {
+            let img = resize(&img, width, height);
+            encode_jpeg(&img, quality).map(|jpeg| (Some(img), jpeg))
+        };
+        let (img, mut jpeg) = match source.next_jpeg(width, height)? {
+            Some(jpeg) if jpeg.len() <= limit => (None, jpeg),
+            // Too big to send as it is: decode it and encode it smaller.
+            Some(jpeg) => encode(decode_jpeg(&jpeg)?, self.quality)?,
+            None => encode(source.next_frame()?, self.quality)?,
+        };
+        // A frame too big for 256 fragments: lower the quality until it
+        // fits (and keep the lower quality for the next frames).
+        while let Some(img) = img
+            .as_ref()
+            .filter(|_| jpeg.len() > limit && self.quality > 10)
+        {
+            self.quality = self.quality.saturating_sub(10).max(10);
+            match encode_jpeg(img, self.quality) {
+                Ok(j) => jpeg = j,
+                Err(_) => break,
+            }
+        }
+        let sent = video::fragment(&self.client_id, self.seq, &jpeg, self.max_datagram, |d| {
+            send(d)
+        });
+        self.seq = self.seq.wrapping_add(1);
+        Ok(sent.is_ok())
+    }
+}
+
+/// Decodes a JPEG from another participant. A corrupt one is skipped; a
+/// decoder panic on hostile bytes is caught too, so one bad frame cannot
+/// end everyone's video for the session.
+pub fn decode_frame(jpeg: &[u8]) -> Option<RgbImage> {
+    match std::panic::catch_unwind(|| decode_jpeg(jpeg)) {
+        Ok(Ok(img)) => Some(img),
+        Ok(Err(_)) | Err(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pattern_moves_and_encodes() {
+        let mut p = TestPattern::new(320, 240);
+        let a = p.next_frame().unwrap();
+        let b = p.next_frame().unwrap();
+        assert_eq!((a.width, a.height), (320, 240));
+        assert_ne!(a, b);
+        let jpeg = encode_jpeg(&a, 60).unwrap();
+        assert!(jpeg.len() < 40_000, "{}", jpeg.len());
+    }
+
+    #[test]
+    fn encoder_numbers_frames_from_zero_and_fragments_them() {
+        let config = VideoConfig {
+            width: 320,
+            height: 240,
+            ..VideoConfig::default()
+        };
+        let mut enc = VideoEncoder::new(config, "c1", 1200);
+        assert_eq!(enc.period(), Duration::from_millis(50));
+        let mut source = TestPattern::new(320, 240);
+        for want in 0..2u32 {
+            let mut datagrams = Vec::new();
+            assert!(enc
+                .send_frame(&mut source, |d| datagrams.push(d.to_vec()))
+                .unwrap());
+            assert!(datagrams.iter().all(|d| d.len() <= 1200));
+            let body = lanmeet_common::udp::parse(&datagrams[0]).unwrap().body;
+            let (h, _) = video::FragmentHeader::parse(body).unwrap();
+            assert_eq!(h.frame_seq, want);
+            assert_eq!(usize::from(h.frag_count), datagrams.len());
+        }
+    }
+
+    #[test]
+    fn decoder_skips_garbage() {
+        let img = TestPattern::new(64, 48).draw(3);
+        let jpeg = encode_jpeg(&img, 80).unwrap();
+        assert_eq!(
+            decode_frame(&jpeg).map(|i| (i.width, i.height)),
+            Some((64, 48))
+        );
+        assert!(decode_frame(b"not a jpeg").is_none());
+    }
+}
