@@ -2,8 +2,9 @@
 //! threads, no devices and no clock of its own, the same shape as the
 //! server's core.
 //!
-//! The shell ([`crate::shell`]) turns socket reads, timer wake-ups and the
-//! front end's calls into inputs, and carries out the outputs:
+//! The shell (`shell/`, behind [`crate::Session`]) turns socket reads,
+//! timer wake-ups and the front end's calls into inputs, and carries out
+//! the outputs:
 //!
 //! ```text
 //!   the shell                        ClientCore                   outputs

@@ -18,7 +18,7 @@ use std::f64::consts::TAU;
 
 use lanmeet_common::audio::{build_datagram, Frame, FRAME_SAMPLES, SAMPLE_RATE};
 
-use super::MediaError;
+use super::error::MediaError;
 
 /// Where microphone sound comes from: 10 ms frames of 48 kHz mono.
 pub trait AudioSource: Send {

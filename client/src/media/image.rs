@@ -12,7 +12,7 @@
 
 use std::path::Path;
 
-use super::MediaError;
+use super::error::MediaError;
 
 /// Largest width or height this crate encodes (a JPEG limit).
 pub const MAX_JPEG_SIDE: u32 = 65_535;

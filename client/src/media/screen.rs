@@ -23,8 +23,8 @@ use lanmeet_common::framing::encode_json;
 use lanmeet_common::limits::MAX_CLIENT_FRAME;
 use lanmeet_common::{base64, ClientMessage};
 
+use super::error::MediaError;
 use super::image::{encode_jpeg, fit_within, load_image, resize, RgbImage};
-use super::MediaError;
 
 /// Where screen pictures come from.
 pub trait ScreenSource: Send {

@@ -18,9 +18,9 @@ use std::time::Duration;
 
 use lanmeet_common::video;
 
+use super::error::MediaError;
 use super::font::draw_number;
 use super::image::{decode_jpeg, encode_jpeg, resize, RgbImage};
-use super::MediaError;
 
 /// Where camera frames come from.
 pub trait VideoSource: Send {

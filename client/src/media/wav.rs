@@ -16,7 +16,7 @@ use std::path::Path;
 use lanmeet_common::audio::{Frame, FRAME_SAMPLES, SAMPLE_RATE};
 
 use super::audio::{AudioSink, AudioSource};
-use super::MediaError;
+use super::error::MediaError;
 
 /// A whole WAV file's sound as mono samples.
 #[derive(Debug, Clone, PartialEq, Eq)]

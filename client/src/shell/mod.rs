@@ -2,7 +2,8 @@
 //! only part of the session with `Arc`, `Mutex` and `thread::spawn`.
 //!
 //! ```text
-//!  session.rs   Session, Config: connect and the handshake, the methods
+//!  session.rs   Session: connect and the handshake, the methods
+//!  config.rs    Config, Identity
 //!  threads.rs   Shared and drive(): inputs into the core, outputs carried
 //!               out; the reader, timer, sender and playout threads;
 //!               the one shutdown path
@@ -17,6 +18,7 @@
 //! sockets, devices, files and the core, and the core
 //! ([`crate::core::ClientCore`]) decides.
 
+mod config;
 mod decode;
 pub(crate) mod files;
 pub mod log;

@@ -37,10 +37,10 @@ use std::time::{Duration, Instant};
 
 use lanmeet_common::framing::encode_json;
 
+use super::config::{Config, Identity};
 use super::decode::{DecodeQueue, FrameSlots};
 use super::files::Disk;
 use super::log::Log;
-use super::session::{Config, Identity};
 use super::stop::{lock, StopSignal};
 use super::tcp::{FrameReader, Outgoing, ReadError};
 use crate::core::{ClientCore, DisconnectReason, Event, Input, Output};
