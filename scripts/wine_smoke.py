@@ -13,9 +13,10 @@ by its id at the end. The checks:
 1. devices:   lanmeet-client.exe --list-devices runs (WASAPI, Media
               Foundation and GDI through wine) and exits 0.
 2. client:    the Windows headless client joins a meeting held by the Linux
-              server and sends a test pattern and a 660 Hz tone; a Linux
-              headless client gets its video frames and chat line, and the
-              recording of what it hears is that tone.
+              server and sends a test pattern, a 660 Hz tone and its screen
+              (xcap on wine's display); a Linux headless client gets its
+              video frames, screen frames and chat line, and the recording
+              of what it hears is that tone.
 3. server:    the Windows server holds a meeting between two Linux headless
               clients: video, a chat line and a 440 Hz tone get across.
 4. window:    the Windows desktop client, on a virtual display (Xvfb), opens
@@ -315,7 +316,7 @@ class Smoke:
                                "--name", "Windows Sender", "--join", code,
                                "--video", "test", "--size", "320x240", "--fps", "10",
                                "--audio", "tone:660", "--say", "hello from windows",
-                               "--seconds", "12")
+                               "--share-screen", "--seconds", "12")
         sender.wait_event(lambda e: e.get("event") == "joined", 60, "joined event")
         peer = listener.wait_event(
             lambda e: e.get("event") == "participant_joined"
@@ -335,7 +336,13 @@ class Smoke:
             raise Failed(f"the Linux client got {frames} 320x240 video frames from Windows"
                          f" (expected at least 30 of ~120){listener.tail()}")
         tone = check_tone(wav, 660, "the Linux client")
-        return f"{frames} video frames from Windows, chat line, {tone}"
+        shots = [e for e in listener.events if e.get("event") == "screen_frame"
+                 and e.get("presenter_id") == wid]
+        if not shots:
+            raise Failed(f"the Linux client got no screen frame from Windows{sender.tail()}")
+        size = f"{shots[-1]['width']}x{shots[-1]['height']}"
+        return (f"{frames} video frames and {len(shots)} {size} screen frames from Windows,"
+                f" chat line, {tone}")
 
     def windows_server(self):
         server = self.wine("win-server", self.server_exe,
