@@ -6,6 +6,7 @@ PORT ?= 5001
 FUZZ_SECONDS ?= 20
 
 .PHONY: run-server run-client test test-rust test-conformance lint fmt doc bench soak fuzz fuzz-smoke deps clean
+.PHONY: windows dist test-windows
 
 ## Run a server on all interfaces (TCP 5001, UDP 5002). Needs only Rust.
 run-server:
@@ -58,6 +59,23 @@ fuzz:
 ## A short run of each fuzz target.
 fuzz-smoke:
 	scripts/fuzz.sh 5
+
+## lanmeet-server.exe and lanmeet-client.exe (release, x86_64, mingw-w64) in
+## target/x86_64-pc-windows-gnu/release/; installs mingw-w64 and the Rust target.
+windows:
+	CARGO="$(CARGO)" scripts/build-windows.sh
+
+## dist/lanmeet-VERSION-linux-x86_64.tar.gz and dist/lanmeet-VERSION-windows-x86_64.zip:
+## the programs, a first-run text and the licence notices of what is linked in.
+dist: windows
+	CARGO="$(CARGO)" scripts/dist.sh
+
+## The Windows programs under wine, in meetings with Linux clients (not in `test`: see docs/WINDOWS.md).
+test-windows: windows
+	scripts/ensure-deps.sh test
+	scripts/ensure-deps.sh wine
+	$(CARGO) build -p lanmeet-server -p lanmeet-client
+	scripts/with-test-services.sh python3 scripts/wine_smoke.py
 
 ## Install the system packages the project needs (Debian/Ubuntu).
 deps:

@@ -11,6 +11,11 @@
 //! the rate instead of building a backlog. Ids are xcap's monitor ids (the
 //! RandR output on X11), stable while the display layout does not change.
 //! On Wayland the desktop asks the user for permission the first time.
+//!
+//! On Windows xcap's monitor is a bare `HMONITOR`, which is not `Send`
+//! while a [`ScreenSource`] moves to the screen thread. There the monitor
+//! is found, kept and captured on a small thread of its own (`owner`),
+//! and the screen thread asks that thread for each frame.
 
 use super::{DeviceError, DeviceInfo, DeviceKind};
 use crate::media::{MediaError, RgbImage, ScreenSource};
@@ -61,7 +66,10 @@ pub(crate) fn list() -> Result<Vec<DeviceInfo>, DeviceError> {
 
 /// One monitor, captured on demand.
 pub struct MonitorScreen {
+    #[cfg(not(windows))]
     monitor: xcap::Monitor,
+    #[cfg(windows)]
+    monitor: owner::OwnedMonitor,
     name: String,
 }
 
@@ -70,26 +78,14 @@ impl MonitorScreen {
     /// (else the first) for `None`. Takes one capture to check that
     /// capturing works here.
     pub fn open(id: Option<&str>) -> Result<MonitorScreen, DeviceError> {
-        let monitors = xcap::Monitor::all().map_err(unavailable)?;
-        let missing = || DeviceError::Missing {
-            kind: KIND,
-            id: id.map(String::from),
+        #[cfg(not(windows))]
+        let (monitor, name) = {
+            let monitor = select(id)?;
+            let name = name_of(&monitor);
+            (monitor, name)
         };
-        let monitor = match id {
-            Some(text) => {
-                let wanted: u32 = text.trim().parse().map_err(|_| missing())?;
-                monitors.into_iter().find(|m| m.id().ok() == Some(wanted))
-            }
-            None => {
-                let primary = monitors
-                    .iter()
-                    .position(|m| m.is_primary().unwrap_or(false))
-                    .unwrap_or(0);
-                monitors.into_iter().nth(primary)
-            }
-        }
-        .ok_or_else(missing)?;
-        let name = monitor.name().unwrap_or_else(|_| "the screen".to_string());
+        #[cfg(windows)]
+        let (monitor, name) = owner::OwnedMonitor::open(id)?;
         let mut screen = MonitorScreen { monitor, name };
         screen.capture().map_err(|e| DeviceError::Failed {
             kind: KIND,
@@ -105,17 +101,142 @@ impl MonitorScreen {
     }
 }
 
-impl ScreenSource for MonitorScreen {
-    fn capture(&mut self) -> Result<RgbImage, MediaError> {
-        let rgba = self.monitor.capture_image().map_err(|e| {
-            MediaError::Device(format!("cannot capture the screen {}: {e}", self.name))
-        })?;
-        let (width, height) = (rgba.width(), rgba.height());
-        let raw = rgba.into_raw();
-        let mut rgb = Vec::with_capacity(width as usize * height as usize * 3);
-        for px in raw.chunks_exact(4) {
-            rgb.extend_from_slice(&px[..3]);
+/// Finds the monitor `id`, or the primary one (else the first) for `None`.
+fn select(id: Option<&str>) -> Result<xcap::Monitor, DeviceError> {
+    let monitors = xcap::Monitor::all().map_err(unavailable)?;
+    let missing = || DeviceError::Missing {
+        kind: KIND,
+        id: id.map(String::from),
+    };
+    match id {
+        Some(text) => {
+            let wanted: u32 = text.trim().parse().map_err(|_| missing())?;
+            monitors.into_iter().find(|m| m.id().ok() == Some(wanted))
         }
-        RgbImage::from_pixels(width, height, rgb)
+        None => {
+            let primary = monitors
+                .iter()
+                .position(|m| m.is_primary().unwrap_or(false))
+                .unwrap_or(0);
+            monitors.into_iter().nth(primary)
+        }
+    }
+    .ok_or_else(missing)
+}
+
+/// The monitor's name, for messages.
+fn name_of(monitor: &xcap::Monitor) -> String {
+    monitor.name().unwrap_or_else(|_| "the screen".to_string())
+}
+
+/// One capture of `monitor`, as RGB.
+fn grab(monitor: &xcap::Monitor, name: &str) -> Result<RgbImage, MediaError> {
+    let rgba = monitor
+        .capture_image()
+        .map_err(|e| MediaError::Device(format!("cannot capture the screen {name}: {e}")))?;
+    let (width, height) = (rgba.width(), rgba.height());
+    let raw = rgba.into_raw();
+    let mut rgb = Vec::with_capacity(width as usize * height as usize * 3);
+    for px in raw.chunks_exact(4) {
+        rgb.extend_from_slice(&px[..3]);
+    }
+    RgbImage::from_pixels(width, height, rgb)
+}
+
+impl ScreenSource for MonitorScreen {
+    #[cfg(not(windows))]
+    fn capture(&mut self) -> Result<RgbImage, MediaError> {
+        grab(&self.monitor, &self.name)
+    }
+
+    #[cfg(windows)]
+    fn capture(&mut self) -> Result<RgbImage, MediaError> {
+        self.monitor.capture()
+    }
+}
+
+#[cfg(windows)]
+mod owner {
+    //! A monitor that lives on the thread that found it.
+
+    use std::sync::mpsc::{self, Receiver, SyncSender};
+    use std::thread::{self, JoinHandle};
+
+    use super::{grab, name_of, select, DeviceError, MediaError, RgbImage, KIND};
+
+    /// The capturing thread, and the two channels to it: one capture
+    /// request in, one frame out, at a time.
+    pub(super) struct OwnedMonitor {
+        requests: Option<SyncSender<()>>,
+        frames: Receiver<Result<RgbImage, MediaError>>,
+        thread: Option<JoinHandle<()>>,
+    }
+
+    impl OwnedMonitor {
+        /// Starts the thread, which selects the monitor as
+        /// [`super::MonitorScreen::open`] says; returns with its name.
+        pub(super) fn open(id: Option<&str>) -> Result<(OwnedMonitor, String), DeviceError> {
+            let id = id.map(String::from);
+            let (ready_tx, ready_rx) = mpsc::channel::<Result<String, DeviceError>>();
+            let (request_tx, request_rx) = mpsc::sync_channel::<()>(1);
+            let (frame_tx, frame_rx) = mpsc::sync_channel(1);
+            let thread = thread::Builder::new()
+                .name("lanmeet-monitor".into())
+                .spawn(move || {
+                    let monitor = match select(id.as_deref()) {
+                        Ok(m) => m,
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(e));
+                            return;
+                        }
+                    };
+                    let name = name_of(&monitor);
+                    if ready_tx.send(Ok(name.clone())).is_err() {
+                        return;
+                    }
+                    // Until the screen is dropped (its sender goes away).
+                    while request_rx.recv().is_ok() {
+                        if frame_tx.send(grab(&monitor, &name)).is_err() {
+                            break;
+                        }
+                    }
+                })
+                .map_err(|e| DeviceError::Failed {
+                    kind: KIND,
+                    name: "the screen".into(),
+                    detail: format!("cannot start a thread: {e}"),
+                })?;
+            let owned = OwnedMonitor {
+                requests: Some(request_tx),
+                frames: frame_rx,
+                thread: Some(thread),
+            };
+            match ready_rx.recv() {
+                Ok(Ok(name)) => Ok((owned, name)),
+                Ok(Err(e)) => Err(e),
+                Err(_) => Err(DeviceError::Failed {
+                    kind: KIND,
+                    name: "the screen".into(),
+                    detail: "the capture thread stopped".into(),
+                }),
+            }
+        }
+
+        /// One frame from the capturing thread.
+        pub(super) fn capture(&mut self) -> Result<RgbImage, MediaError> {
+            let gone = || MediaError::Device("the screen capture thread stopped".into());
+            let requests = self.requests.as_ref().ok_or_else(gone)?;
+            requests.send(()).map_err(|_| gone())?;
+            self.frames.recv().map_err(|_| gone())?
+        }
+    }
+
+    impl Drop for OwnedMonitor {
+        fn drop(&mut self) {
+            self.requests.take();
+            if let Some(thread) = self.thread.take() {
+                let _ = thread.join();
+            }
+        }
     }
 }

@@ -3,9 +3,10 @@
 //! keeping a stream alive on a thread of its own.
 //!
 //! ```text
-//!  PulseAudio reachable (PULSE_SERVER or the user's socket)?
+//!  Linux: PulseAudio reachable (PULSE_SERVER or the user's socket)?
 //!     yes --> cpal's `pulseaudio` host (pure Rust, ~2% CPU for capture)
 //!     no  --> cpal's ALSA host (a real card, or alsa:null on a server)
+//!  elsewhere: cpal's default host (WASAPI on Windows, CoreAudio on macOS)
 //! ```
 //!
 //! cpal's ALSA backend can also reach PulseAudio through the ALSA pulse
@@ -26,7 +27,9 @@ use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
-use cpal::{BufferSize, Device, DeviceId, ErrorKind, Host, HostId, SampleFormat, StreamConfig};
+#[cfg(target_os = "linux")]
+use cpal::HostId;
+use cpal::{BufferSize, Device, DeviceId, ErrorKind, Host, SampleFormat, StreamConfig};
 
 use super::{DeviceError, DeviceInfo, DeviceKind};
 
@@ -34,6 +37,7 @@ use super::{DeviceError, DeviceInfo, DeviceKind};
 const OPEN_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// The sound system to use: PulseAudio when it answers, else ALSA.
+#[cfg(target_os = "linux")]
 pub(crate) fn host() -> Result<Host, DeviceError> {
     if cpal::available_hosts().contains(&HostId::PulseAudio) {
         if let Ok(h) = cpal::host_from_id(HostId::PulseAudio) {
@@ -44,6 +48,12 @@ pub(crate) fn host() -> Result<Host, DeviceError> {
         kind: DeviceKind::Microphone,
         detail: format!("no sound system: {e}"),
     })
+}
+
+/// The sound system to use: the platform's own (WASAPI on Windows).
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn host() -> Result<Host, DeviceError> {
+    Ok(cpal::default_host())
 }
 
 /// The sound system that opens the device `id` (its `host:` prefix).
@@ -201,15 +211,25 @@ pub(crate) fn classify(kind: DeviceKind, name: &str, e: &cpal::Error) -> DeviceE
 /// The stream's buffer: about `ms` of frames, which the PulseAudio host
 /// needs (its default buffers about 2 s); other hosts choose their own.
 pub(crate) fn buffer_for(device: &Device, rate: u32, ms: u32) -> BufferSize {
-    let pulse = device
-        .id()
-        .map(|id| id.host() == HostId::PulseAudio)
-        .unwrap_or(false);
-    if pulse {
+    if on_pulseaudio(device) {
         BufferSize::Fixed((rate * ms / 1000).max(64))
     } else {
         BufferSize::Default
     }
+}
+
+/// Whether `device` belongs to cpal's PulseAudio host (Linux only).
+#[cfg(target_os = "linux")]
+fn on_pulseaudio(device: &Device) -> bool {
+    device
+        .id()
+        .map(|id| id.host() == HostId::PulseAudio)
+        .unwrap_or(false)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn on_pulseaudio(_: &Device) -> bool {
+    false
 }
 
 /// Runs a stream on a thread of its own until dropped.
