@@ -29,10 +29,12 @@
 //! The parts: `state` (the meeting as a UI shows it), `event` (what the
 //! front end hears), `parse` (what a server frame is), `assembler` (camera
 //! frames from fragments, and restarts), `jitter` (the audio jitter
-//! buffer), `heartbeat` (ping, hello, media path, server silence) and
-//! `transfers` (the file protocol).
+//! buffer), `conceal` (what to play for a lost frame), `heartbeat`
+//! (ping, hello, media path, server silence) and `transfers` (the file
+//! protocol).
 
 pub mod assembler;
+pub mod conceal;
 pub mod event;
 pub mod heartbeat;
 pub mod jitter;
