@@ -405,13 +405,10 @@ fn deliver(front: Arc<UdpSocket>, stop: Arc<AtomicBool>, queue: Arc<Queue>) {
     while !stop.load(Ordering::Relaxed) {
         let now = Instant::now();
         // Send everything due, earliest first.
-        loop {
-            let Some(i) = (0..held.len())
-                .filter(|&i| held[i].due <= now)
-                .min_by_key(|&i| held[i].due)
-            else {
-                break;
-            };
+        while let Some(i) = (0..held.len())
+            .filter(|&i| held[i].due <= now)
+            .min_by_key(|&i| held[i].due)
+        {
             let h = held.swap_remove(i);
             let _ = match &h.dest {
                 Dest::Server(s) => s.send(&h.bytes),

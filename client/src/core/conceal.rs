@@ -342,7 +342,7 @@ mod tests {
                 c.good(&tone_frame(hz, k));
             }
             let p = find_pitch(&c.history);
-            assert!(p % period == 0 || p == period, "{hz} Hz: {p}");
+            assert!(p.is_multiple_of(period), "{hz} Hz: {p}");
         }
     }
 
