@@ -11,12 +11,15 @@
 mod chat;
 mod files;
 mod floor;
+mod impaired;
 mod media;
 mod mixer;
 mod peer;
 mod procstat;
+mod relay; // a lossy link, also used by client/tests/impaired.rs
 mod server;
 mod stats;
+mod tone_quality; // clicks and silence in a tone, also client/tests
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -39,6 +42,8 @@ SCENARIOS (default: all):
     files        a brokered 1 GiB transfer, SHA-256 verified
     chat         chat latency while one receiver has stopped reading
     ramp         the largest participant count with >= 99.5% video delivery and p99 < 20 ms
+    impaired     a tone through 2% loss + 20 ms jitter and 2% loss in bursts: clicks, silence,
+                 gaps (needs target/release/lanmeet-client next to the server)
     soak         32 participants with video and audio for --seconds (make soak: 600); server
                  memory must stay flat within 10% after the first minute (not in \"all\")
 
@@ -95,9 +100,11 @@ fn parse_args() -> Result<Option<Args>, String> {
         }
     }
     if args.scenarios.is_empty() {
-        args.scenarios = ["floor", "relay", "audio", "mixed", "files", "chat", "ramp"]
-            .map(String::from)
-            .to_vec();
+        args.scenarios = [
+            "floor", "relay", "audio", "mixed", "files", "chat", "ramp", "impaired",
+        ]
+        .map(String::from)
+        .to_vec();
     }
     Ok(Some(args))
 }
@@ -127,6 +134,7 @@ fn main() -> ExitCode {
             "files" => files_section(&args, &mut sum),
             "chat" => chat_section(&args, &mut sum),
             "ramp" => ramp_section(&args, &mut sum),
+            "impaired" => impaired::section(&args.server),
             "soak" => soak_section(&args, &mut sum),
             other => Err(format!("unknown scenario {other}")),
         };

@@ -104,8 +104,10 @@ fn tones_are_heard_by_the_others_and_not_by_their_senders() {
         "{p600} {p900} {p750}"
     );
 
-    // The jitter buffer reports sensible numbers.
-    assert_eq!(jitter.target_ms, 30);
+    // The jitter buffer reports sensible numbers: on loopback the
+    // measured jitter is small, so the target is at most the 30 ms it
+    // started with.
+    assert!(jitter.target_ms <= 30, "{jitter:?}");
     assert!(jitter.played > 50, "{jitter:?}");
     assert!(jitter.depth_ms <= 90, "{jitter:?}");
 }

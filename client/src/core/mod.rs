@@ -28,11 +28,12 @@
 //!
 //! The parts: `state` (the meeting as a UI shows it), `event` (what the
 //! front end hears), `parse` (what a server frame is), `assembler` (camera
-//! frames from fragments, and restarts), `jitter` (the audio jitter
-//! buffer), `heartbeat` (ping, hello, media path, server silence) and
+//! frames from fragments, and restarts), `jitter` (the adaptive audio
+//! jitter buffer) and `conceal` (what to play for a lost frame), `heartbeat` (ping, hello, media path, server silence) and
 //! `transfers` (the file protocol).
 
 pub mod assembler;
+pub mod conceal;
 pub mod event;
 pub mod heartbeat;
 pub mod jitter;
@@ -73,7 +74,8 @@ pub struct CoreConfig {
     pub username: String,
     /// The token our hellos carry.
     pub udp_token: String,
-    /// Jitter buffer depth before playing, in ms (20..=40).
+    /// Jitter buffer depth to start with, in ms (20..=100); the measured
+    /// jitter takes over after half a second of audio.
     pub jitter_ms: u64,
     /// Ping, hello and timeouts.
     pub timing: Timing,
@@ -470,7 +472,7 @@ impl ClientCore {
                 if self.playing {
                     let mut pcm = [0i16; FRAME_SAMPLES];
                     decode_pcm(bytes, &mut pcm);
-                    self.jitter.push(seq, pcm);
+                    self.jitter.push(seq, pcm, now);
                 }
             }
         }

@@ -37,7 +37,8 @@ pub struct Config {
     pub video: VideoConfig,
     /// Screen share size, rate, quality.
     pub screen: ScreenConfig,
-    /// Jitter buffer depth before playing, in ms (20..=40).
+    /// Jitter buffer depth to start with, in ms (20..=100); the measured
+    /// jitter takes over after half a second of audio.
     pub jitter_ms: u64,
     /// Where downloads are saved.
     pub download_dir: PathBuf,
