@@ -50,6 +50,22 @@ pub const MAX_CHAT_CHARS: usize = 4000;
 /// Public chat messages a meeting keeps and sends to joiners.
 pub const CHAT_HISTORY_LEN: usize = 100;
 
+/// Chat messages (public and private together) one participant may send
+/// a second, on average; beyond it `error{code:"rate_limited"}`.
+pub const CHAT_MESSAGES_PER_SEC: u64 = 50;
+
+/// Chat messages one participant may send at once before
+/// [`CHAT_MESSAGES_PER_SEC`] applies.
+pub const CHAT_BURST_MESSAGES: u64 = 200;
+
+/// Bytes of chat text (UTF-8 `message`) one participant may send a second,
+/// on average (256 KiB).
+pub const CHAT_BYTES_PER_SEC: u64 = 256 * 1024;
+
+/// Bytes of chat text one participant may send at once before
+/// [`CHAT_BYTES_PER_SEC`] applies (2 MiB).
+pub const CHAT_BURST_BYTES: u64 = 2 * 1024 * 1024;
+
 /// Emoji reaction length in bytes (UTF-8).
 pub const MAX_EMOJI_BYTES: usize = 16;
 

@@ -275,6 +275,9 @@ pub enum ErrorCode {
     NoSuchFile,
     /// The sender is not the right party of an open transfer with that id.
     NoSuchTransfer,
+    /// The sender chats faster than the server allows (an addition to
+    /// version 1: 50 messages or 256 KiB a second, bursts of 200 or 2 MiB).
+    RateLimited,
     /// A code this version does not know (from a newer server).
     #[serde(other)]
     Unknown,
@@ -298,6 +301,7 @@ impl ErrorCode {
             ErrorCode::NotPresenter => "not_presenter",
             ErrorCode::NoSuchFile => "no_such_file",
             ErrorCode::NoSuchTransfer => "no_such_transfer",
+            ErrorCode::RateLimited => "rate_limited",
             ErrorCode::Unknown => "unknown",
         }
     }

@@ -23,7 +23,7 @@ use lanmeet_common::message::{
 };
 use lanmeet_common::sha256::to_hex;
 
-use super::meeting::{Meeting, Participant};
+use super::meeting::{ChatAllowance, Meeting, Participant};
 use super::{ConnId, ConnState, Core};
 
 impl Core {
@@ -184,6 +184,7 @@ impl Core {
             audio_queue: VecDeque::new(),
             mix_seq: 0,
             mixing: None,
+            chat_allowance: ChatAllowance::new(),
         });
         self.tokens.insert(token, client_id.clone());
         self.clients.insert(client_id.clone(), code.to_string());

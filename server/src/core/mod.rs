@@ -26,6 +26,7 @@ mod files;
 mod handshake;
 mod media;
 mod meeting;
+mod rate;
 
 #[cfg(test)]
 mod tests;

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 use serde_json::{json, Value};
 
 use lanmeet_common::audio;
+use lanmeet_common::base64;
 use lanmeet_common::framing;
 use lanmeet_common::udp::{self, Kind};
 use lanmeet_common::video;
@@ -542,6 +543,53 @@ fn private_chat_goes_to_one_and_is_not_kept() {
     assert_eq!(h.one(conn)["chat_history"], json!([]));
 }
 
+#[test]
+fn chat_is_rate_limited_per_sender() {
+    let mut h = Harness::new();
+    let all = h.meeting(&["Alice", "Bob", "Carol"]);
+    let (a, b, c) = (all[0].clone(), all[1].clone(), all[2].clone());
+    // A burst of 200 lines goes through at once.
+    for i in 0..200 {
+        h.send(a.conn, json!({"type":"chat","message":format!("m{i}")}));
+    }
+    assert_eq!(h.take(b.conn).len(), 200);
+    h.take(c.conn);
+    assert!(h.take(a.conn).is_empty());
+    // The next, public or private, is refused and reaches nobody.
+    h.send(a.conn, json!({"type":"chat","message":"one too many"}));
+    assert_eq!(h.error_code(a.conn), "rate_limited");
+    h.send(a.conn, json!({"type":"chat","message":"psst","to":b.id}));
+    assert_eq!(h.error_code(a.conn), "rate_limited");
+    assert!(h.take(b.conn).is_empty() && h.take(c.conn).is_empty());
+    // Others still chat.
+    h.send(c.conn, json!({"type":"chat","message":"hi"}));
+    assert_eq!(h.one(b.conn)["message"], "hi");
+    assert_eq!(h.one(a.conn)["message"], "hi");
+    // 50 a second: 20 ms later one more fits, and only one.
+    h.now += Duration::from_millis(20);
+    h.send(a.conn, json!({"type":"chat","message":"later"}));
+    h.send(a.conn, json!({"type":"chat","message":"too soon"}));
+    assert_eq!(h.one(b.conn)["message"], "later");
+    assert_eq!(h.error_code(a.conn), "rate_limited");
+    // Bytes count too: lines of 4000 four-byte characters are 16 000
+    // bytes, so the 2 MiB burst holds 131 of them.
+    let long = "\u{1F600}".repeat(4000);
+    h.take(c.conn);
+    for _ in 0..131 {
+        h.send(b.conn, json!({"type":"chat","message":long}));
+    }
+    assert_eq!(h.take(c.conn).len(), 131);
+    h.send(b.conn, json!({"type":"chat","message":long}));
+    assert_eq!(h.error_code(b.conn), "rate_limited");
+    // 256 KiB a second: 16 000 bytes fit again after 61 ms.
+    h.now += Duration::from_millis(61);
+    h.send(b.conn, json!({"type":"chat","message":long}));
+    assert_eq!(h.one(c.conn)["message"], long.as_str());
+    // The history holds only what was delivered.
+    let history = &h.core.meetings[&a.code].chat_history;
+    assert!(history.iter().all(|l| l.message != "one too many"));
+}
+
 // ----------------------------------------------------------------- presence
 
 #[test]
@@ -779,6 +827,84 @@ fn unmute_all_lifts_exactly_what_mute_all_did() {
 }
 
 #[test]
+fn unmute_all_keeps_mutes_and_locks_from_before_mute_all() {
+    let mut h = Harness::new();
+    let all = h.meeting(&["Alice", "Bob", "Carol", "Dan", "Erin"]);
+    let host = all[0].clone();
+    let (bob, carol, dan, erin) = (&all[1], &all[2], &all[3], &all[4]);
+    // Bob mutes himself, the host mutes Carol and locks Erin's mic; Dan is
+    // left alone until mute_all.
+    h.send(bob.conn, json!({"type":"audio_state","muted":true}));
+    h.send(
+        host.conn,
+        json!({"type":"mute_participant","target_client_id":carol.id}),
+    );
+    h.send(
+        host.conn,
+        json!({"type":"lock_mic","target_client_id":erin.id}),
+    );
+    h.send(host.conn, json!({"type":"mute_all","lock":true}));
+    h.inbox.clear();
+    h.send(host.conn, json!({"type":"unmute_all"}));
+    // What each was told about itself (messages without a client_id).
+    let own = |h: &mut Harness, who: &Who| -> Vec<String> {
+        h.take(who.conn)
+            .iter()
+            .filter(|m| m.get("client_id").is_none())
+            .map(|m| m["type"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(own(&mut h, bob), ["mic_unlocked"], "Bob stays muted");
+    assert_eq!(own(&mut h, carol), ["mic_unlocked"], "Carol stays muted");
+    assert_eq!(own(&mut h, dan), ["mic_unlocked", "unmuted_by_host"]);
+    assert_eq!(own(&mut h, erin), ["unmuted_by_host"], "Erin stays locked");
+    let told: Vec<(String, String)> = h
+        .take(host.conn)
+        .iter()
+        .map(|m| {
+            (
+                m["type"].as_str().unwrap().to_string(),
+                m["client_id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let pair = |t: &str, w: &Who| (t.to_string(), w.id.clone());
+    assert_eq!(
+        told,
+        [
+            pair("participant_mic_unlocked", bob),
+            pair("participant_mic_unlocked", carol),
+            pair("participant_mic_unlocked", dan),
+            pair("participant_unmuted", dan),
+            pair("participant_unmuted", erin),
+        ]
+    );
+    // A joiner sees the same state.
+    let conn = h.connect();
+    h.send(
+        conn,
+        json!({"type":"join_meeting","version":1,"username":"Fay","meeting_code":host.code}),
+    );
+    let reply = h.take(conn).remove(0);
+    let state = |w: &Who| {
+        let p = reply["participants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["client_id"] == w.id.as_str())
+            .unwrap();
+        (
+            p["muted"].as_bool().unwrap(),
+            p["mic_locked"].as_bool().unwrap(),
+        )
+    };
+    assert_eq!(state(bob), (true, false));
+    assert_eq!(state(carol), (true, false));
+    assert_eq!(state(dan), (false, false));
+    assert_eq!(state(erin), (false, true));
+}
+
+#[test]
 fn requests_reach_targets() {
     let mut h = Harness::new();
     let all = h.meeting(&["Alice", "Bob", "Carol"]);
@@ -1006,6 +1132,39 @@ fn a_file_is_relayed_from_offer_to_last_ack() {
         json!({"type":"join_meeting","version":1,"username":"Dan","meeting_code":a.code}),
     );
     assert_eq!(h.one(conn)["files"][0]["file_id"], "f1");
+}
+
+#[test]
+fn chunks_past_the_window_are_refused_and_not_relayed() {
+    let mut h = Harness::new();
+    let all = h.meeting(&["Alice", "Bob"]);
+    let (a, b) = (&all[0].clone(), &all[1].clone());
+    offer(&mut h, a, "big", 4 << 20);
+    h.take(b.conn);
+    let t = request(&mut h, a, b, "big");
+    let data = base64::encode(&[7u8; 64 * 1024]);
+    let chunk =
+        |offset: u64| json!({"type":"file_chunk","transfer_id":t,"offset":offset,"data":data});
+    // The first 1 MiB goes through without an ack.
+    for k in 0..16u64 {
+        h.send(a.conn, chunk(k * 65536));
+        assert_eq!(h.one(b.conn)["offset"], k * 65536);
+    }
+    // One more byte past the window: refused, and the downloader gets nothing.
+    h.send(a.conn, chunk(1 << 20));
+    assert_eq!(h.error_code(a.conn), "bad_request");
+    assert!(h.take(b.conn).is_empty());
+    // An ack moves the window.
+    h.send(
+        b.conn,
+        json!({"type":"file_ack","transfer_id":t,"offset":65536}),
+    );
+    h.take(a.conn);
+    h.send(a.conn, chunk(1 << 20));
+    assert_eq!(h.one(b.conn)["offset"], 1 << 20);
+    h.send(a.conn, chunk((1 << 20) + 65536));
+    assert_eq!(h.error_code(a.conn), "bad_request");
+    assert!(h.take(b.conn).is_empty());
 }
 
 #[test]
