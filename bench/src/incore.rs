@@ -39,13 +39,14 @@ impl Meeting {
         let start = Instant::now();
         let config = CoreConfig {
             max_connections: size + 1,
+            max_handshakes_per_address: size + 1,
             ..CoreConfig::default()
         };
         let mut core = Core::new(config, Box::new(SeededRandom(7)), start, SystemTime::now());
         let mut code = String::new();
         let mut joined = Vec::new();
         for conn in 0..size as u64 {
-            core.on_connect(conn, start);
+            core.on_connect(conn, [127, 0, 0, 1].into(), start);
             let msg = if conn == 0 {
                 ClientMessage::CreateMeeting {
                     version: 1,

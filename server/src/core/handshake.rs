@@ -17,14 +17,16 @@
 
 use std::collections::VecDeque;
 
-use lanmeet_common::limits::{MEETING_CODE_ALPHABET, MEETING_CODE_LEN, PROTOCOL_VERSION};
+use lanmeet_common::limits::{
+    MAX_ERROR_TEXT, MEETING_CODE_ALPHABET, MEETING_CODE_LEN, PROTOCOL_VERSION,
+};
 use lanmeet_common::message::{
     normalize_meeting_code, normalize_username, ClientMessage, ErrorCode, JoinReply, ServerMessage,
 };
 use lanmeet_common::sha256::to_hex;
 
 use super::meeting::{ChatAllowance, Meeting, Participant};
-use super::{ConnId, ConnState, Core};
+use super::{clip, ConnId, ConnState, Core};
 
 impl Core {
     pub(super) fn on_handshake(&mut self, conn: ConnId, message: ClientMessage) {
@@ -47,8 +49,9 @@ impl Core {
         };
         if let Err((code, text)) = result {
             self.out.log(format!(
-                "conn {conn}: handshake refused: {}: {text}",
-                code.as_str()
+                "conn {conn}: handshake refused: {}: {}",
+                code.as_str(),
+                clip(text.clone(), MAX_ERROR_TEXT)
             ));
             self.out.error(conn, code, text);
             self.drop_conn(conn);
@@ -193,6 +196,8 @@ impl Core {
                 client_id: client_id.clone(),
                 meeting: code.to_string(),
             };
+            let peer = c.peer;
+            self.handshake_done(peer);
         }
         client_id
     }

@@ -32,7 +32,7 @@ mod rate;
 mod tests;
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::rc::Rc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -80,6 +80,8 @@ pub struct CoreConfig {
     pub max_participants: usize,
     /// Connections on the server.
     pub max_connections: usize,
+    /// Connections from one address still in the handshake.
+    pub max_handshakes_per_address: usize,
 }
 
 impl Default for CoreConfig {
@@ -89,6 +91,7 @@ impl Default for CoreConfig {
             max_datagram: limits::DEFAULT_MAX_DATAGRAM,
             max_participants: limits::MAX_PARTICIPANTS,
             max_connections: limits::MAX_CONNECTIONS,
+            max_handshakes_per_address: limits::MAX_HANDSHAKES_PER_ADDRESS,
         }
     }
 }
@@ -104,6 +107,8 @@ enum ConnState {
 struct Conn {
     state: ConnState,
     last_heard: Instant,
+    /// The address it came from.
+    peer: IpAddr,
 }
 
 /// Everything the server knows, and the queue of what it wants done.
@@ -115,6 +120,8 @@ pub struct Core {
     clients: HashMap<String, String>,
     /// udp_token -> client_id.
     tokens: HashMap<String, String>,
+    /// Connections still in the handshake, per address.
+    handshakes: HashMap<IpAddr, usize>,
     transfers: files::Transfers,
     out: Outbox,
     rng: Box<dyn RandomSource>,
@@ -164,6 +171,7 @@ impl Core {
             meetings: HashMap::new(),
             clients: HashMap::new(),
             tokens: HashMap::new(),
+            handshakes: HashMap::new(),
             transfers: files::Transfers::default(),
             out: Outbox::default(),
             rng,
@@ -209,25 +217,53 @@ impl Core {
         self.transfers.len()
     }
 
-    /// A connection was accepted. Beyond the connection limit it is refused
-    /// with `server_full`.
-    pub fn on_connect(&mut self, conn: ConnId, now: Instant) {
-        if self.conns.len() >= self.config.max_connections {
-            self.out.error(
-                conn,
-                ErrorCode::ServerFull,
-                "the server has no room for more connections",
-            );
+    /// A connection from `peer` was accepted. Beyond the connection limit,
+    /// or beyond the limit of connections from one address still in the
+    /// handshake, it is refused with `server_full`.
+    pub fn on_connect(&mut self, conn: ConnId, peer: IpAddr, now: Instant) {
+        let refusal = if self.conns.len() >= self.config.max_connections {
+            Some("the server has no room for more connections")
+        } else if self.handshakes.get(&peer).copied().unwrap_or(0)
+            >= self.config.max_handshakes_per_address
+        {
+            Some("too many connections from your address are still joining; try again")
+        } else {
+            None
+        };
+        if let Some(why) = refusal {
+            self.out.log(format!("conn {conn}: refused: {why}"));
+            self.out.error(conn, ErrorCode::ServerFull, why);
             self.out.close(conn);
             return;
         }
+        *self.handshakes.entry(peer).or_default() += 1;
         self.conns.insert(
             conn,
             Conn {
                 state: ConnState::Handshake,
                 last_heard: now,
+                peer,
             },
         );
+    }
+
+    /// Forgets `conn`, keeping the count of handshakes per address.
+    fn forget_conn(&mut self, conn: ConnId) -> Option<Conn> {
+        let c = self.conns.remove(&conn)?;
+        if matches!(c.state, ConnState::Handshake) {
+            self.handshake_done(c.peer);
+        }
+        Some(c)
+    }
+
+    /// A connection from `peer` left the handshake (joined or closed).
+    fn handshake_done(&mut self, peer: IpAddr) {
+        if let Some(n) = self.handshakes.get_mut(&peer) {
+            *n -= 1;
+            if *n == 0 {
+                self.handshakes.remove(&peer);
+            }
+        }
     }
 
     /// One frame body arrived on `conn`.
@@ -255,15 +291,29 @@ impl Core {
         }
     }
 
-    /// A client announced a frame over 4 MiB: `too_large`, then close.
-    pub fn on_frame_too_large(&mut self, conn: ConnId, len: usize) {
+    /// A client announced a frame over `limit` (4 MiB, or 64 KiB for the
+    /// handshake): `too_large`, then close.
+    pub fn on_frame_too_large(&mut self, conn: ConnId, len: usize, limit: usize) {
         self.out.error(
             conn,
             ErrorCode::TooLarge,
-            format!(
-                "frame of {len} bytes is over the limit of {}",
-                limits::MAX_CLIENT_FRAME
-            ),
+            format!("frame of {len} bytes is over the limit of {limit}"),
+        );
+        self.leave(conn, LeaveReason::Error);
+        self.out.close(conn);
+    }
+
+    /// The shell has no room for `conn`'s incomplete frame (the cap on all
+    /// incomplete frames is reached and `conn` is the newest holding one):
+    /// `server_full`, then close.
+    pub fn on_no_room(&mut self, conn: ConnId) {
+        if !self.conns.contains_key(&conn) {
+            return;
+        }
+        self.out.error(
+            conn,
+            ErrorCode::ServerFull,
+            "the server holds too much unfinished input; try again later",
         );
         self.leave(conn, LeaveReason::Error);
         self.out.close(conn);
@@ -318,14 +368,14 @@ impl Core {
 
     /// Forgets `conn` without a leave (it never joined) and closes it.
     fn drop_conn(&mut self, conn: ConnId) {
-        self.conns.remove(&conn);
+        self.forget_conn(conn);
         self.out.close(conn);
     }
 
     /// Takes `conn` out of its meeting (if any) and tells the others why.
     /// The caller decides whether to close the connection.
     fn leave(&mut self, conn: ConnId, reason: LeaveReason) {
-        let Some(c) = self.conns.remove(&conn) else {
+        let Some(c) = self.forget_conn(conn) else {
             return;
         };
         let ConnState::Joined {
@@ -448,6 +498,20 @@ struct Outbox {
     log: Vec<String>,
 }
 
+/// `text` cut to at most `max` bytes at a character boundary, marked with
+/// an ellipsis when cut.
+fn clip(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let mut end = max.saturating_sub('…'.len_utf8());
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        text.push('…');
+    }
+    text
+}
+
 /// Serializes and frames a message once, to be shared by every recipient.
 fn frame_of(message: &ServerMessage) -> Rc<[u8]> {
     framing::encode_json(message).into()
@@ -470,7 +534,10 @@ impl Outbox {
         });
     }
 
+    /// An `error`; its text is cut to [`limits::MAX_ERROR_TEXT`] bytes, so
+    /// a message quoting what a client sent never echoes megabytes back.
     fn error(&mut self, conn: ConnId, code: ErrorCode, message: impl Into<String>) {
+        let message = clip(message.into(), limits::MAX_ERROR_TEXT);
         self.send(conn, &ServerMessage::error(code, message));
     }
 

@@ -41,6 +41,7 @@ fn config(max_participants: usize) -> CoreConfig {
         max_datagram: 1400,
         max_participants,
         max_connections: 16,
+        max_handshakes_per_address: 8,
     }
 }
 
@@ -91,7 +92,7 @@ impl Harness {
     fn connect(&mut self) -> ConnId {
         let conn = self.next_conn;
         self.next_conn += 1;
-        self.core.on_connect(conn, self.now);
+        self.core.on_connect(conn, [127, 0, 0, 1].into(), self.now);
         self.collect();
         conn
     }
@@ -374,6 +375,56 @@ fn too_many_connections_is_server_full() {
 }
 
 #[test]
+fn an_address_may_have_only_so_many_connections_in_the_handshake() {
+    let mut h = Harness::new(); // 8 per address
+    let waiting: Vec<ConnId> = (0..8).map(|_| h.connect()).collect();
+    let ninth = h.connect();
+    assert_eq!(h.error_code(ninth), "server_full");
+    assert!(h.closed.contains(&ninth));
+    // Another address is not affected.
+    h.core.on_connect(100, [10, 0, 0, 2].into(), h.now);
+    h.collect();
+    assert!(h.take(100).is_empty() && !h.closed.contains(&100));
+    // A connection that joins, or closes, makes room.
+    h.send(
+        waiting[0],
+        json!({"type":"create_meeting","version":1,"username":"A"}),
+    );
+    h.take(waiting[0]);
+    h.core.on_disconnect(waiting[1], LeaveReason::Left);
+    let (a, b) = (h.connect(), h.connect());
+    assert!(h.take(a).is_empty() && h.take(b).is_empty());
+    let c = h.connect();
+    assert_eq!(h.error_code(c), "server_full");
+}
+
+#[test]
+fn errors_quote_at_most_a_few_hundred_bytes_of_input() {
+    let mut h = Harness::new();
+    let all = h.meeting(&["Alice"]);
+    let huge = "x".repeat(1 << 20);
+    for v in [
+        json!({"type": huge}),
+        json!({"type":"mute_participant","target_client_id":huge}),
+        json!({"type":"file_cancel","transfer_id":huge}),
+    ] {
+        h.send(all[0].conn, v);
+        let e = h.one(all[0].conn);
+        assert_eq!(e["type"], "error");
+        let text = e["message"].as_str().unwrap();
+        assert!(text.len() <= 256, "{} bytes", text.len());
+        assert!(text.ends_with('…'), "{text}");
+    }
+    // The handshake too.
+    let conn = h.connect();
+    h.send(
+        conn,
+        json!({"type":"join_meeting","version":1,"username":"B","meeting_code":huge}),
+    );
+    assert!(h.one(conn)["message"].as_str().unwrap().len() <= 256);
+}
+
+#[test]
 fn second_handshake_is_bad_request_and_keeps_the_connection() {
     let mut h = Harness::new();
     let all = h.meeting(&["Alice"]);
@@ -460,7 +511,7 @@ fn silent_connection_times_out_after_30_seconds() {
 fn too_large_frame_is_an_error_then_close() {
     let mut h = Harness::new();
     let all = h.meeting(&["Alice", "Bob"]);
-    h.core.on_frame_too_large(all[1].conn, 5 << 20);
+    h.core.on_frame_too_large(all[1].conn, 5 << 20, 4 << 20);
     h.collect();
     assert_eq!(h.error_code(all[1].conn), "too_large");
     assert!(h.closed.contains(&all[1].conn));
