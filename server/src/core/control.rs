@@ -261,7 +261,7 @@ impl Core {
                 out.log(format!(
                     "meeting {code}: {client_id} removed {target_client_id}"
                 ));
-                self.leave(target_conn, LeaveReason::Removed);
+                self.leave(target_conn, LeaveReason::Removed, false);
                 self.out.close(target_conn);
             }
             M::LockMeeting { locked } => {
@@ -269,6 +269,7 @@ impl Core {
                 out.broadcast(meeting, &ServerMessage::MeetingLocked { locked }, None);
             }
             M::MakeHost { target_client_id } => {
+                meeting.host_handovers += 1;
                 for p in &mut meeting.participants {
                     p.is_host = p.client_id == target_client_id;
                 }
@@ -338,6 +339,7 @@ impl Core {
             // Handled by the caller before dispatch.
             M::CreateMeeting { .. }
             | M::JoinMeeting { .. }
+            | M::ResumeMeeting { .. }
             | M::Ping
             | M::Leave
             | M::FileOffer { .. }

@@ -11,6 +11,7 @@ use std::rc::Rc;
 use std::time::Instant;
 
 use lanmeet_common::audio;
+use lanmeet_common::features::FeatureSet;
 use lanmeet_common::limits::{
     CHAT_BURST_BYTES, CHAT_BURST_MESSAGES, CHAT_BYTES_PER_SEC, CHAT_HISTORY_LEN,
     CHAT_MESSAGES_PER_SEC,
@@ -50,6 +51,12 @@ pub struct Participant {
     pub mixing: Option<audio::Frame>,
     /// How much more chat it may send now.
     pub chat_allowance: ChatAllowance,
+    /// The additions it named; `None` for a version 1 client (it sent no
+    /// `features`).
+    pub features: Option<FeatureSet>,
+    /// Its token for taking its place back (section 14), when it named
+    /// `"resume"`.
+    pub resume_token: Option<String>,
 }
 
 /// The chat one participant may send: [`CHAT_MESSAGES_PER_SEC`] messages
@@ -102,6 +109,12 @@ pub struct MuteAll {
 }
 
 pub struct Meeting {
+    /// Unique on the server: a resume finds its meeting by code and this,
+    /// so a new meeting that happens to get the same code is not it.
+    pub serial: u64,
+    /// How many times the host role was handed on by `make_host`: a
+    /// returning host gets the role back only if this did not change.
+    pub host_handovers: u64,
     pub password: Option<String>,
     pub participants: Vec<Participant>,
     pub locked: bool,
@@ -117,8 +130,10 @@ pub struct Meeting {
 }
 
 impl Meeting {
-    pub fn new(password: Option<String>) -> Meeting {
+    pub fn new(serial: u64, password: Option<String>) -> Meeting {
         Meeting {
+            serial,
+            host_handovers: 0,
             password,
             participants: Vec::new(),
             locked: false,

@@ -27,6 +27,7 @@ mod handshake;
 mod media;
 mod meeting;
 mod rate;
+mod resume;
 
 #[cfg(test)]
 mod tests;
@@ -36,9 +37,10 @@ use std::net::{IpAddr, SocketAddr};
 use std::rc::Rc;
 use std::time::{Duration, Instant, SystemTime};
 
+use lanmeet_common::features::{JoinReplyAdditions, JoinReplyKind, JoinReplyMessage};
 use lanmeet_common::framing;
 use lanmeet_common::limits;
-use lanmeet_common::message::{ClientMessage, ErrorCode, LeaveReason, ServerMessage};
+use lanmeet_common::message::{ClientMessage, ErrorCode, JoinReply, LeaveReason, ServerMessage};
 
 use crate::rng::RandomSource;
 pub use media::{DatagramAction, MediaStats, HELLO_REPLY};
@@ -122,6 +124,13 @@ pub struct Core {
     tokens: HashMap<String, String>,
     /// Connections still in the handshake, per address.
     handshakes: HashMap<IpAddr, usize>,
+    /// resume_token -> client_id, for participants in a meeting.
+    resume_tokens: HashMap<String, String>,
+    /// resume_token -> who left by a dropped connection, for 60 s.
+    away: HashMap<String, resume::Away>,
+    next_meeting: u64,
+    /// The latest time an input carried (for inputs that carry none).
+    now: Instant,
     transfers: files::Transfers,
     out: Outbox,
     rng: Box<dyn RandomSource>,
@@ -172,6 +181,10 @@ impl Core {
             clients: HashMap::new(),
             tokens: HashMap::new(),
             handshakes: HashMap::new(),
+            resume_tokens: HashMap::new(),
+            away: HashMap::new(),
+            next_meeting: 0,
+            now,
             transfers: files::Transfers::default(),
             out: Outbox::default(),
             rng,
@@ -221,6 +234,7 @@ impl Core {
     /// or beyond the limit of connections from one address still in the
     /// handshake, it is refused with `server_full`.
     pub fn on_connect(&mut self, conn: ConnId, peer: IpAddr, now: Instant) {
+        self.now = self.now.max(now);
         let refusal = if self.conns.len() >= self.config.max_connections {
             Some("the server has no room for more connections")
         } else if self.handshakes.get(&peer).copied().unwrap_or(0)
@@ -268,6 +282,7 @@ impl Core {
 
     /// One frame body arrived on `conn`.
     pub fn on_frame(&mut self, conn: ConnId, body: &[u8], now: Instant) {
+        self.now = self.now.max(now);
         let Some(c) = self.conns.get_mut(&conn) else {
             return; // closing: the shell no longer feeds its frames, but be safe
         };
@@ -283,7 +298,7 @@ impl Core {
             }
         };
         match &c.state {
-            ConnState::Handshake => self.on_handshake(conn, message),
+            ConnState::Handshake => self.on_handshake(conn, message, body, now),
             ConnState::Joined { client_id, meeting } => {
                 let (client_id, meeting) = (client_id.clone(), meeting.clone());
                 self.on_message(conn, &client_id, &meeting, message, now);
@@ -299,7 +314,7 @@ impl Core {
             ErrorCode::TooLarge,
             format!("frame of {len} bytes is over the limit of {limit}"),
         );
-        self.leave(conn, LeaveReason::Error);
+        self.leave(conn, LeaveReason::Error, false);
         self.out.close(conn);
     }
 
@@ -315,13 +330,13 @@ impl Core {
             ErrorCode::ServerFull,
             "the server holds too much unfinished input; try again later",
         );
-        self.leave(conn, LeaveReason::Error);
+        self.leave(conn, LeaveReason::Error, true);
         self.out.close(conn);
     }
 
     /// The connection closed or failed (the shell has dropped it).
     pub fn on_disconnect(&mut self, conn: ConnId, reason: LeaveReason) {
-        self.leave(conn, reason);
+        self.leave(conn, reason, true);
     }
 
     /// When the core next needs [`Core::on_timer`].
@@ -332,6 +347,7 @@ impl Core {
     /// Runs what is due: mixer ticks (sending mixed audio through `send`)
     /// and the idle timeout.
     pub fn on_timer(&mut self, now: Instant, send: &mut dyn FnMut(SocketAddr, &[u8])) {
+        self.now = self.now.max(now);
         let mut ticks = 0;
         while now >= self.next_mix {
             if ticks == MAX_CATCH_UP_TICKS {
@@ -361,9 +377,10 @@ impl Core {
                 "conn {conn}: silent for {}s, closing",
                 limits::IDLE_TIMEOUT_SECS
             ));
-            self.leave(conn, LeaveReason::Timeout);
+            self.leave(conn, LeaveReason::Timeout, true);
             self.out.close(conn);
         }
+        self.expire_away(now);
     }
 
     /// Forgets `conn` without a leave (it never joined) and closes it.
@@ -373,8 +390,10 @@ impl Core {
     }
 
     /// Takes `conn` out of its meeting (if any) and tells the others why.
-    /// The caller decides whether to close the connection.
-    fn leave(&mut self, conn: ConnId, reason: LeaveReason) {
+    /// The caller decides whether to close the connection. A participant
+    /// that is `resumable` (its connection dropped or went silent; not one
+    /// that said `leave` or was removed) may come back for 60 s.
+    fn leave(&mut self, conn: ConnId, reason: LeaveReason, resumable: bool) {
         let Some(c) = self.forget_conn(conn) else {
             return;
         };
@@ -393,6 +412,16 @@ impl Core {
             return;
         };
         self.tokens.remove(&p.udp_token);
+        if let Some(token) = &p.resume_token {
+            self.resume_tokens.remove(token);
+            if resumable {
+                self.remember_away(token.clone(), &p, &code);
+            }
+        }
+        let meeting = self
+            .meetings
+            .get_mut(&code)
+            .expect("the meeting held the leaver");
         self.out.log(format!(
             "meeting {code}: {} ({client_id}) left: {}",
             p.username,
@@ -451,13 +480,13 @@ impl Core {
     ) {
         use ClientMessage as M;
         match message {
-            M::CreateMeeting { .. } | M::JoinMeeting { .. } => {
+            M::CreateMeeting { .. } | M::JoinMeeting { .. } | M::ResumeMeeting { .. } => {
                 self.out
                     .error(conn, ErrorCode::BadRequest, "already in a meeting");
             }
             M::Ping => self.out.send(conn, &ServerMessage::Pong),
             M::Leave => {
-                self.leave(conn, LeaveReason::Left);
+                self.leave(conn, LeaveReason::Left, false);
                 self.out.close(conn);
             }
             M::FileOffer { .. }
@@ -522,6 +551,26 @@ impl Outbox {
         self.items.push(Output::Send {
             conn,
             frame: frame_of(message),
+            droppable: false,
+        });
+    }
+
+    /// A join reply with the additions' fields for this client.
+    fn send_join_reply(
+        &mut self,
+        conn: ConnId,
+        kind: JoinReplyKind,
+        reply: &JoinReply,
+        additions: &JoinReplyAdditions,
+    ) {
+        let message = JoinReplyMessage {
+            kind,
+            reply,
+            additions,
+        };
+        self.items.push(Output::Send {
+            conn,
+            frame: framing::encode_json(&message).into(),
             droppable: false,
         });
     }

@@ -641,6 +641,204 @@ fn chat_is_rate_limited_per_sender() {
     assert!(history.iter().all(|l| l.message != "one too many"));
 }
 
+// ------------------------------------------------------- features, resume
+
+/// Creates or joins with `features`; returns the connection and its reply.
+fn enter_with(h: &mut Harness, v: Value) -> (ConnId, Value) {
+    let conn = h.connect();
+    h.send(conn, v);
+    let mut got = h.take(conn);
+    let reply = got.remove(0);
+    h.inbox.insert(conn, got.into());
+    (conn, reply)
+}
+
+#[test]
+fn a_client_naming_no_features_sees_exactly_version_1() {
+    let mut h = Harness::new();
+    let (_, reply) = enter_with(
+        &mut h,
+        json!({"type":"create_meeting","version":1,"username":"Old"}),
+    );
+    for field in ["features", "resume_token", "resumed"] {
+        assert!(reply.get(field).is_none(), "{field} in {reply}");
+    }
+    // Sending `features` (even none) gets the server's list; naming
+    // "resume" gets a token too; unknown names are ignored.
+    let code = reply["meeting_code"].as_str().unwrap();
+    let (_, reply) = enter_with(
+        &mut h,
+        json!({"type":"join_meeting","version":1,"username":"New","meeting_code":code,"features":[]}),
+    );
+    assert_eq!(reply["features"], json!(["resume"]));
+    assert!(reply.get("resume_token").is_none());
+    let (_, reply) = enter_with(
+        &mut h,
+        json!({"type":"join_meeting","version":1,"username":"Newer","meeting_code":code,
+               "features":["polls","resume"]}),
+    );
+    assert_eq!(reply["features"], json!(["resume"]));
+    assert_eq!(reply["resume_token"].as_str().unwrap().len(), 32);
+    assert!(reply.get("resumed").is_none());
+    // `features` of the wrong type is bad_request.
+    let conn = h.connect();
+    h.send(
+        conn,
+        json!({"type":"join_meeting","version":1,"username":"X","meeting_code":code,"features":"resume"}),
+    );
+    assert_eq!(h.error_code(conn), "bad_request");
+}
+
+#[test]
+fn resume_takes_the_place_of_a_connection_not_yet_seen_closed() {
+    let mut h = Harness::new();
+    let (host, reply) = enter_with(
+        &mut h,
+        json!({"type":"create_meeting","version":1,"username":"Ann","features":["resume"]}),
+    );
+    let (id, token) = (reply["client_id"].clone(), reply["resume_token"].clone());
+    let udp_token = reply["udp_token"].clone();
+    let code = reply["meeting_code"].as_str().unwrap().to_string();
+    let bob = h.join("Bob", &who(host, &reply));
+    h.send(host, json!({"type":"raise_hand","state":true}));
+    h.send(host, json!({"type":"audio_state","muted":true}));
+    h.inbox.clear();
+    // A new connection resumes; the old one was never seen closed.
+    let (conn, r) = enter_with(
+        &mut h,
+        json!({"type":"resume_meeting","version":1,"resume_token":token}),
+    );
+    assert_eq!(r["type"], "join_success", "{r}");
+    assert_eq!(r["resumed"], true);
+    assert_eq!((&r["client_id"], r["is_host"].as_bool()), (&id, Some(true)));
+    assert_eq!(r["meeting_code"], code.as_str());
+    assert_ne!(r["udp_token"], udp_token, "a new UDP token");
+    assert_ne!(r["resume_token"], token, "a new resume token");
+    assert!(h.closed.contains(&host), "the old connection is closed");
+    assert!(h.take(host).is_empty());
+    assert!(h.take(bob.conn).is_empty(), "others see nothing");
+    // Its state is kept, as others see it.
+    let fay = h.join("Fay", &bob);
+    let _ = fay;
+    let m = &h.core.meetings[&code];
+    let p = m.participant(id.as_str().unwrap()).unwrap();
+    assert!(p.is_host && p.muted && p.raised_at.is_some() && p.conn == conn);
+    // The old token is spent; the old UDP token too.
+    let (c2, e) = enter_with(
+        &mut h,
+        json!({"type":"resume_meeting","version":1,"resume_token":token}),
+    );
+    assert_eq!(e["code"], "resume_expired", "{e}");
+    assert!(h.closed.contains(&c2));
+    assert!(!h.core.tokens.contains_key(udp_token.as_str().unwrap()));
+}
+
+#[test]
+fn resume_after_a_drop_comes_back_as_the_same_participant() {
+    let mut h = Harness::new();
+    let (host, reply) = enter_with(
+        &mut h,
+        json!({"type":"create_meeting","version":1,"username":"Ann","features":["resume"]}),
+    );
+    let ann = who(host, &reply);
+    let token = reply["resume_token"].as_str().unwrap().to_string();
+    let bob = h.join("Bob", &ann);
+    h.send(host, json!({"type":"lock_meeting","locked":true}));
+    h.inbox.clear();
+    h.core.on_disconnect(host, LeaveReason::Error);
+    h.collect();
+    assert_eq!(
+        h.types(bob.conn),
+        ["user_left", "host_changed"],
+        "Bob saw Ann leave and became host"
+    );
+    h.advance(Duration::from_secs(20));
+    let (conn, r) = enter_with(
+        &mut h,
+        json!({"type":"resume_meeting","version":1,"resume_token":token}),
+    );
+    assert_eq!(
+        (r["type"].as_str(), r["resumed"].as_bool()),
+        (Some("join_success"), Some(true)),
+        "{r}"
+    );
+    assert_eq!(
+        r["client_id"],
+        ann.id.as_str(),
+        "the same id, in a locked meeting"
+    );
+    assert_eq!(r["is_host"], true, "the host role comes back");
+    let told = h.take(bob.conn);
+    assert_eq!(
+        told[0],
+        json!({"type":"user_joined","client_id":ann.id,"username":"Ann"})
+    );
+    assert_eq!(told[1], json!({"type":"host_changed","client_id":ann.id}));
+    assert_eq!(h.types(conn), ["host_changed"]);
+
+    // Dropped again, but the host role was handed on by make_host meanwhile:
+    // it does not come back.
+    let token = r["resume_token"].as_str().unwrap().to_string();
+    h.core.on_disconnect(conn, LeaveReason::Left);
+    h.collect();
+    h.send(bob.conn, json!({"type":"lock_meeting","locked":false}));
+    let carol = h.join("Carol", &bob);
+    h.send(
+        bob.conn,
+        json!({"type":"make_host","target_client_id":carol.id}),
+    );
+    h.inbox.clear();
+    let (_, r) = enter_with(
+        &mut h,
+        json!({"type":"resume_meeting","version":1,"resume_token":token}),
+    );
+    assert_eq!(r["is_host"], false, "{r}");
+    assert_eq!(h.types(bob.conn), ["user_joined"]);
+}
+
+#[test]
+fn resume_expires_after_60_seconds_and_never_follows_leave() {
+    let mut h = Harness::new();
+    let host = h.create("Host");
+    let enter = |h: &mut Harness, name: &str| {
+        enter_with(
+            h,
+            json!({"type":"join_meeting","version":1,"username":name,
+                   "meeting_code":host.code,"features":["resume"]}),
+        )
+    };
+    let (late, r) = enter(&mut h, "Late");
+    let late_token = r["resume_token"].clone();
+    let (gone, r) = enter(&mut h, "Gone");
+    let gone_token = r["resume_token"].clone();
+    h.core.on_disconnect(late, LeaveReason::Left);
+    h.send(gone, json!({"type":"leave"}));
+    // The meeting goes on (the host pings) while the minute passes.
+    for _ in 0..4 {
+        h.send(host.conn, json!({"type":"ping"}));
+        h.advance(Duration::from_secs(16));
+    }
+    assert!(h.core.meetings.contains_key(&host.code));
+    for token in [
+        late_token,
+        gone_token,
+        json!("0123456789abcdef0123456789abcdef"),
+    ] {
+        let (conn, e) = enter_with(
+            &mut h,
+            json!({"type":"resume_meeting","version":1,"resume_token":token}),
+        );
+        assert_eq!(e["code"], "resume_expired", "{e}");
+        assert!(h.closed.contains(&conn));
+    }
+    let (conn, e) = enter_with(
+        &mut h,
+        json!({"type":"resume_meeting","version":1,"resume_token":"short"}),
+    );
+    assert_eq!(e["code"], "bad_request", "{e}");
+    assert!(h.closed.contains(&conn));
+}
+
 // ----------------------------------------------------------------- presence
 
 #[test]
