@@ -50,6 +50,9 @@ pub struct Config {
     pub max_incomplete_bytes: usize,
     /// Connections from one address still in the handshake.
     pub max_handshakes_per_address: usize,
+    /// A connection silent this long is closed (30 s in the protocol;
+    /// tests shorten it).
+    pub idle_timeout: std::time::Duration,
 }
 
 impl Default for Config {
@@ -64,6 +67,7 @@ impl Default for Config {
             max_connections: limits::MAX_CONNECTIONS,
             max_incomplete_bytes: limits::DEFAULT_MAX_INCOMPLETE_BYTES,
             max_handshakes_per_address: limits::MAX_HANDSHAKES_PER_ADDRESS,
+            idle_timeout: std::time::Duration::from_secs(limits::IDLE_TIMEOUT_SECS),
         }
     }
 }
@@ -103,6 +107,7 @@ impl Server {
             max_participants: config.max_participants,
             max_connections: config.max_connections,
             max_handshakes_per_address: config.max_handshakes_per_address,
+            idle_timeout: config.idle_timeout,
         };
         let shell = shell::Shell::new(
             poll,

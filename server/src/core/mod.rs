@@ -84,6 +84,8 @@ pub struct CoreConfig {
     pub max_connections: usize,
     /// Connections from one address still in the handshake.
     pub max_handshakes_per_address: usize,
+    /// A connection silent this long is closed (30 s; tests shorten it).
+    pub idle_timeout: Duration,
 }
 
 impl Default for CoreConfig {
@@ -94,6 +96,7 @@ impl Default for CoreConfig {
             max_participants: limits::MAX_PARTICIPANTS,
             max_connections: limits::MAX_CONNECTIONS,
             max_handshakes_per_address: limits::MAX_HANDSHAKES_PER_ADDRESS,
+            idle_timeout: Duration::from_secs(limits::IDLE_TIMEOUT_SECS),
         }
     }
 }
@@ -365,7 +368,7 @@ impl Core {
     }
 
     fn close_idle(&mut self, now: Instant) {
-        let limit = Duration::from_secs(limits::IDLE_TIMEOUT_SECS);
+        let limit = self.config.idle_timeout;
         let idle: Vec<ConnId> = self
             .conns
             .iter()
@@ -373,10 +376,8 @@ impl Core {
             .map(|(&id, _)| id)
             .collect();
         for conn in idle {
-            self.out.log(format!(
-                "conn {conn}: silent for {}s, closing",
-                limits::IDLE_TIMEOUT_SECS
-            ));
+            self.out
+                .log(format!("conn {conn}: silent for {:?}, closing", limit));
             self.leave(conn, LeaveReason::Timeout, true);
             self.out.close(conn);
         }

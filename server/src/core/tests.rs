@@ -42,6 +42,7 @@ fn config(max_participants: usize) -> CoreConfig {
         max_participants,
         max_connections: 16,
         max_handshakes_per_address: 8,
+        idle_timeout: Duration::from_secs(30),
     }
 }
 
