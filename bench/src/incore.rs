@@ -18,7 +18,7 @@ use lanmeet_common::framing;
 use lanmeet_common::message::{ClientMessage, ServerMessage};
 use lanmeet_common::udp::{self, Kind};
 use lanmeet_common::video;
-use lanmeet_server::core::{Core, CoreConfig, DatagramAction, Output};
+use lanmeet_server::core::{Core, CoreConfig, Output, Outputs};
 use lanmeet_server::rng::SeededRandom;
 
 /// A core holding one meeting of `size`, every participant's UDP address
@@ -63,7 +63,9 @@ impl Meeting {
             };
             let body = serde_json::to_vec(&msg).unwrap_or_default();
             core.on_frame(conn, &body, start);
-            for out in core.take_outputs().collect::<Vec<_>>() {
+            let mut outputs = Outputs::default();
+            core.take_outputs(&mut outputs);
+            for out in outputs.drain() {
                 let Output::Send {
                     conn: to, frame, ..
                 } = out
@@ -83,17 +85,12 @@ impl Meeting {
                 }
             }
         }
-        let mut relay = Vec::new();
         let mut members = Vec::new();
         for (i, (id, token)) in joined.into_iter().enumerate() {
-            core.on_datagram(
-                addr(i),
-                &udp::build(Kind::Hello, &id, token.as_bytes()),
-                &mut relay,
-            );
+            core.on_datagram(addr(i), &udp::build(Kind::Hello, &id, token.as_bytes()));
             members.push((id, addr(i)));
         }
-        core.take_outputs().for_each(drop);
+        core.take_outputs(&mut Outputs::default());
         Meeting {
             core,
             start,
@@ -110,7 +107,7 @@ pub fn cost_per_tick(speakers: usize, ticks: u32) -> f64 {
         start,
         members,
     } = Meeting::new(speakers);
-    let mut relay = Vec::new();
+    let mut outputs = Outputs::default();
     let frames: Vec<Vec<u8>> = members
         .iter()
         .enumerate()
@@ -121,11 +118,20 @@ pub fn cost_per_tick(speakers: usize, ticks: u32) -> f64 {
     let mut spent = Duration::ZERO;
     for _ in 0..ticks {
         for (i, d) in frames.iter().enumerate() {
-            core.on_datagram(addr(i), d, &mut relay);
+            core.on_datagram(addr(i), d);
         }
         now += Duration::from_millis(10);
         let t0 = Instant::now();
-        core.on_timer(now, &mut |_, _| sent += 1);
+        core.on_timer(now);
+        core.take_outputs(&mut outputs);
+        for out in outputs.drain() {
+            if let Output::Datagram { to, bytes } = out {
+                for addr in to {
+                    black_box((addr, bytes));
+                    sent += 1;
+                }
+            }
+        }
         spent += t0.elapsed();
     }
     assert!(sent >= u64::from(ticks), "the mixer sent nothing");
@@ -148,17 +154,21 @@ pub fn cost_per_relayed_datagram(size: usize, datagrams: u32, rounds: u32) -> f6
     let mut fragments: Vec<Vec<u8>> = Vec::new();
     video::fragment(&sender, 1, &jpeg, max, |d| fragments.push(d.to_vec()))
         .expect("16 fragments fit");
-    let mut relay = Vec::new();
+    let mut outputs = Outputs::default();
     let mut best = f64::MAX;
     let mut copies = 0u64;
     for _ in 0..rounds {
         let t0 = Instant::now();
         for k in 0..datagrams {
             let data = &fragments[k as usize % fragments.len()];
-            if core.on_datagram(from, data, &mut relay) == DatagramAction::Relay {
-                for to in &relay {
-                    black_box((to, data));
-                    copies += 1;
+            core.on_datagram(from, data);
+            core.take_outputs(&mut outputs);
+            for out in outputs.drain() {
+                if let Output::Relay { to } = out {
+                    for addr in to {
+                        black_box((addr, data));
+                        copies += 1;
+                    }
                 }
             }
         }

@@ -9,8 +9,9 @@
 //!  conn N    | read -> framing::decode -> core.on_frame                    |
 //!            | write <- OutboundQueue <- core outputs (WRITABLE only while |
 //!            |          the queue is not empty)                            |
-//!  UDP       | recv_from -> core.on_datagram -> send_to each relay target  |
+//!  UDP       | recv_from -> core.on_datagram -> send_to each Datagram out  |
 //!  timeout   | core.on_timer: the 10 ms mixer tick and idle checks         |
+//!  (all)     | core.take_outputs -> Send / Close / Datagram / Log, in order|
 //!            +-------------------------------------------------------------+
 //! ```
 //!
@@ -21,7 +22,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::io::{self, Read};
-use std::net::{Shutdown, SocketAddr};
+use std::net::Shutdown;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -35,7 +36,7 @@ use lanmeet_common::limits::{
 };
 use lanmeet_common::message::LeaveReason;
 
-use crate::core::{ConnId, Core, DatagramAction, Output, HELLO_REPLY};
+use crate::core::{ConnId, Core, Output, Outputs};
 use crate::log::Logger;
 use crate::outbound::{OutboundQueue, Overflow};
 use crate::rng::OsRandom;
@@ -166,12 +167,11 @@ impl Shell {
             incomplete_bytes: 0,
             max_incomplete,
             holders: BTreeSet::new(),
-            relay_to: Vec::new(),
             dirty: Vec::new(),
             read_again: Vec::new(),
             udp_again: false,
             closing: Vec::new(),
-            outputs: Vec::new(),
+            outputs: Outputs::default(),
             next_stats: now + STATS_PERIOD,
         };
         state.run(&stop)
@@ -195,7 +195,6 @@ struct LoopState {
     max_incomplete: usize,
     /// Connections holding an incomplete frame, oldest first.
     holders: BTreeSet<ConnId>,
-    relay_to: Vec<SocketAddr>,
     /// Connections with new frames queued, to be written this turn.
     dirty: Vec<ConnId>,
     /// Connections that used up their read budget and may hold more.
@@ -204,8 +203,8 @@ struct LoopState {
     udp_again: bool,
     /// Connections in the Closing phase, checked for their deadline.
     closing: Vec<ConnId>,
-    /// Reused buffer for the core's outputs.
-    outputs: Vec<Output>,
+    /// The core's outputs, swapped with the core's each time.
+    outputs: Outputs,
     next_stats: Instant,
 }
 
@@ -258,20 +257,10 @@ impl LoopState {
                 self.apply_outputs();
             }
             let now = Instant::now();
-            let udp = &self.udp;
-            let mut failed = 0u64;
-            self.core.on_timer(now, &mut |addr, datagram| {
-                if udp.send_to(datagram, addr).is_err() {
-                    failed += 1;
-                }
-            });
-            for _ in 0..failed {
-                self.core.count_send_failure();
-            }
+            self.core.on_timer(now);
             self.apply_outputs();
             self.flush_dirty();
             self.reap_closing(now);
-            self.drain_log();
             if now >= self.next_stats {
                 self.next_stats = now + STATS_PERIOD;
                 self.log_stats();
@@ -558,22 +547,8 @@ impl LoopState {
                 // surfaces here on some systems: not this socket's fault.
                 Err(_) => continue,
             };
-            let data = &self.udp_buf[..len];
-            match self.core.on_datagram(from, data, &mut self.relay_to) {
-                DatagramAction::Nothing => {}
-                DatagramAction::ReplyHello => {
-                    if self.udp.send_to(HELLO_REPLY, from).is_err() {
-                        self.core.count_send_failure();
-                    }
-                }
-                DatagramAction::Relay => {
-                    for &to in &self.relay_to {
-                        if self.udp.send_to(data, to).is_err() {
-                            self.core.count_send_failure();
-                        }
-                    }
-                }
-            }
+            self.core.on_datagram(from, &self.udp_buf[..len]);
+            self.apply_outputs_relaying(len);
         }
         self.udp_again = true;
     }
@@ -581,14 +556,20 @@ impl LoopState {
     /// Carries out what the core asked for, including what a disconnect
     /// caused by an overflowing queue asks for in turn.
     fn apply_outputs(&mut self) {
+        self.apply_outputs_relaying(0);
+    }
+
+    /// [`LoopState::apply_outputs`] right after `core.on_datagram`: the
+    /// datagram it relays is the first `relayed` bytes of the UDP buffer.
+    fn apply_outputs_relaying(&mut self, relayed: usize) {
         loop {
             let mut outputs = std::mem::take(&mut self.outputs);
-            outputs.extend(self.core.take_outputs());
+            self.core.take_outputs(&mut outputs);
             if outputs.is_empty() {
                 self.outputs = outputs;
                 return;
             }
-            for output in outputs.drain(..) {
+            for output in outputs.drain() {
                 match output {
                     Output::Send {
                         conn,
@@ -623,6 +604,22 @@ impl LoopState {
                         }
                         self.release_partial(conn);
                     }
+                    Output::Datagram { to, bytes } => {
+                        for &addr in to {
+                            if self.udp.send_to(bytes, addr).is_err() {
+                                self.core.count_send_failure();
+                            }
+                        }
+                    }
+                    Output::Relay { to } => {
+                        let datagram = &self.udp_buf[..relayed];
+                        for &addr in to {
+                            if self.udp.send_to(datagram, addr).is_err() {
+                                self.core.count_send_failure();
+                            }
+                        }
+                    }
+                    Output::Log(line) => self.logger.line(&line),
                 }
             }
             self.outputs = outputs;
@@ -709,12 +706,6 @@ impl LoopState {
             }
         }
         self.closing = keep;
-    }
-
-    fn drain_log(&mut self) {
-        for line in self.core.take_log() {
-            self.logger.line(&line);
-        }
     }
 
     fn log_stats(&mut self) {

@@ -7,12 +7,20 @@
 //! ```text
 //!   socket events                       Core                      outputs
 //!  ---------------                ------------------         -----------------
-//!  accepted conn 7   --------->   on_connect(7, now)   --->  Send{conn, frame}
-//!  frame from conn 7 --------->   on_frame(7, body, now) ->  Close{conn}
-//!  conn 7 closed     --------->   on_disconnect(7, why)      (drained with
-//!  datagram from addr -------->   on_datagram(addr, ..)       take_outputs)
-//!  poll timeout      --------->   on_timer(now, send)  --->  datagrams via send
+//!  accepted conn 7   --------->   on_connect(7, ip, now)     Send{conn, frame}
+//!  frame from conn 7 --------->   on_frame(7, body, now)     Close{conn}
+//!  conn 7 closed     --------->   on_disconnect(7, why) ---> Datagram{to, bytes}
+//!  datagram from addr -------->   on_datagram(addr, ..)      Relay{to}, Log(line)
+//!  poll timeout      --------->   on_timer(now)              (all, in order, from
+//!                                                             take_outputs)
 //! ```
+//!
+//! The core hands everything to the shell one way: a queue of [`Output`]s
+//! the shell takes after each input. The bytes of the datagrams it makes
+//! (mixed audio, hello answers) go into one buffer the queue reuses; a
+//! relayed video fragment is the input datagram itself, sent unchanged
+//! (`Output::Relay`), so the per-datagram path neither copies nor
+//! allocates once it has warmed up.
 //!
 //! Every input carries the time, so tests drive the core with simulated time
 //! and no sockets, and the same inputs always give the same outputs.
@@ -34,6 +42,7 @@ mod tests;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
+use std::ops::Range;
 use std::rc::Rc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -43,16 +52,16 @@ use lanmeet_common::limits;
 use lanmeet_common::message::{ClientMessage, ErrorCode, JoinReply, LeaveReason, ServerMessage};
 
 use crate::rng::RandomSource;
-pub use media::{DatagramAction, MediaStats, HELLO_REPLY};
+pub use media::{MediaStats, HELLO_REPLY};
 use meeting::Meeting;
 
 /// The shell's name for one TCP connection. Never reused while the server
 /// runs.
 pub type ConnId = u64;
 
-/// What the core asks the shell to do on the TCP side.
+/// What the core asks the shell to do, in the order it was decided.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Output {
+pub enum Output<'a> {
     /// Queue `frame` (already length-prefixed) on `conn`. A `droppable`
     /// frame (a screen frame) replaces an older one still queued.
     Send {
@@ -69,6 +78,92 @@ pub enum Output {
         /// Which connection.
         conn: ConnId,
     },
+    /// Send `bytes` as one UDP datagram to each address in `to`.
+    Datagram {
+        /// Where.
+        to: &'a [SocketAddr],
+        /// The datagram.
+        bytes: &'a [u8],
+    },
+    /// Send the datagram just handed to [`Core::on_datagram`], unchanged,
+    /// to each address in `to` (a relayed video fragment: one entry, not
+    /// one per copy, and its bytes are not copied).
+    Relay {
+        /// Where.
+        to: &'a [SocketAddr],
+    },
+    /// A line for the log.
+    Log(String),
+}
+
+/// An [`Output`] as queued: a datagram's bytes are a range of the queue's
+/// byte buffer.
+#[derive(Debug)]
+enum Queued {
+    Send {
+        conn: ConnId,
+        frame: Rc<[u8]>,
+        droppable: bool,
+    },
+    Close {
+        conn: ConnId,
+    },
+    Datagram {
+        to: Range<usize>,
+        bytes: Range<usize>,
+    },
+    Relay {
+        to: Range<usize>,
+    },
+    Log(String),
+}
+
+/// A batch of outputs, taken with [`Core::take_outputs`]. The shell keeps
+/// one and hands it back each time: the core and the shell swap two
+/// batches, so their buffers are reused rather than allocated.
+#[derive(Debug, Default)]
+pub struct Outputs {
+    queued: Vec<Queued>,
+    /// The addresses datagrams go to, in runs.
+    addrs: Vec<SocketAddr>,
+    /// The datagrams' bytes.
+    bytes: Vec<u8>,
+}
+
+impl Outputs {
+    /// Whether there is nothing to do.
+    pub fn is_empty(&self) -> bool {
+        self.queued.is_empty()
+    }
+
+    /// Takes the outputs, in order.
+    pub fn drain(&mut self) -> impl Iterator<Item = Output<'_>> + '_ {
+        let (bytes, addrs) = (&self.bytes, &self.addrs);
+        self.queued.drain(..).map(move |q| match q {
+            Queued::Send {
+                conn,
+                frame,
+                droppable,
+            } => Output::Send {
+                conn,
+                frame,
+                droppable,
+            },
+            Queued::Close { conn } => Output::Close { conn },
+            Queued::Datagram { to, bytes: range } => Output::Datagram {
+                to: &addrs[to],
+                bytes: &bytes[range],
+            },
+            Queued::Relay { to } => Output::Relay { to: &addrs[to] },
+            Queued::Log(line) => Output::Log(line),
+        })
+    }
+
+    fn clear(&mut self) {
+        self.queued.clear();
+        self.addrs.clear();
+        self.bytes.clear();
+    }
 }
 
 /// Settings the core needs (the shell's own live in [`crate::Config`]).
@@ -203,14 +298,12 @@ impl Core {
         }
     }
 
-    /// Takes what the core wants done since the last call.
-    pub fn take_outputs(&mut self) -> std::vec::Drain<'_, Output> {
-        self.out.items.drain(..)
-    }
-
-    /// Takes the log lines written since the last call.
-    pub fn take_log(&mut self) -> std::vec::Drain<'_, String> {
-        self.out.log.drain(..)
+    /// Hands over what the core wants done since the last call: `into`
+    /// gets the outputs, and the core keeps `into`'s buffers (emptied) for
+    /// the next ones.
+    pub fn take_outputs(&mut self, into: &mut Outputs) {
+        into.clear();
+        std::mem::swap(&mut self.out.queue, into);
     }
 
     /// Open connections, in a meeting or not.
@@ -347,9 +440,9 @@ impl Core {
         self.next_mix.min(self.next_idle_check)
     }
 
-    /// Runs what is due: mixer ticks (sending mixed audio through `send`)
-    /// and the idle timeout.
-    pub fn on_timer(&mut self, now: Instant, send: &mut dyn FnMut(SocketAddr, &[u8])) {
+    /// Runs what is due: mixer ticks (mixed audio as datagram outputs) and
+    /// the idle timeout.
+    pub fn on_timer(&mut self, now: Instant) {
         self.now = self.now.max(now);
         let mut ticks = 0;
         while now >= self.next_mix {
@@ -357,7 +450,7 @@ impl Core {
                 self.next_mix = now + MIX_PERIOD;
                 break;
             }
-            self.mix_tick(send);
+            self.mix_tick();
             self.next_mix += MIX_PERIOD;
             ticks += 1;
         }
@@ -524,8 +617,7 @@ fn leave_reason_str(reason: LeaveReason) -> &'static str {
 /// What the core has decided to send, close and log, in order.
 #[derive(Default)]
 struct Outbox {
-    items: Vec<Output>,
-    log: Vec<String>,
+    queue: Outputs,
 }
 
 /// `text` cut to at most `max` bytes at a character boundary, marked with
@@ -549,7 +641,7 @@ fn frame_of(message: &ServerMessage) -> Rc<[u8]> {
 
 impl Outbox {
     fn send(&mut self, conn: ConnId, message: &ServerMessage) {
-        self.items.push(Output::Send {
+        self.queue.queued.push(Queued::Send {
             conn,
             frame: frame_of(message),
             droppable: false,
@@ -569,7 +661,7 @@ impl Outbox {
             reply,
             additions,
         };
-        self.items.push(Output::Send {
+        self.queue.queued.push(Queued::Send {
             conn,
             frame: framing::encode_json(&message).into(),
             droppable: false,
@@ -577,7 +669,7 @@ impl Outbox {
     }
 
     fn send_frame(&mut self, conn: ConnId, frame: Rc<[u8]>, droppable: bool) {
-        self.items.push(Output::Send {
+        self.queue.queued.push(Queued::Send {
             conn,
             frame,
             droppable,
@@ -592,7 +684,7 @@ impl Outbox {
     }
 
     fn close(&mut self, conn: ConnId) {
-        self.items.push(Output::Close { conn });
+        self.queue.queued.push(Queued::Close { conn });
     }
 
     /// Sends `message` to everyone in `meeting` but `except`.
@@ -610,7 +702,7 @@ impl Outbox {
     ) {
         for p in &meeting.participants {
             if Some(p.client_id.as_str()) != except {
-                self.items.push(Output::Send {
+                self.queue.queued.push(Queued::Send {
                     conn: p.conn,
                     frame: frame.clone(),
                     droppable,
@@ -620,6 +712,44 @@ impl Outbox {
     }
 
     fn log(&mut self, line: String) {
-        self.log.push(line);
+        self.queue.queued.push(Queued::Log(line));
+    }
+
+    /// Sends `bytes` as one datagram to each of `to`; nothing when `to`
+    /// is empty. Returns how many copies go out.
+    fn datagram_to_all(&mut self, to: impl IntoIterator<Item = SocketAddr>, bytes: &[u8]) -> u64 {
+        let q = &mut self.queue;
+        let first = q.addrs.len();
+        q.addrs.extend(to);
+        let copies = q.addrs.len() - first;
+        if copies > 0 {
+            let start = q.bytes.len();
+            q.bytes.extend_from_slice(bytes);
+            q.queued.push(Queued::Datagram {
+                to: first..q.addrs.len(),
+                bytes: start..q.bytes.len(),
+            });
+        }
+        copies as u64
+    }
+
+    /// Relays the datagram being handled to each of `to`. Returns how many
+    /// copies go out.
+    fn relay(&mut self, to: impl IntoIterator<Item = SocketAddr>) -> u64 {
+        let q = &mut self.queue;
+        let first = q.addrs.len();
+        q.addrs.extend(to);
+        let copies = q.addrs.len() - first;
+        if copies > 0 {
+            q.queued.push(Queued::Relay {
+                to: first..q.addrs.len(),
+            });
+        }
+        copies as u64
+    }
+
+    /// Sends `bytes` as a datagram to `to`.
+    fn datagram(&mut self, to: SocketAddr, bytes: &[u8]) {
+        self.datagram_to_all([to], bytes);
     }
 }

@@ -22,8 +22,21 @@ struct Harness {
     next_conn: ConnId,
     inbox: HashMap<ConnId, VecDeque<Value>>,
     closed: HashSet<ConnId>,
-    /// Mixed audio sent by the last ticks: (to, datagram).
+    /// Datagrams sent (mixed audio, relayed video): (to, datagram).
     sent: Vec<(SocketAddr, Vec<u8>)>,
+    /// The datagram last handed to the core (what a relay sends).
+    handling: Vec<u8>,
+}
+
+/// What came of a datagram, as the tests tell it from the outputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DatagramAction {
+    /// Nothing sent (dropped, or audio queued for the mixer).
+    Nothing,
+    /// The hello answer to the sender.
+    ReplyHello,
+    /// The same bytes to others.
+    Relay,
 }
 
 /// A joined participant as the tests see it.
@@ -69,11 +82,14 @@ impl Harness {
             inbox: HashMap::new(),
             closed: HashSet::new(),
             sent: Vec::new(),
+            handling: Vec::new(),
         }
     }
 
     fn collect(&mut self) {
-        for out in self.core.take_outputs().collect::<Vec<_>>() {
+        let mut outputs = Outputs::default();
+        self.core.take_outputs(&mut outputs);
+        for out in outputs.drain() {
             match out {
                 Output::Send { conn, frame, .. } => {
                     let (body, used) = framing::decode(&frame, usize::MAX).unwrap().unwrap();
@@ -86,6 +102,18 @@ impl Harness {
                 Output::Close { conn } => {
                     self.closed.insert(conn);
                 }
+                Output::Datagram { to, bytes } => {
+                    for &to in to {
+                        self.sent.push((to, bytes.to_vec()));
+                    }
+                }
+                Output::Relay { to } => {
+                    let datagram = self.handling.clone();
+                    for &to in to {
+                        self.sent.push((to, datagram.clone()));
+                    }
+                }
+                Output::Log(_) => {}
             }
         }
     }
@@ -167,17 +195,34 @@ impl Harness {
 
     fn advance(&mut self, d: Duration) {
         self.now += d;
-        let sent = &mut self.sent;
-        self.core
-            .on_timer(self.now, &mut |to, d| sent.push((to, d.to_vec())));
+        self.core.on_timer(self.now);
         self.collect();
     }
 
+    /// Hands the core a datagram; says what came of it, and to whom.
     fn datagram(&mut self, from: SocketAddr, data: &[u8]) -> (DatagramAction, Vec<SocketAddr>) {
-        let mut relay = Vec::new();
-        let action = self.core.on_datagram(from, data, &mut relay);
+        self.sent.clear();
+        self.handling = data.to_vec();
+        self.core.on_datagram(from, data);
         self.collect();
-        (action, relay)
+        let sent = std::mem::take(&mut self.sent);
+        let to: Vec<SocketAddr> = sent.iter().map(|(to, _)| *to).collect();
+        let action = match &sent[..] {
+            [] => DatagramAction::Nothing,
+            [(to, d)] if *to == from && d == HELLO_REPLY => DatagramAction::ReplyHello,
+            _ => {
+                assert!(sent.iter().all(|(_, d)| d == data), "relayed unchanged");
+                DatagramAction::Relay
+            }
+        };
+        (
+            action,
+            if action == DatagramAction::Relay {
+                to
+            } else {
+                vec![]
+            },
+        )
     }
 
     fn hello(&mut self, who: &Who, from: SocketAddr) -> DatagramAction {
@@ -199,9 +244,7 @@ impl Harness {
         self.sent.clear();
         let due = self.core.next_mix;
         self.now = self.now.max(due);
-        let sent = &mut self.sent;
-        self.core
-            .on_timer(self.now, &mut |to, d| sent.push((to, d.to_vec())));
+        self.core.on_timer(self.now);
         self.collect();
         let mut heard: HashMap<SocketAddr, Vec<i16>> = HashMap::new();
         for (to, d) in &self.sent {
