@@ -188,8 +188,9 @@ fn a_flooded_chat_leaves_the_window_responsive() {
         sent as f64 >= LINES_PER_SEC * FLOOD.as_secs_f64() * 0.95,
         "only {sent} lines were shown"
     );
+    // Enough samples for a p99: at least one per 100 ms.
     assert!(
-        delays.len() >= 200,
+        delays.len() >= 100,
         "the probe ran only {} times in 10 s",
         delays.len()
     );
