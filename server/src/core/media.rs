@@ -26,17 +26,6 @@ use lanmeet_common::video::FragmentHeader;
 use super::meeting::AUDIO_QUEUE_LEN;
 use super::Core;
 
-/// What the shell does with a datagram after the core has seen it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DatagramAction {
-    /// Nothing (dropped, or audio queued for the mixer).
-    Nothing,
-    /// Answer the sender with [`HELLO_REPLY`].
-    ReplyHello,
-    /// Send the same bytes to every address the core put in `relay_to`.
-    Relay,
-}
-
 /// The server's answer to a valid hello: `'I'`, empty id, body `ok`.
 pub const HELLO_REPLY: &[u8] = &[b'I', 0, 0, b'o', b'k'];
 
@@ -74,37 +63,28 @@ impl Mixer {
 }
 
 impl Core {
-    /// A datagram arrived from `from`. For [`DatagramAction::Relay`], the
-    /// addresses to relay to are left in `relay_to` (cleared first).
-    pub fn on_datagram(
-        &mut self,
-        from: SocketAddr,
-        data: &[u8],
-        relay_to: &mut Vec<SocketAddr>,
-    ) -> DatagramAction {
-        relay_to.clear();
+    /// A datagram arrived from `from`: a hello is answered, video relayed
+    /// and audio queued for the mixer, as datagram outputs.
+    pub fn on_datagram(&mut self, from: SocketAddr, data: &[u8]) {
         self.media_stats.datagrams_in += 1;
         if data.len() > self.config.max_datagram {
             self.media_stats.dropped += 1;
-            return DatagramAction::Nothing;
+            return;
         }
         let Ok(d) = udp::parse(data) else {
             self.media_stats.malformed += 1;
-            return DatagramAction::Nothing;
+            return;
         };
-        let action = match d.kind {
+        let result = match d.kind {
             Kind::Hello => self.on_hello(from, d.client_id, d.body),
-            Kind::Video => self.on_video(from, d.client_id, d.body, relay_to),
+            Kind::Video => self.on_video(from, d.client_id, d.body),
             Kind::Audio => self.on_audio(from, d.client_id, d.body),
         };
-        match action {
-            Ok(DatagramAction::ReplyHello) => self.media_stats.datagrams_out += 1,
-            Ok(DatagramAction::Relay) => self.media_stats.datagrams_out += relay_to.len() as u64,
-            Ok(DatagramAction::Nothing) => {}
+        match result {
+            Ok(sent) => self.media_stats.datagrams_out += sent,
             Err(Refused::Dropped) => self.media_stats.dropped += 1,
             Err(Refused::Malformed) => self.media_stats.malformed += 1,
         }
-        action.unwrap_or(DatagramAction::Nothing)
     }
 
     /// Counts a datagram the socket would not send.
@@ -113,12 +93,13 @@ impl Core {
         self.media_stats.datagrams_out = self.media_stats.datagrams_out.saturating_sub(1);
     }
 
+    /// Binds the sender's address; returns the datagrams sent.
     fn on_hello(
         &mut self,
         from: SocketAddr,
         claimed_id: &str,
         body: &[u8],
-    ) -> Result<DatagramAction, Refused> {
+    ) -> Result<u64, Refused> {
         let token = std::str::from_utf8(body).map_err(|_| Refused::Dropped)?;
         let owner = self.tokens.get(token).ok_or(Refused::Dropped)?;
         if !claimed_id.is_empty() && claimed_id != owner {
@@ -132,16 +113,13 @@ impl Core {
                 .log(format!("udp: {} bound to {from}", p.client_id));
             p.udp_addr = Some(from);
         }
-        Ok(DatagramAction::ReplyHello)
+        self.out.datagram(from, HELLO_REPLY);
+        Ok(1)
     }
 
-    fn on_video(
-        &mut self,
-        from: SocketAddr,
-        client_id: &str,
-        body: &[u8],
-        relay_to: &mut Vec<SocketAddr>,
-    ) -> Result<DatagramAction, Refused> {
+    /// Relays a video fragment, unchanged, to every other participant with
+    /// a bound address: one output for all the copies.
+    fn on_video(&mut self, from: SocketAddr, client_id: &str, body: &[u8]) -> Result<u64, Refused> {
         FragmentHeader::parse(body).map_err(|_| Refused::Malformed)?;
         let code = self.clients.get(client_id).ok_or(Refused::Dropped)?;
         let meeting = self.meetings.get(code).ok_or(Refused::Dropped)?;
@@ -149,22 +127,15 @@ impl Core {
         if sender.udp_addr != Some(from) {
             return Err(Refused::Dropped);
         }
-        relay_to.extend(
-            meeting
-                .participants
-                .iter()
-                .filter(|p| p.client_id != client_id)
-                .filter_map(|p| p.udp_addr),
-        );
-        Ok(DatagramAction::Relay)
+        let others = meeting
+            .participants
+            .iter()
+            .filter(|p| p.client_id != client_id)
+            .filter_map(|p| p.udp_addr);
+        Ok(self.out.relay(others))
     }
 
-    fn on_audio(
-        &mut self,
-        from: SocketAddr,
-        client_id: &str,
-        body: &[u8],
-    ) -> Result<DatagramAction, Refused> {
+    fn on_audio(&mut self, from: SocketAddr, client_id: &str, body: &[u8]) -> Result<u64, Refused> {
         let (_seq, pcm) = audio::parse_body(body).map_err(|_| Refused::Malformed)?;
         let code = self.clients.get(client_id).ok_or(Refused::Dropped)?;
         let meeting = self.meetings.get_mut(code).ok_or(Refused::Dropped)?;
@@ -178,14 +149,15 @@ impl Core {
         let mut frame = [0i16; FRAME_SAMPLES];
         audio::decode_pcm(pcm, &mut frame);
         p.audio_queue.push_back(frame);
-        Ok(DatagramAction::Nothing)
+        Ok(0)
     }
 
     /// One 10 ms mixer tick over every meeting.
-    pub(super) fn mix_tick(&mut self, send: &mut dyn FnMut(SocketAddr, &[u8])) {
+    pub(super) fn mix_tick(&mut self) {
         self.media_stats.mix_ticks += 1;
         let mixer = &mut self.mixer;
         let stats = &mut self.media_stats;
+        let out = &mut self.out;
         for meeting in self.meetings.values_mut() {
             // Pass 1: take one frame from each unmuted source and sum them.
             let mut speakers = 0usize;
@@ -227,7 +199,7 @@ impl Core {
                 }
                 p.mix_seq = p.mix_seq.wrapping_add(1);
                 stats.datagrams_out += 1;
-                send(addr, &mixer.datagram);
+                out.datagram(addr, &mixer.datagram);
             }
         }
     }

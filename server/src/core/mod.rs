@@ -7,12 +7,20 @@
 //! ```text
 //!   socket events                       Core                      outputs
 //!  ---------------                ------------------         -----------------
-//!  accepted conn 7   --------->   on_connect(7, now)   --->  Send{conn, frame}
-//!  frame from conn 7 --------->   on_frame(7, body, now) ->  Close{conn}
-//!  conn 7 closed     --------->   on_disconnect(7, why)      (drained with
-//!  datagram from addr -------->   on_datagram(addr, ..)       take_outputs)
-//!  poll timeout      --------->   on_timer(now, send)  --->  datagrams via send
+//!  accepted conn 7   --------->   on_connect(7, ip, now)     Send{conn, frame}
+//!  frame from conn 7 --------->   on_frame(7, body, now)     Close{conn}
+//!  conn 7 closed     --------->   on_disconnect(7, why) ---> Datagram{to, bytes}
+//!  datagram from addr -------->   on_datagram(addr, ..)      Relay{to}, Log(line)
+//!  poll timeout      --------->   on_timer(now)              (all, in order, from
+//!                                                             take_outputs)
 //! ```
+//!
+//! The core hands everything to the shell one way: a queue of [`Output`]s
+//! the shell takes after each input. The bytes of the datagrams it makes
+//! (mixed audio, hello answers) go into one buffer the queue reuses; a
+//! relayed video fragment is the input datagram itself, sent unchanged
+//! (`Output::Relay`), so the per-datagram path neither copies nor
+//! allocates once it has warmed up.
 //!
 //! Every input carries the time, so tests drive the core with simulated time
 //! and no sockets, and the same inputs always give the same outputs.
@@ -26,30 +34,34 @@ mod files;
 mod handshake;
 mod media;
 mod meeting;
+mod rate;
+mod resume;
 
 #[cfg(test)]
 mod tests;
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::ops::Range;
 use std::rc::Rc;
 use std::time::{Duration, Instant, SystemTime};
 
+use lanmeet_common::features::{JoinReplyAdditions, JoinReplyKind, JoinReplyMessage};
 use lanmeet_common::framing;
 use lanmeet_common::limits;
-use lanmeet_common::message::{ClientMessage, ErrorCode, LeaveReason, ServerMessage};
+use lanmeet_common::message::{ClientMessage, ErrorCode, JoinReply, LeaveReason, ServerMessage};
 
 use crate::rng::RandomSource;
-pub use media::{DatagramAction, MediaStats, HELLO_REPLY};
+pub use media::{MediaStats, HELLO_REPLY};
 use meeting::Meeting;
 
 /// The shell's name for one TCP connection. Never reused while the server
 /// runs.
 pub type ConnId = u64;
 
-/// What the core asks the shell to do on the TCP side.
+/// What the core asks the shell to do, in the order it was decided.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Output {
+pub enum Output<'a> {
     /// Queue `frame` (already length-prefixed) on `conn`. A `droppable`
     /// frame (a screen frame) replaces an older one still queued.
     Send {
@@ -66,6 +78,92 @@ pub enum Output {
         /// Which connection.
         conn: ConnId,
     },
+    /// Send `bytes` as one UDP datagram to each address in `to`.
+    Datagram {
+        /// Where.
+        to: &'a [SocketAddr],
+        /// The datagram.
+        bytes: &'a [u8],
+    },
+    /// Send the datagram just handed to [`Core::on_datagram`], unchanged,
+    /// to each address in `to` (a relayed video fragment: one entry, not
+    /// one per copy, and its bytes are not copied).
+    Relay {
+        /// Where.
+        to: &'a [SocketAddr],
+    },
+    /// A line for the log.
+    Log(String),
+}
+
+/// An [`Output`] as queued: a datagram's bytes are a range of the queue's
+/// byte buffer.
+#[derive(Debug)]
+enum Queued {
+    Send {
+        conn: ConnId,
+        frame: Rc<[u8]>,
+        droppable: bool,
+    },
+    Close {
+        conn: ConnId,
+    },
+    Datagram {
+        to: Range<usize>,
+        bytes: Range<usize>,
+    },
+    Relay {
+        to: Range<usize>,
+    },
+    Log(String),
+}
+
+/// A batch of outputs, taken with [`Core::take_outputs`]. The shell keeps
+/// one and hands it back each time: the core and the shell swap two
+/// batches, so their buffers are reused rather than allocated.
+#[derive(Debug, Default)]
+pub struct Outputs {
+    queued: Vec<Queued>,
+    /// The addresses datagrams go to, in runs.
+    addrs: Vec<SocketAddr>,
+    /// The datagrams' bytes.
+    bytes: Vec<u8>,
+}
+
+impl Outputs {
+    /// Whether there is nothing to do.
+    pub fn is_empty(&self) -> bool {
+        self.queued.is_empty()
+    }
+
+    /// Takes the outputs, in order.
+    pub fn drain(&mut self) -> impl Iterator<Item = Output<'_>> + '_ {
+        let (bytes, addrs) = (&self.bytes, &self.addrs);
+        self.queued.drain(..).map(move |q| match q {
+            Queued::Send {
+                conn,
+                frame,
+                droppable,
+            } => Output::Send {
+                conn,
+                frame,
+                droppable,
+            },
+            Queued::Close { conn } => Output::Close { conn },
+            Queued::Datagram { to, bytes: range } => Output::Datagram {
+                to: &addrs[to],
+                bytes: &bytes[range],
+            },
+            Queued::Relay { to } => Output::Relay { to: &addrs[to] },
+            Queued::Log(line) => Output::Log(line),
+        })
+    }
+
+    fn clear(&mut self) {
+        self.queued.clear();
+        self.addrs.clear();
+        self.bytes.clear();
+    }
 }
 
 /// Settings the core needs (the shell's own live in [`crate::Config`]).
@@ -79,6 +177,10 @@ pub struct CoreConfig {
     pub max_participants: usize,
     /// Connections on the server.
     pub max_connections: usize,
+    /// Connections from one address still in the handshake.
+    pub max_handshakes_per_address: usize,
+    /// A connection silent this long is closed (30 s; tests shorten it).
+    pub idle_timeout: Duration,
 }
 
 impl Default for CoreConfig {
@@ -88,6 +190,8 @@ impl Default for CoreConfig {
             max_datagram: limits::DEFAULT_MAX_DATAGRAM,
             max_participants: limits::MAX_PARTICIPANTS,
             max_connections: limits::MAX_CONNECTIONS,
+            max_handshakes_per_address: limits::MAX_HANDSHAKES_PER_ADDRESS,
+            idle_timeout: Duration::from_secs(limits::IDLE_TIMEOUT_SECS),
         }
     }
 }
@@ -103,6 +207,8 @@ enum ConnState {
 struct Conn {
     state: ConnState,
     last_heard: Instant,
+    /// The address it came from.
+    peer: IpAddr,
 }
 
 /// Everything the server knows, and the queue of what it wants done.
@@ -114,6 +220,15 @@ pub struct Core {
     clients: HashMap<String, String>,
     /// udp_token -> client_id.
     tokens: HashMap<String, String>,
+    /// Connections still in the handshake, per address.
+    handshakes: HashMap<IpAddr, usize>,
+    /// resume_token -> client_id, for participants in a meeting.
+    resume_tokens: HashMap<String, String>,
+    /// resume_token -> who left by a dropped connection, for 60 s.
+    away: HashMap<String, resume::Away>,
+    next_meeting: u64,
+    /// The latest time an input carried (for inputs that carry none).
+    now: Instant,
     transfers: files::Transfers,
     out: Outbox,
     rng: Box<dyn RandomSource>,
@@ -163,6 +278,11 @@ impl Core {
             meetings: HashMap::new(),
             clients: HashMap::new(),
             tokens: HashMap::new(),
+            handshakes: HashMap::new(),
+            resume_tokens: HashMap::new(),
+            away: HashMap::new(),
+            next_meeting: 0,
+            now,
             transfers: files::Transfers::default(),
             out: Outbox::default(),
             rng,
@@ -178,14 +298,12 @@ impl Core {
         }
     }
 
-    /// Takes what the core wants done since the last call.
-    pub fn take_outputs(&mut self) -> std::vec::Drain<'_, Output> {
-        self.out.items.drain(..)
-    }
-
-    /// Takes the log lines written since the last call.
-    pub fn take_log(&mut self) -> std::vec::Drain<'_, String> {
-        self.out.log.drain(..)
+    /// Hands over what the core wants done since the last call: `into`
+    /// gets the outputs, and the core keeps `into`'s buffers (emptied) for
+    /// the next ones.
+    pub fn take_outputs(&mut self, into: &mut Outputs) {
+        into.clear();
+        std::mem::swap(&mut self.out.queue, into);
     }
 
     /// Open connections, in a meeting or not.
@@ -208,29 +326,59 @@ impl Core {
         self.transfers.len()
     }
 
-    /// A connection was accepted. Beyond the connection limit it is refused
-    /// with `server_full`.
-    pub fn on_connect(&mut self, conn: ConnId, now: Instant) {
-        if self.conns.len() >= self.config.max_connections {
-            self.out.error(
-                conn,
-                ErrorCode::ServerFull,
-                "the server has no room for more connections",
-            );
+    /// A connection from `peer` was accepted. Beyond the connection limit,
+    /// or beyond the limit of connections from one address still in the
+    /// handshake, it is refused with `server_full`.
+    pub fn on_connect(&mut self, conn: ConnId, peer: IpAddr, now: Instant) {
+        self.now = self.now.max(now);
+        let refusal = if self.conns.len() >= self.config.max_connections {
+            Some("the server has no room for more connections")
+        } else if self.handshakes.get(&peer).copied().unwrap_or(0)
+            >= self.config.max_handshakes_per_address
+        {
+            Some("too many connections from your address are still joining; try again")
+        } else {
+            None
+        };
+        if let Some(why) = refusal {
+            self.out.log(format!("conn {conn}: refused: {why}"));
+            self.out.error(conn, ErrorCode::ServerFull, why);
             self.out.close(conn);
             return;
         }
+        *self.handshakes.entry(peer).or_default() += 1;
         self.conns.insert(
             conn,
             Conn {
                 state: ConnState::Handshake,
                 last_heard: now,
+                peer,
             },
         );
     }
 
+    /// Forgets `conn`, keeping the count of handshakes per address.
+    fn forget_conn(&mut self, conn: ConnId) -> Option<Conn> {
+        let c = self.conns.remove(&conn)?;
+        if matches!(c.state, ConnState::Handshake) {
+            self.handshake_done(c.peer);
+        }
+        Some(c)
+    }
+
+    /// A connection from `peer` left the handshake (joined or closed).
+    fn handshake_done(&mut self, peer: IpAddr) {
+        if let Some(n) = self.handshakes.get_mut(&peer) {
+            *n -= 1;
+            if *n == 0 {
+                self.handshakes.remove(&peer);
+            }
+        }
+    }
+
     /// One frame body arrived on `conn`.
     pub fn on_frame(&mut self, conn: ConnId, body: &[u8], now: Instant) {
+        self.now = self.now.max(now);
         let Some(c) = self.conns.get_mut(&conn) else {
             return; // closing: the shell no longer feeds its frames, but be safe
         };
@@ -246,7 +394,7 @@ impl Core {
             }
         };
         match &c.state {
-            ConnState::Handshake => self.on_handshake(conn, message),
+            ConnState::Handshake => self.on_handshake(conn, message, body, now),
             ConnState::Joined { client_id, meeting } => {
                 let (client_id, meeting) = (client_id.clone(), meeting.clone());
                 self.on_message(conn, &client_id, &meeting, message, now);
@@ -254,23 +402,37 @@ impl Core {
         }
     }
 
-    /// A client announced a frame over 4 MiB: `too_large`, then close.
-    pub fn on_frame_too_large(&mut self, conn: ConnId, len: usize) {
+    /// A client announced a frame over `limit` (4 MiB, or 64 KiB for the
+    /// handshake): `too_large`, then close.
+    pub fn on_frame_too_large(&mut self, conn: ConnId, len: usize, limit: usize) {
         self.out.error(
             conn,
             ErrorCode::TooLarge,
-            format!(
-                "frame of {len} bytes is over the limit of {}",
-                limits::MAX_CLIENT_FRAME
-            ),
+            format!("frame of {len} bytes is over the limit of {limit}"),
         );
-        self.leave(conn, LeaveReason::Error);
+        self.leave(conn, LeaveReason::Error, false);
+        self.out.close(conn);
+    }
+
+    /// The shell has no room for `conn`'s incomplete frame (the cap on all
+    /// incomplete frames is reached and `conn` is the newest holding one):
+    /// `server_full`, then close.
+    pub fn on_no_room(&mut self, conn: ConnId) {
+        if !self.conns.contains_key(&conn) {
+            return;
+        }
+        self.out.error(
+            conn,
+            ErrorCode::ServerFull,
+            "the server holds too much unfinished input; try again later",
+        );
+        self.leave(conn, LeaveReason::Error, true);
         self.out.close(conn);
     }
 
     /// The connection closed or failed (the shell has dropped it).
     pub fn on_disconnect(&mut self, conn: ConnId, reason: LeaveReason) {
-        self.leave(conn, reason);
+        self.leave(conn, reason, true);
     }
 
     /// When the core next needs [`Core::on_timer`].
@@ -278,16 +440,17 @@ impl Core {
         self.next_mix.min(self.next_idle_check)
     }
 
-    /// Runs what is due: mixer ticks (sending mixed audio through `send`)
-    /// and the idle timeout.
-    pub fn on_timer(&mut self, now: Instant, send: &mut dyn FnMut(SocketAddr, &[u8])) {
+    /// Runs what is due: mixer ticks (mixed audio as datagram outputs) and
+    /// the idle timeout.
+    pub fn on_timer(&mut self, now: Instant) {
+        self.now = self.now.max(now);
         let mut ticks = 0;
         while now >= self.next_mix {
             if ticks == MAX_CATCH_UP_TICKS {
                 self.next_mix = now + MIX_PERIOD;
                 break;
             }
-            self.mix_tick(send);
+            self.mix_tick();
             self.next_mix += MIX_PERIOD;
             ticks += 1;
         }
@@ -298,7 +461,7 @@ impl Core {
     }
 
     fn close_idle(&mut self, now: Instant) {
-        let limit = Duration::from_secs(limits::IDLE_TIMEOUT_SECS);
+        let limit = self.config.idle_timeout;
         let idle: Vec<ConnId> = self
             .conns
             .iter()
@@ -306,25 +469,26 @@ impl Core {
             .map(|(&id, _)| id)
             .collect();
         for conn in idle {
-            self.out.log(format!(
-                "conn {conn}: silent for {}s, closing",
-                limits::IDLE_TIMEOUT_SECS
-            ));
-            self.leave(conn, LeaveReason::Timeout);
+            self.out
+                .log(format!("conn {conn}: silent for {:?}, closing", limit));
+            self.leave(conn, LeaveReason::Timeout, true);
             self.out.close(conn);
         }
+        self.expire_away(now);
     }
 
     /// Forgets `conn` without a leave (it never joined) and closes it.
     fn drop_conn(&mut self, conn: ConnId) {
-        self.conns.remove(&conn);
+        self.forget_conn(conn);
         self.out.close(conn);
     }
 
     /// Takes `conn` out of its meeting (if any) and tells the others why.
-    /// The caller decides whether to close the connection.
-    fn leave(&mut self, conn: ConnId, reason: LeaveReason) {
-        let Some(c) = self.conns.remove(&conn) else {
+    /// The caller decides whether to close the connection. A participant
+    /// that is `resumable` (its connection dropped or went silent; not one
+    /// that said `leave` or was removed) may come back for 60 s.
+    fn leave(&mut self, conn: ConnId, reason: LeaveReason, resumable: bool) {
+        let Some(c) = self.forget_conn(conn) else {
             return;
         };
         let ConnState::Joined {
@@ -342,6 +506,16 @@ impl Core {
             return;
         };
         self.tokens.remove(&p.udp_token);
+        if let Some(token) = &p.resume_token {
+            self.resume_tokens.remove(token);
+            if resumable {
+                self.remember_away(token.clone(), &p, &code);
+            }
+        }
+        let meeting = self
+            .meetings
+            .get_mut(&code)
+            .expect("the meeting held the leaver");
         self.out.log(format!(
             "meeting {code}: {} ({client_id}) left: {}",
             p.username,
@@ -400,13 +574,13 @@ impl Core {
     ) {
         use ClientMessage as M;
         match message {
-            M::CreateMeeting { .. } | M::JoinMeeting { .. } => {
+            M::CreateMeeting { .. } | M::JoinMeeting { .. } | M::ResumeMeeting { .. } => {
                 self.out
                     .error(conn, ErrorCode::BadRequest, "already in a meeting");
             }
             M::Ping => self.out.send(conn, &ServerMessage::Pong),
             M::Leave => {
-                self.leave(conn, LeaveReason::Left);
+                self.leave(conn, LeaveReason::Left, false);
                 self.out.close(conn);
             }
             M::FileOffer { .. }
@@ -443,8 +617,21 @@ fn leave_reason_str(reason: LeaveReason) -> &'static str {
 /// What the core has decided to send, close and log, in order.
 #[derive(Default)]
 struct Outbox {
-    items: Vec<Output>,
-    log: Vec<String>,
+    queue: Outputs,
+}
+
+/// `text` cut to at most `max` bytes at a character boundary, marked with
+/// an ellipsis when cut.
+fn clip(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let mut end = max.saturating_sub('…'.len_utf8());
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        text.push('…');
+    }
+    text
 }
 
 /// Serializes and frames a message once, to be shared by every recipient.
@@ -454,27 +641,50 @@ fn frame_of(message: &ServerMessage) -> Rc<[u8]> {
 
 impl Outbox {
     fn send(&mut self, conn: ConnId, message: &ServerMessage) {
-        self.items.push(Output::Send {
+        self.queue.queued.push(Queued::Send {
             conn,
             frame: frame_of(message),
             droppable: false,
         });
     }
 
+    /// A join reply with the additions' fields for this client.
+    fn send_join_reply(
+        &mut self,
+        conn: ConnId,
+        kind: JoinReplyKind,
+        reply: &JoinReply,
+        additions: &JoinReplyAdditions,
+    ) {
+        let message = JoinReplyMessage {
+            kind,
+            reply,
+            additions,
+        };
+        self.queue.queued.push(Queued::Send {
+            conn,
+            frame: framing::encode_json(&message).into(),
+            droppable: false,
+        });
+    }
+
     fn send_frame(&mut self, conn: ConnId, frame: Rc<[u8]>, droppable: bool) {
-        self.items.push(Output::Send {
+        self.queue.queued.push(Queued::Send {
             conn,
             frame,
             droppable,
         });
     }
 
+    /// An `error`; its text is cut to [`limits::MAX_ERROR_TEXT`] bytes, so
+    /// a message quoting what a client sent never echoes megabytes back.
     fn error(&mut self, conn: ConnId, code: ErrorCode, message: impl Into<String>) {
+        let message = clip(message.into(), limits::MAX_ERROR_TEXT);
         self.send(conn, &ServerMessage::error(code, message));
     }
 
     fn close(&mut self, conn: ConnId) {
-        self.items.push(Output::Close { conn });
+        self.queue.queued.push(Queued::Close { conn });
     }
 
     /// Sends `message` to everyone in `meeting` but `except`.
@@ -492,7 +702,7 @@ impl Outbox {
     ) {
         for p in &meeting.participants {
             if Some(p.client_id.as_str()) != except {
-                self.items.push(Output::Send {
+                self.queue.queued.push(Queued::Send {
                     conn: p.conn,
                     frame: frame.clone(),
                     droppable,
@@ -502,6 +712,44 @@ impl Outbox {
     }
 
     fn log(&mut self, line: String) {
-        self.log.push(line);
+        self.queue.queued.push(Queued::Log(line));
+    }
+
+    /// Sends `bytes` as one datagram to each of `to`; nothing when `to`
+    /// is empty. Returns how many copies go out.
+    fn datagram_to_all(&mut self, to: impl IntoIterator<Item = SocketAddr>, bytes: &[u8]) -> u64 {
+        let q = &mut self.queue;
+        let first = q.addrs.len();
+        q.addrs.extend(to);
+        let copies = q.addrs.len() - first;
+        if copies > 0 {
+            let start = q.bytes.len();
+            q.bytes.extend_from_slice(bytes);
+            q.queued.push(Queued::Datagram {
+                to: first..q.addrs.len(),
+                bytes: start..q.bytes.len(),
+            });
+        }
+        copies as u64
+    }
+
+    /// Relays the datagram being handled to each of `to`. Returns how many
+    /// copies go out.
+    fn relay(&mut self, to: impl IntoIterator<Item = SocketAddr>) -> u64 {
+        let q = &mut self.queue;
+        let first = q.addrs.len();
+        q.addrs.extend(to);
+        let copies = q.addrs.len() - first;
+        if copies > 0 {
+            q.queued.push(Queued::Relay {
+                to: first..q.addrs.len(),
+            });
+        }
+        copies as u64
+    }
+
+    /// Sends `bytes` as a datagram to `to`.
+    fn datagram(&mut self, to: SocketAddr, bytes: &[u8]) {
+        self.datagram_to_all([to], bytes);
     }
 }
