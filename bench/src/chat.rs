@@ -1,10 +1,12 @@
 //! Chat latency while one receiver has stopped reading.
 //!
-//! A flooder sends long chat lines, 1000 a second (4 MB/s, more than any
-//! person types, less than a reader keeps up with); one participant never
-//! reads, so its queue on the server grows until the
-//! server disconnects it (8 MiB limit). Meanwhile a speaker sends a short,
-//! stamped line every 10 ms and a listener measures how long each took.
+//! Sixteen flooders each send long chat lines as fast as the server's chat
+//! rate limit lets one participant (50 lines a second of 4000 characters,
+//! 200 KB/s; together 3.2 MB/s, more than any room types, less than a
+//! reader keeps up with); one participant never reads, so its queue on the
+//! server grows until the server disconnects it (8 MiB limit). Meanwhile a
+//! speaker sends a short, stamped line every 25 ms and a listener measures
+//! how long each took.
 
 use std::thread;
 use std::time::{Duration, Instant};
@@ -26,12 +28,20 @@ pub struct Report {
     pub flood_bytes: u64,
 }
 
+/// Participants flooding at once.
+const FLOODERS: usize = 16;
+
 /// Runs the scenario for `seconds`.
 pub fn run(server_bin: &std::path::Path, seconds: f64) -> Result<Report, String> {
     let server = ServerProcess::start(server_bin, &[])?;
     let err = |e: std::io::Error| e.to_string();
-    let mut flooder = Peer::create(server.tcp, server.udp, "flooder").map_err(err)?;
-    let code = flooder.code.clone();
+    let first = Peer::create(server.tcp, server.udp, "flooder0").map_err(err)?;
+    let code = first.code.clone();
+    let mut flooders = vec![first];
+    for k in 1..FLOODERS {
+        flooders
+            .push(Peer::join(server.tcp, server.udp, &format!("flooder{k}"), &code).map_err(err)?);
+    }
     let stuck = Peer::join(server.tcp, server.udp, "stuck", &code).map_err(err)?;
     let mut speaker = Peer::join(server.tcp, server.udp, "speaker", &code).map_err(err)?;
     let mut listener = Peer::join(server.tcp, server.udp, "listener", &code).map_err(err)?;
@@ -39,31 +49,37 @@ pub fn run(server_bin: &std::path::Path, seconds: f64) -> Result<Report, String>
     let start = Instant::now();
     let duration = Duration::from_secs_f64(seconds);
 
-    let flood = thread::spawn(move || {
-        let line = ClientMessage::Chat {
-            message: "x".repeat(4000),
-            to: None,
-        };
-        let mut bytes = 0u64;
-        let mut n = 0u32;
-        while start.elapsed() < duration {
-            let due = start + Duration::from_millis(1) * n;
-            if let Some(wait) = due.checked_duration_since(Instant::now()) {
-                thread::sleep(wait);
-            }
-            n += 1;
-            if flooder.send(&line).is_err() {
-                break;
-            }
-            bytes += 4000;
-            let _ = flooder.drain();
-        }
-        bytes
-    });
+    let floods: Vec<_> = flooders
+        .into_iter()
+        .map(|mut flooder| {
+            thread::spawn(move || {
+                let line = ClientMessage::Chat {
+                    message: "x".repeat(4000),
+                    to: None,
+                };
+                let mut bytes = 0u64;
+                let mut n = 0u32;
+                // 50 lines a second: the most one participant may send.
+                while start.elapsed() < duration {
+                    let due = start + Duration::from_millis(20) * n;
+                    if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                        thread::sleep(wait);
+                    }
+                    n += 1;
+                    if flooder.send(&line).is_err() {
+                        break;
+                    }
+                    bytes += 4000;
+                    let _ = flooder.drain();
+                }
+                bytes
+            })
+        })
+        .collect();
     let speak = thread::spawn(move || {
         let mut n = 0u32;
         while start.elapsed() < duration {
-            let due = start + Duration::from_millis(10) * n;
+            let due = start + Duration::from_millis(25) * n;
             if let Some(wait) = due.checked_duration_since(Instant::now()) {
                 thread::sleep(wait);
             }
@@ -102,7 +118,7 @@ pub fn run(server_bin: &std::path::Path, seconds: f64) -> Result<Report, String>
             Err(e) => return Err(format!("listener: {e}")),
         }
     }
-    let flood_bytes = flood.join().unwrap_or(0);
+    let flood_bytes = floods.into_iter().map(|f| f.join().unwrap_or(0)).sum();
     let _ = speak.join();
     drop(stuck);
     Ok(Report {

@@ -82,7 +82,10 @@ pub fn run(server_bin: &std::path::Path, bytes: u64) -> Result<Report, String> {
         let mut offset = 0u64;
         let mut acked = 0u64;
         while offset < bytes {
-            while offset - acked >= FILE_WINDOW {
+            let n = (bytes - offset).min(MAX_FILE_CHUNK as u64);
+            // The server refuses a chunk ending more than a window past
+            // the last ack.
+            while offset + n - acked > FILE_WINDOW {
                 match sender
                     .recv(Duration::from_secs(10))
                     .map_err(|e| e.to_string())?
@@ -92,7 +95,6 @@ pub fn run(server_bin: &std::path::Path, bytes: u64) -> Result<Report, String> {
                     None => return Err("no ack for 10 s".into()),
                 }
             }
-            let n = (bytes - offset).min(MAX_FILE_CHUNK as u64);
             let data = if n as usize == MAX_FILE_CHUNK {
                 encoded.clone()
             } else {

@@ -11,8 +11,8 @@
 mod chat;
 mod files;
 mod floor;
+mod incore;
 mod media;
-mod mixer;
 mod peer;
 mod procstat;
 mod server;
@@ -33,6 +33,7 @@ USAGE:
 
 SCENARIOS (default: all):
     floor        CPU per 1400-byte datagram sent and drained over loopback, no server
+    core         the core alone, in-process: relay per datagram, mixer per tick (not in \"all\")
     relay        8 meetings x 10, 30 fps, 15 KB frames, at --max-datagram 1400 and 65000
     audio        one meeting of 64, everyone sending audio
     mixed        200 participants in 20 meetings, 20 fps video and audio
@@ -121,6 +122,7 @@ fn main() -> ExitCode {
         eprintln!("running {scenario} ...");
         let result = match scenario.as_str() {
             "floor" => floor_section(&mut sum),
+            "core" => Ok(core_section()),
             "relay" => relay_section(&args, &mut sum),
             "audio" => audio_section(&args, &mut sum),
             "mixed" => mixed_section(&args, &mut sum),
@@ -350,13 +352,35 @@ fn relay_section(args: &Args, sum: &mut Summary) -> Result<String, String> {
     Ok(s)
 }
 
+fn core_section() -> String {
+    let mut s = String::from(
+        "## The core alone\n\n\
+         The server's meeting logic driven in-process, no sockets: a 1400-byte video \
+         fragment in, relayed to every other participant (best of 5 rounds of 200,000), \
+         and a mixer tick with everyone speaking.\n\n\
+         | meeting | relay, ns per datagram in | relay, ns per copy out | mixer, µs per tick |\n\
+         |---|---|---|---|\n",
+    );
+    for size in [10, 64] {
+        let relay = incore::cost_per_relayed_datagram(size, 200_000, 5);
+        let tick = incore::cost_per_tick(size, 2000);
+        let _ = writeln!(
+            s,
+            "| {size} | {relay:.0} | {:.1} | {tick:.1} |",
+            relay / (size - 1) as f64
+        );
+    }
+    s.push('\n');
+    s
+}
+
 fn audio_section(args: &Args, sum: &mut Summary) -> Result<String, String> {
     let load = media::Load::new(1, 64, 0, args.seconds)
         .with_audio()
         .sampled(8);
     let r = media::run(&args.server, &load)?;
     let (min, mean, max) = r.mix_rate;
-    let tick_us = mixer::cost_per_tick(64, 2000);
+    let tick_us = incore::cost_per_tick(64, 2000);
     sum.mix_rate = Some((min, max));
     sum.audio_cpu = Some(tick_us / 10_000.0);
     Ok(format!(
@@ -430,8 +454,9 @@ fn chat_section(args: &Args, sum: &mut Summary) -> Result<String, String> {
         .unwrap_or_else(|| "not removed".into());
     Ok(format!(
         "## Chat while a receiver has stopped reading\n\n\
-         One participant floods 4000-character lines; one never reads; a third sends a \
-         stamped line every 10 ms and a fourth measures its arrival.\n\n\
+         Sixteen participants flood 4000-character lines, each at the chat rate limit \
+         (50 a second); one never reads; another sends a stamped line every 25 ms and a \
+         last one measures its arrival.\n\n\
          | chat samples | latency p50 / p99 / max (ms) | stuck reader disconnected after | flood sent |\n\
          |---|---|---|---|\n\
          | {} | {} / {} / {} | {removed} | {:.1} MB |\n\n",

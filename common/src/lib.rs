@@ -20,6 +20,7 @@
 
 pub mod audio;
 pub mod base64;
+pub mod features;
 pub mod filename;
 pub mod framing;
 pub mod limits;

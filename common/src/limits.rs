@@ -13,6 +13,21 @@ pub const DEFAULT_TCP_PORT: u16 = 5001;
 /// Largest frame body a client may send (4 MiB).
 pub const MAX_CLIENT_FRAME: usize = 4 * 1024 * 1024;
 
+/// Largest first frame of a connection (the handshake), 64 KiB: a
+/// handshake is small, and a connection that has not joined should not
+/// make the server hold megabytes.
+pub const MAX_HANDSHAKE_FRAME: usize = 64 * 1024;
+
+/// Connections from one address that may be in the handshake at once.
+pub const MAX_HANDSHAKES_PER_ADDRESS: usize = 32;
+
+/// Default cap on the bytes the server holds, over all connections, of
+/// frames that have not fully arrived (256 MiB; `--max-incomplete-mib`).
+pub const DEFAULT_MAX_INCOMPLETE_BYTES: usize = 256 * 1024 * 1024;
+
+/// Most bytes of a client's input an error message quotes.
+pub const MAX_ERROR_TEXT: usize = 256;
+
 /// Largest frame body a client accepts from the server (8 MiB): a 4 MiB
 /// screen frame plus its envelope, or a join reply with a long history.
 pub const MAX_SERVER_FRAME: usize = 8 * 1024 * 1024;
@@ -49,6 +64,22 @@ pub const MAX_CHAT_CHARS: usize = 4000;
 
 /// Public chat messages a meeting keeps and sends to joiners.
 pub const CHAT_HISTORY_LEN: usize = 100;
+
+/// Chat messages (public and private together) one participant may send
+/// a second, on average; beyond it `error{code:"rate_limited"}`.
+pub const CHAT_MESSAGES_PER_SEC: u64 = 50;
+
+/// Chat messages one participant may send at once before
+/// [`CHAT_MESSAGES_PER_SEC`] applies.
+pub const CHAT_BURST_MESSAGES: u64 = 200;
+
+/// Bytes of chat text (UTF-8 `message`) one participant may send a second,
+/// on average (256 KiB).
+pub const CHAT_BYTES_PER_SEC: u64 = 256 * 1024;
+
+/// Bytes of chat text one participant may send at once before
+/// [`CHAT_BYTES_PER_SEC`] applies (2 MiB).
+pub const CHAT_BURST_BYTES: u64 = 2 * 1024 * 1024;
 
 /// Emoji reaction length in bytes (UTF-8).
 pub const MAX_EMOJI_BYTES: usize = 16;

@@ -45,6 +45,18 @@ pub enum ClientMessage {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         password: Option<String>,
     },
+    /// Section 14 (addition `"resume"`): takes a participant's place back
+    /// on a new connection, as its first frame.
+    /// `{"type":"resume_meeting","version":1,"resume_token":"5e0c..."}`
+    ResumeMeeting {
+        /// Must be [`PROTOCOL_VERSION`].
+        version: u32,
+        /// The `resume_token` of the last join reply: 32 hex digits.
+        resume_token: String,
+        /// The additions the client understands (see [`crate::features`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        features: Option<Vec<String>>,
+    },
     /// Keep-alive, at least every 10 s: `{"type":"ping"}`
     Ping,
     /// Leaves the meeting; the server then closes: `{"type":"leave"}`
@@ -275,6 +287,12 @@ pub enum ErrorCode {
     NoSuchFile,
     /// The sender is not the right party of an open transfer with that id.
     NoSuchTransfer,
+    /// Section 14: the resume token is unknown, or its participant left
+    /// too long ago (60 s), by `leave`, or was removed.
+    ResumeExpired,
+    /// The sender chats faster than the server allows (an addition to
+    /// version 1: 50 messages or 256 KiB a second, bursts of 200 or 2 MiB).
+    RateLimited,
     /// A code this version does not know (from a newer server).
     #[serde(other)]
     Unknown,
@@ -298,6 +316,8 @@ impl ErrorCode {
             ErrorCode::NotPresenter => "not_presenter",
             ErrorCode::NoSuchFile => "no_such_file",
             ErrorCode::NoSuchTransfer => "no_such_transfer",
+            ErrorCode::ResumeExpired => "resume_expired",
+            ErrorCode::RateLimited => "rate_limited",
             ErrorCode::Unknown => "unknown",
         }
     }
@@ -655,6 +675,15 @@ impl ClientMessage {
                 normalize_username(username)?;
                 check_chars("meeting_code", meeting_code, 1, 64)?;
                 check_password(password.as_deref())
+            }
+            ClientMessage::ResumeMeeting { resume_token, .. } => {
+                if resume_token.len() == UDP_TOKEN_LEN
+                    && resume_token.bytes().all(|b| b.is_ascii_hexdigit())
+                {
+                    Ok(())
+                } else {
+                    Err(bad("resume_token must be 32 hex digits"))
+                }
             }
             ClientMessage::Chat { message, to } => {
                 check_chars("message", message, 1, MAX_CHAT_CHARS)?;

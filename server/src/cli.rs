@@ -30,6 +30,9 @@ OPTIONS:
     --udp-port PORT         UDP port for video and audio [default: TCP port + 1]
     --max-datagram BYTES    largest UDP datagram, 1200..=65507 [default: 1400]
     --max-participants N    participants per meeting, 1..=64 [default: 64]
+    --max-incomplete-mib N  memory for messages still arriving, over all
+                            connections, in MiB; past it the newest
+                            connection holding one is refused [default: 256]
     --log-dir DIR           where the log file goes [default: logs/server]
     -h, --help              print this help
 
@@ -71,6 +74,9 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
             "--max-participants" => {
                 config.max_participants = number(&name, &value()?, 1, MAX_PARTICIPANTS)?
             }
+            "--max-incomplete-mib" => {
+                config.max_incomplete_bytes = number(&name, &value()?, 8, 1 << 20)? << 20
+            }
             "--log-dir" => config.log_dir = Some(PathBuf::from(value()?)),
             _ => return Err(format!("unknown option {flag} (see --help)")),
         }
@@ -105,6 +111,13 @@ mod tests {
         assert_eq!(c.udp_port, None);
         assert_eq!(c.max_datagram, 1400);
         assert_eq!(c.max_participants, 64);
+        assert_eq!(c.max_incomplete_bytes, 256 << 20);
+        assert_eq!(
+            run(&["--max-incomplete-mib", "64"])
+                .unwrap()
+                .max_incomplete_bytes,
+            64 << 20
+        );
     }
 
     #[test]

@@ -45,6 +45,11 @@ pub struct Config {
     pub max_participants: usize,
     /// Connections on the server.
     pub max_connections: usize,
+    /// Bytes all connections together may hold of frames not yet whole;
+    /// past it the newest connection holding one is refused.
+    pub max_incomplete_bytes: usize,
+    /// Connections from one address still in the handshake.
+    pub max_handshakes_per_address: usize,
 }
 
 impl Default for Config {
@@ -57,6 +62,8 @@ impl Default for Config {
             log_dir: Some(PathBuf::from("logs/server")),
             max_participants: limits::MAX_PARTICIPANTS,
             max_connections: limits::MAX_CONNECTIONS,
+            max_incomplete_bytes: limits::DEFAULT_MAX_INCOMPLETE_BYTES,
+            max_handshakes_per_address: limits::MAX_HANDSHAKES_PER_ADDRESS,
         }
     }
 }
@@ -95,6 +102,7 @@ impl Server {
             max_datagram: config.max_datagram,
             max_participants: config.max_participants,
             max_connections: config.max_connections,
+            max_handshakes_per_address: config.max_handshakes_per_address,
         };
         let shell = shell::Shell::new(
             poll,
@@ -102,6 +110,7 @@ impl Server {
             mio::net::UdpSocket::from_std(udp),
             core_config,
             config.log_dir,
+            config.max_incomplete_bytes,
             stop.clone(),
         );
         Ok(Server {

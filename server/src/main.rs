@@ -5,10 +5,10 @@
 use std::process::ExitCode;
 
 use lanmeet_server::cli::{self, Command, USAGE};
-use lanmeet_server::Server;
+use lanmeet_server::{socket, Server};
 
 fn main() -> ExitCode {
-    let config = match cli::parse(std::env::args().skip(1)) {
+    let mut config = match cli::parse(std::env::args().skip(1)) {
         Ok(Command::Run(config)) => config,
         Ok(Command::Help) => {
             println!("{USAGE}");
@@ -19,6 +19,21 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // Enough descriptors for every connection allowed, so the one past the
+    // limit gets `server_full` rather than a failed accept.
+    match socket::raise_open_files_limit() {
+        Ok(files) => {
+            let room =
+                usize::try_from(files.saturating_sub(socket::RESERVED_FDS)).unwrap_or(usize::MAX);
+            if room < config.max_connections {
+                eprintln!(
+                    "lanmeet-server: the open-files limit is {files}: at most {room} connections"
+                );
+                config.max_connections = room;
+            }
+        }
+        Err(e) => eprintln!("lanmeet-server: cannot raise the open-files limit: {e}"),
+    }
     let log_dir = config.log_dir.clone();
     let server = match Server::bind(config) {
         Ok(s) => s,

@@ -19,7 +19,7 @@
 //! bounded turn and is revisited after the others (its events are
 //! edge-triggered, so the shell remembers to come back).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::io::{self, Read};
 use std::net::{Shutdown, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -30,7 +30,9 @@ use mio::net::{TcpListener, TcpStream, UdpSocket};
 use mio::{Events, Interest, Poll, Token};
 
 use lanmeet_common::framing::{self, FrameError};
-use lanmeet_common::limits::{MAX_CLIENT_FRAME, MAX_OUTBOUND_QUEUE};
+use lanmeet_common::limits::{
+    FRAME_HEADER_LEN, MAX_CLIENT_FRAME, MAX_HANDSHAKE_FRAME, MAX_OUTBOUND_QUEUE,
+};
 use lanmeet_common::message::LeaveReason;
 
 use crate::core::{ConnId, Core, DatagramAction, Output, HELLO_REPLY};
@@ -49,6 +51,9 @@ const FIRST_CONN: usize = 3;
 
 /// Bytes read from a connection per `read` call.
 const READ_CHUNK: usize = 64 * 1024;
+/// A connection keeps a buffer this large between frames; a larger one
+/// (left by a large frame) is given back.
+const KEEP_BUFFER: usize = 64 * 1024;
 /// Bytes one connection may read in one turn before the others get theirs.
 const READ_BUDGET: usize = 1024 * 1024;
 /// Datagrams taken in one turn before TCP gets its turn.
@@ -71,7 +76,12 @@ enum Phase {
 
 struct Connection {
     stream: TcpStream,
-    inbuf: Vec<u8>,
+    /// The start of a frame not yet whole (its header, then as much of its
+    /// body as has come); empty between frames. Its capacity counts toward
+    /// the server-wide cap on incomplete frames.
+    partial: Vec<u8>,
+    /// Whether its first frame (the handshake, limited to 64 KiB) was taken.
+    past_handshake: bool,
     queue: OutboundQueue,
     phase: Phase,
     /// Whether WRITABLE interest is registered.
@@ -85,6 +95,8 @@ pub struct Shell {
     udp: UdpSocket,
     core_config: crate::core::CoreConfig,
     log_dir: Option<std::path::PathBuf>,
+    /// Most bytes all connections together may hold of incomplete frames.
+    max_incomplete: usize,
     stop: Arc<AtomicBool>,
 }
 
@@ -95,6 +107,7 @@ impl Shell {
         udp: UdpSocket,
         core_config: crate::core::CoreConfig,
         log_dir: Option<std::path::PathBuf>,
+        max_incomplete: usize,
         stop: Arc<AtomicBool>,
     ) -> Shell {
         Shell {
@@ -103,6 +116,7 @@ impl Shell {
             udp,
             core_config,
             log_dir,
+            max_incomplete,
             stop,
         }
     }
@@ -115,6 +129,7 @@ impl Shell {
             mut udp,
             core_config,
             log_dir,
+            max_incomplete,
             stop,
         } = self;
         let mut logger = Logger::open(log_dir.as_deref())?;
@@ -123,11 +138,12 @@ impl Shell {
         poll.registry()
             .register(&mut udp, UDP, Interest::READABLE)?;
         logger.line(&format!(
-            "listening tcp={} udp={} max_datagram={} max_participants={}",
+            "listening tcp={} udp={} max_datagram={} max_participants={} max_connections={} max_incomplete_bytes={max_incomplete}",
             listener.local_addr()?,
             udp.local_addr()?,
             core_config.max_datagram,
-            core_config.max_participants
+            core_config.max_participants,
+            core_config.max_connections,
         ));
         crate::socket::log_udp_buffers(&udp, &mut logger);
         let now = Instant::now();
@@ -146,6 +162,10 @@ impl Shell {
             next_conn: 0,
             logger,
             udp_buf: vec![0u8; UDP_BUFFER],
+            read_buf: vec![0u8; READ_CHUNK],
+            incomplete_bytes: 0,
+            max_incomplete,
+            holders: BTreeSet::new(),
             relay_to: Vec::new(),
             dirty: Vec::new(),
             read_again: Vec::new(),
@@ -167,6 +187,14 @@ struct LoopState {
     next_conn: ConnId,
     logger: Logger,
     udp_buf: Vec<u8>,
+    /// Where each TCP read lands before its frames are taken out.
+    read_buf: Vec<u8>,
+    /// Bytes all connections hold of incomplete frames (their `partial`
+    /// capacities), and the cap on it.
+    incomplete_bytes: usize,
+    max_incomplete: usize,
+    /// Connections holding an incomplete frame, oldest first.
+    holders: BTreeSet<ConnId>,
     relay_to: Vec<SocketAddr>,
     /// Connections with new frames queued, to be written this turn.
     dirty: Vec<ConnId>,
@@ -274,7 +302,8 @@ impl LoopState {
                         conn,
                         Connection {
                             stream,
-                            inbuf: Vec::new(),
+                            partial: Vec::new(),
+                            past_handshake: false,
                             queue: OutboundQueue::new(MAX_OUTBOUND_QUEUE),
                             phase: Phase::Open,
                             wants_write: false,
@@ -282,7 +311,7 @@ impl LoopState {
                     );
                     self.logger
                         .line(&format!("conn {conn}: accepted from {peer}"));
-                    self.core.on_connect(conn, Instant::now());
+                    self.core.on_connect(conn, peer.ip(), Instant::now());
                     self.apply_outputs();
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
@@ -309,20 +338,16 @@ impl LoopState {
                 self.read_again.push(conn);
                 return;
             }
-            let start = c.inbuf.len();
-            c.inbuf.resize(start + READ_CHUNK, 0);
-            let result = c.stream.read(&mut c.inbuf[start..]);
-            let got = *result.as_ref().unwrap_or(&0);
-            c.inbuf.truncate(start + got);
-            match result {
+            match c.stream.read(&mut self.read_buf) {
                 Ok(0) => return self.closed_by_peer(conn, LeaveReason::Left),
                 Ok(n) => {
                     budget = budget.saturating_sub(n);
                     if matches!(c.phase, Phase::Closing { .. }) {
-                        c.inbuf.clear();
                         continue;
                     }
-                    self.take_frames(conn);
+                    let read = std::mem::take(&mut self.read_buf);
+                    self.take_frames(conn, &read[..n]);
+                    self.read_buf = read;
                     // Forward what these bytes produced now rather than after
                     // the whole read turn: a relayed file chunk then reaches
                     // its downloader while the next is still arriving, and
@@ -336,59 +361,190 @@ impl LoopState {
         }
     }
 
-    /// Hands every whole frame in `conn`'s buffer to the core.
-    fn take_frames(&mut self, conn: ConnId) {
-        let Some(c) = self.conns.get_mut(&conn) else {
-            return;
-        };
-        let mut inbuf = std::mem::take(&mut c.inbuf);
-        let mut used = 0;
-        let now = Instant::now();
-        loop {
-            match framing::decode(&inbuf[used..], MAX_CLIENT_FRAME) {
-                Ok(Some((body, n))) => {
-                    self.core.on_frame(conn, body, now);
-                    used += n;
-                    self.apply_outputs();
-                    let open = self
-                        .conns
-                        .get(&conn)
-                        .is_some_and(|c| matches!(c.phase, Phase::Open));
-                    if !open {
-                        return; // closed by the core: the rest is discarded
+    /// Hands every whole frame in `bytes` (after what `conn` held) to the
+    /// core, and keeps the start of an incomplete one.
+    ///
+    /// ```text
+    ///  partial: [len|body...]   bytes: [...body][len|body][len|bo]
+    ///            \__ completed first ___/\_ direct _/\_ kept _/
+    /// ```
+    ///
+    /// Whole frames in `bytes` go to the core without a copy; only an
+    /// incomplete frame is copied into the connection's own buffer, sized
+    /// from its header. After a large frame the buffer is given back.
+    fn take_frames(&mut self, conn: ConnId, mut bytes: &[u8]) {
+        while !bytes.is_empty() {
+            let Some(c) = self.conns.get_mut(&conn) else {
+                return;
+            };
+            if !matches!(c.phase, Phase::Open) {
+                return; // closed by the core: the rest is discarded
+            }
+            let limit = if c.past_handshake {
+                MAX_CLIENT_FRAME
+            } else {
+                MAX_HANDSHAKE_FRAME
+            };
+            if c.partial.is_empty() {
+                match framing::decode(bytes, limit) {
+                    Ok(Some((body, used))) => {
+                        c.past_handshake = true;
+                        self.core.on_frame(conn, body, Instant::now());
+                        self.apply_outputs();
+                        bytes = &bytes[used..];
+                    }
+                    Ok(None) => return self.keep_partial(conn, bytes, limit),
+                    Err(FrameError::TooLarge { len, .. }) => {
+                        return self.frame_too_large(conn, len, limit)
                     }
                 }
-                Ok(None) => break,
-                Err(FrameError::TooLarge { len, .. }) => {
-                    self.logger
-                        .line(&format!("conn {conn}: frame of {len} bytes refused"));
-                    self.core.on_frame_too_large(conn, len);
-                    self.apply_outputs();
+                continue;
+            }
+            // Complete the frame begun earlier: its header first.
+            let have = c.partial.len();
+            if have < FRAME_HEADER_LEN {
+                let take = (FRAME_HEADER_LEN - have).min(bytes.len());
+                c.partial.extend_from_slice(&bytes[..take]);
+                bytes = &bytes[take..];
+                if c.partial.len() < FRAME_HEADER_LEN {
                     return;
                 }
+                match framing::decode(&c.partial, limit) {
+                    Err(FrameError::TooLarge { len, .. }) => {
+                        return self.frame_too_large(conn, len, limit)
+                    }
+                    Ok(_) => {
+                        let total = frame_len(&c.partial);
+                        if !self.reserve_partial(conn, total) {
+                            return;
+                        }
+                        continue;
+                    }
+                }
             }
-        }
-        inbuf.drain(..used);
-        if let Some(c) = self.conns.get_mut(&conn) {
-            c.inbuf = inbuf;
-        }
-    }
-
-    /// The peer closed or the socket failed.
-    fn closed_by_peer(&mut self, conn: ConnId, reason: LeaveReason) {
-        let Some(c) = self.conns.remove(&conn) else {
-            return;
-        };
-        let was_open = matches!(c.phase, Phase::Open);
-        self.deregister(c);
-        if was_open {
-            self.core.on_disconnect(conn, reason);
+            let total = frame_len(&c.partial);
+            let take = (total - have).min(bytes.len());
+            c.partial.extend_from_slice(&bytes[..take]);
+            bytes = &bytes[take..];
+            if c.partial.len() < total {
+                return;
+            }
+            let frame = std::mem::take(&mut c.partial);
+            c.past_handshake = true;
+            self.core
+                .on_frame(conn, &frame[FRAME_HEADER_LEN..], Instant::now());
+            self.give_back(conn, frame);
             self.apply_outputs();
         }
     }
 
-    fn deregister(&mut self, mut c: Connection) {
+    /// Keeps `bytes`, the start of a frame, in `conn`'s buffer, reserving
+    /// room for the whole frame once its header is known. Over the cap on
+    /// incomplete frames, the newest connection holding one is refused.
+    fn keep_partial(&mut self, conn: ConnId, bytes: &[u8], limit: usize) {
+        let want = if bytes.len() >= FRAME_HEADER_LEN {
+            frame_len(bytes).min(FRAME_HEADER_LEN + limit)
+        } else {
+            FRAME_HEADER_LEN
+        };
+        if !self.reserve_partial(conn, want) {
+            return;
+        }
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.partial.extend_from_slice(bytes);
+        }
+    }
+
+    /// Makes `conn`'s buffer hold at least `want` bytes, within the
+    /// server-wide cap; false when `conn` itself was refused for it.
+    fn reserve_partial(&mut self, conn: ConnId, want: usize) -> bool {
+        loop {
+            let Some(c) = self.conns.get_mut(&conn) else {
+                return false;
+            };
+            let have = c.partial.capacity();
+            if want <= have {
+                return true;
+            }
+            if self.incomplete_bytes - have + want <= self.max_incomplete {
+                c.partial.reserve_exact(want - c.partial.len());
+                self.incomplete_bytes += c.partial.capacity() - have;
+                self.holders.insert(conn);
+                return true;
+            }
+            // Over the cap: refuse the newest connection holding an
+            // incomplete frame, which may be this one.
+            let newest = self
+                .holders
+                .last()
+                .copied()
+                .filter(|&h| h > conn)
+                .unwrap_or(conn);
+            self.logger.line(&format!(
+                "conn {newest}: refused, {} MiB of incomplete frames held in all (the cap)",
+                self.max_incomplete >> 20
+            ));
+            self.release_partial(newest);
+            self.core.on_no_room(newest);
+            self.apply_outputs();
+            if newest == conn {
+                return false;
+            }
+        }
+    }
+
+    /// After a whole frame: keeps a small buffer for the next one, gives a
+    /// large one back.
+    fn give_back(&mut self, conn: ConnId, mut frame: Vec<u8>) {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            self.incomplete_bytes -= frame.capacity();
+            self.holders.remove(&conn);
+            return;
+        };
+        if frame.capacity() <= KEEP_BUFFER {
+            frame.clear();
+            c.partial = frame;
+        } else {
+            self.incomplete_bytes -= frame.capacity();
+            self.holders.remove(&conn);
+        }
+    }
+
+    /// Drops what `conn` holds of an incomplete frame.
+    fn release_partial(&mut self, conn: ConnId) {
+        if let Some(c) = self.conns.get_mut(&conn) {
+            self.incomplete_bytes -= c.partial.capacity();
+            c.partial = Vec::new();
+        }
+        self.holders.remove(&conn);
+    }
+
+    fn frame_too_large(&mut self, conn: ConnId, len: usize, limit: usize) {
+        self.logger.line(&format!(
+            "conn {conn}: frame of {len} bytes refused (limit {limit})"
+        ));
+        self.release_partial(conn);
+        self.core.on_frame_too_large(conn, len, limit);
+        self.apply_outputs();
+    }
+
+    /// Forgets a connection, and what it held of an incomplete frame.
+    fn remove_conn(&mut self, conn: ConnId) -> Option<Connection> {
+        self.release_partial(conn);
+        let mut c = self.conns.remove(&conn)?;
         let _ = self.poll.registry().deregister(&mut c.stream);
+        Some(c)
+    }
+
+    /// The peer closed or the socket failed.
+    fn closed_by_peer(&mut self, conn: ConnId, reason: LeaveReason) {
+        let Some(c) = self.remove_conn(conn) else {
+            return;
+        };
+        if matches!(c.phase, Phase::Open) {
+            self.core.on_disconnect(conn, reason);
+            self.apply_outputs();
+        }
     }
 
     fn read_udp(&mut self) {
@@ -449,9 +605,7 @@ impl LoopState {
                                     "conn {conn}: over {} MiB queued, disconnecting a reader that fell behind",
                                     MAX_OUTBOUND_QUEUE >> 20
                                 ));
-                                if let Some(c) = self.conns.remove(&conn) {
-                                    self.deregister(c);
-                                }
+                                self.remove_conn(conn);
                                 self.core.on_disconnect(conn, LeaveReason::Error);
                             }
                         }
@@ -463,11 +617,11 @@ impl LoopState {
                                     deadline: Instant::now() + CLOSE_LINGER,
                                     shut: false,
                                 };
-                                c.inbuf = Vec::new();
                                 self.closing.push(conn);
                                 self.dirty.push(conn);
                             }
                         }
+                        self.release_partial(conn);
                     }
                 }
             }
@@ -514,9 +668,7 @@ impl LoopState {
                 }
                 Err(_) => {
                     let open = matches!(c.phase, Phase::Open);
-                    if let Some(c) = self.conns.remove(&conn) {
-                        self.deregister(c);
-                    }
+                    self.remove_conn(conn);
                     if open {
                         self.core.on_disconnect(conn, LeaveReason::Error);
                         self.apply_outputs();
@@ -550,9 +702,7 @@ impl LoopState {
         for conn in std::mem::take(&mut self.closing) {
             match self.conns.get(&conn).map(|c| &c.phase) {
                 Some(Phase::Closing { deadline, .. }) if *deadline <= now => {
-                    if let Some(c) = self.conns.remove(&conn) {
-                        self.deregister(c);
-                    }
+                    self.remove_conn(conn);
                 }
                 Some(Phase::Closing { .. }) => keep.push(conn),
                 _ => {}
@@ -570,8 +720,9 @@ impl LoopState {
     fn log_stats(&mut self) {
         let s = self.core.media_stats;
         self.logger.line(&format!(
-            "stats: connections={} meetings={} participants={} transfers={} udp_in={} udp_out={} dropped={} malformed={} send_failed={} mix_ticks={}",
+            "stats: connections={} incomplete_bytes={} meetings={} participants={} transfers={} udp_in={} udp_out={} dropped={} malformed={} send_failed={} mix_ticks={}",
             self.conns.len(),
+            self.incomplete_bytes,
             self.core.meeting_count(),
             self.core.participant_count(),
             self.core.transfer_count(),
@@ -583,4 +734,11 @@ impl LoopState {
             s.mix_ticks
         ));
     }
+}
+
+/// Header plus body length of the frame whose header starts `bytes`
+/// (which holds at least the header).
+fn frame_len(bytes: &[u8]) -> usize {
+    let len = u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as usize;
+    FRAME_HEADER_LEN + len
 }

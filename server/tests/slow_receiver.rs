@@ -3,10 +3,13 @@
 //! and on time (PROTOCOL.md sections 7 and 10).
 //!
 //! ```text
-//!  Flood ---- 4000-char chats + screen frames ----> Slow (never reads)
-//!    |                                          \--> Probe, Watch (read all)
-//!  Probe ---- private "probe n" every 20 ms ------> Watch (times each one)
+//!  Flood0..11 -- 120 private 16 kB lines each ----> Slow (never reads)
+//!  Flood0 ------ screen frames every 50 ms -------> Probe, Watch (read all)
+//!  Probe ------- private "probe n" every 20 ms ---> Watch (times each one)
 //! ```
+//!
+//! Each flooder stays within the chat rate limit (a burst of 2 MiB), so it
+//! takes a dozen of them to pass Slow's 8 MiB.
 //!
 //! Nothing here asserts a tight time: the machine running the suite may be
 //! small and busy. The latencies are printed; the asserts are generous
@@ -34,6 +37,8 @@ struct Seen {
     bytes: usize,
     /// The reason in `user_left` for the slow participant.
     slow_left: Option<String>,
+    /// When that `user_left` came, since the epoch.
+    slow_left_at: Option<Duration>,
     /// Latency of each probe, in order of arrival, with its number.
     probes: Vec<(u64, Duration)>,
 }
@@ -60,6 +65,7 @@ fn read_all(
         match v["type"].as_str().unwrap() {
             "user_left" if v["client_id"] == slow_id => {
                 seen.slow_left = Some(v["reason"].as_str().unwrap().to_string());
+                seen.slow_left_at = Some(epoch.elapsed());
             }
             "chat" if v["private"] == true => {
                 // "probe <n> <micros since epoch when sent>" or "probe end"
@@ -79,10 +85,22 @@ fn read_all(
     seen
 }
 
+/// Flooders: each sends a burst within the chat rate limit (2 MiB), and
+/// together they queue far more than 8 MiB for Slow.
+const FLOODERS: usize = 12;
+
+/// Private lines each flooder sends to Slow: 120 of 16 000 bytes.
+const LINES_EACH: usize = 120;
+
 #[test]
 fn a_reader_that_falls_behind_is_cut_off_and_the_others_keep_flowing() {
     let server = start_server();
-    let mut m = meeting(&server, &["Flood", "Probe", "Watch"]);
+    let names: Vec<String> = (0..FLOODERS)
+        .map(|k| format!("Flood{k}"))
+        .chain(["Probe".to_string(), "Watch".to_string()])
+        .collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let mut m = meeting(&server, &names);
     let mut slow = Client::connect_with_receive_buffer(&server, 4096);
     slow.send(&join_request("Slow", &m[0].code.clone()));
     let slow_id = slow.expect_type("join_success")["client_id"]
@@ -92,24 +110,26 @@ fn a_reader_that_falls_behind_is_cut_off_and_the_others_keep_flowing() {
     for member in &mut m {
         member.expect_type("user_joined");
     }
+    // Flood0 presents, so Probe and Watch read a flood of screen frames.
     m[0].send(&json!({"type":"request_screen_share"}));
     for member in &mut m {
         member.expect_type("screen_share_started");
     }
     let mut watch = m.pop().unwrap();
     let mut probe = m.pop().unwrap();
-    let mut flood = m.pop().unwrap();
+    let mut flooders = m;
     let watch_id = watch.id.clone();
 
     let epoch = Instant::now();
     let stop = AtomicBool::new(false);
-    let chat = json!({"type":"chat","message":"x".repeat(4000)});
+    // 4000 four-byte characters: 16 000 bytes, the longest line there is.
+    let line = json!({"type":"chat","message":"\u{1F600}".repeat(4000),"to":slow_id});
     let screen = json!({"type":"screen_frame","frame_data":base64::encode(&[7u8; 150_000]),
                         "width":1920,"height":1080});
 
     let mut probe_out = probe.client.try_clone();
-    let (watch_seen, probe_seen, flood_bytes, cut_off_after) = thread::scope(|s| {
-        // Watch times the probes; Probe drains the flood it gets too.
+    let (watch_seen, probe_seen, flood_bytes) = thread::scope(|s| {
+        // Watch times the probes; Probe drains the screen frames it gets too.
         let slow_id = slow_id.as_str();
         let watcher = s.spawn(|| {
             read_all(&mut watch.client, slow_id, epoch, |seen| {
@@ -132,41 +152,39 @@ fn a_reader_that_falls_behind_is_cut_off_and_the_others_keep_flowing() {
             }
             probe_out.send(&json!({"type":"chat","message":"probe end","to":watch_id}));
         });
-
-        // Flood until the server reports Slow gone (to Flood as well).
-        let started = Instant::now();
-        let mut sent = 0usize;
-        let left = loop {
-            for _ in 0..50 {
-                flood.send(&chat);
+        let (presenter, others) = flooders.split_first_mut().unwrap();
+        let mut out = presenter.client.try_clone();
+        let (line, screen) = (&line, &screen);
+        s.spawn(move || {
+            while !stop.load(Ordering::Acquire) {
+                out.send(screen);
+                thread::sleep(Duration::from_millis(50));
             }
-            flood.send(&screen);
-            sent += 50 * 4000 + 200_000;
-            assert!(
-                started.elapsed() < Duration::from_secs(30) && sent < 64 << 20,
-                "Slow still connected after {:?} and {} MiB",
-                started.elapsed(),
-                sent >> 20
-            );
-            if let Some(v) = flood.recv_within(Duration::from_millis(1)) {
-                break v;
-            }
-        };
-        assert_eq!(left["type"], "user_left", "{left}");
-        assert_eq!(left["client_id"], slow_id);
-        assert_eq!(left["reason"], "error");
-        let cut_off_after = started.elapsed();
+        });
+        let senders: Vec<_> = others
+            .iter()
+            .chain([&*presenter])
+            .map(|f| {
+                let mut out = f.client.try_clone();
+                s.spawn(move || {
+                    for _ in 0..LINES_EACH {
+                        out.send(line);
+                    }
+                    LINES_EACH * 16_000
+                })
+            })
+            .collect();
+        let bytes: usize = senders.into_iter().map(|t| t.join().unwrap()).sum();
+        // Probe's reader ends when Slow is gone; then the probes stop, and
+        // Watch's reader ends at the last one.
+        let probe_seen = drainer.join().unwrap();
         stop.store(true, Ordering::Release);
-        (
-            watcher.join().unwrap(),
-            drainer.join().unwrap(),
-            sent,
-            cut_off_after,
-        )
+        (watcher.join().unwrap(), probe_seen, bytes)
     });
 
     println!(
-        "Slow cut off after {cut_off_after:?} and {} MiB sent; Watch read {} MiB, Probe {} MiB",
+        "Slow cut off after {:?} and {} MiB sent to it; Watch read {} MiB, Probe {} MiB",
+        watch_seen.slow_left_at,
         flood_bytes >> 20,
         watch_seen.bytes >> 20,
         probe_seen.bytes >> 20
@@ -199,8 +217,24 @@ fn a_reader_that_falls_behind_is_cut_off_and_the_others_keep_flowing() {
     // The server closed Slow's connection (what it holds may end mid-frame).
     let held = slow.drain_until_closed(TIMEOUT);
     println!("Slow still had {} KiB to read", held >> 10);
-    // And everyone else is still in the meeting.
-    flood.ping_pong();
+    // And everyone else is still in the meeting; no flooder went over the
+    // chat rate limit (each sent one burst within it).
+    for f in &mut flooders {
+        f.send(&json!({"type":"ping"}));
+        loop {
+            match f.next_frame(TIMEOUT) {
+                Next::Frame(body) if body.len() >= SMALL => {}
+                Next::Frame(body) => {
+                    let v: Value = serde_json::from_slice(&body).unwrap();
+                    assert_ne!(v["code"], "rate_limited", "{v}");
+                    if v["type"] == "pong" {
+                        break;
+                    }
+                }
+                other => panic!("no pong: {other:?}"),
+            }
+        }
+    }
     pong_after_the_flood(&mut probe);
     pong_after_the_flood(&mut watch);
 }

@@ -2,7 +2,7 @@
 
 import time
 
-from conformance_support import ConformanceCase
+from conformance_support import ConformanceCase, frame
 
 
 class Chat(ConformanceCase):
@@ -140,11 +140,71 @@ class Chat(ConformanceCase):
 
     def test_delivered_in_order(self):
         # Section 7: everything but screen frames is delivered in order.
+        # 190 lines: within the burst the chat rate limit allows.
         a, b = self.meeting("Alice", "Bob")
-        for i in range(300):
+        for i in range(190):
             a.send({"type": "chat", "message": f"n{i}"})
             if i % 50 == 0:
                 a.send({"type": "emoji_reaction", "emoji": str(i % 10)})
-        b.recv("chat", message="n299", timeout=10)
-        got = [m["message"] for m in b.inbox if m["type"] == "chat"] + ["n299"]
-        self.assertEqual(got, [f"n{i}" for i in range(300)])
+        b.recv("chat", message="n189", timeout=10)
+        got = [m["message"] for m in b.inbox if m["type"] == "chat"] + ["n189"]
+        self.assertEqual(got, [f"n{i}" for i in range(190)])
+        a.ping()
+        self.assert_none(a, "error")
+
+
+class ChatRateLimit(ConformanceCase):
+    """Clarified in the additions: more than 50 messages or 256 KiB a second
+    (bursts of up to 200 messages or 2 MiB), public and private together,
+    gets error{code:"rate_limited"} for each message over the limit, which
+    is not delivered."""
+
+    def flood(self, sender, messages):
+        """Sends all at once; returns (delivered to Bob, rate_limited count,
+        seconds the server may have had to refill)."""
+        start = time.monotonic()
+        sender.send_raw(b"".join(frame(m) for m in messages))
+        sender.ping(timeout=15)
+        elapsed = time.monotonic() - start
+        return elapsed, len(sender.take_all("error", code="rate_limited"))
+
+    def test_message_count_limit(self):
+        a, b, c = self.meeting("Alice", "Bob", "Carol")
+        n = 260
+        msgs = [{"type": "chat", "message": f"r{i}"} if i % 2 else
+                {"type": "chat", "message": f"r{i}", "to": b.id} for i in range(n)]
+        elapsed, limited = self.flood(a, msgs)
+        b.ping(timeout=15)
+        got = [m["message"] for m in b.take_all("chat")]
+        self.assertEqual(len(got) + limited, n,
+                         f"{len(got)} delivered and {limited} refused of {n}")
+        self.assertGreaterEqual(len(got), 200, "a burst of 200 is allowed")
+        self.assertLessEqual(len(got), 200 + 50 * elapsed + 1,
+                             f"{len(got)} delivered in {elapsed:.2f} s")
+        self.assertEqual(got, sorted(got, key=lambda t: int(t[1:])), "in order")
+        self.assertEqual(len(a.find("error")), 0, a.summary())
+        # Public ones not delivered are not in the history either.
+        d = self.join(a.code, "Dave")
+        kept = {h["message"] for h in d.reply["chat_history"]}
+        self.assertTrue(kept <= set(got))
+        # Others are not limited by Alice's flood, and Alice's budget comes
+        # back with time.
+        c.send({"type": "chat", "message": "from carol"})
+        b.recv("chat", message="from carol")
+        time.sleep(0.1)
+        a.send({"type": "chat", "message": "again"})
+        b.recv("chat", message="again")
+
+    def test_byte_limit(self):
+        a, b = self.meeting("Alice", "Bob")
+        # 4000 four-byte characters: 16 000 bytes, so 2 MiB holds 131.
+        n = 150
+        big = "\U0001F600" * 3996
+        msgs = [{"type": "chat", "message": f"{i:04d}" + big} for i in range(n)]
+        elapsed, limited = self.flood(a, msgs)
+        b.ping(timeout=15)
+        got = b.take_all("chat")
+        self.assertEqual(len(got) + limited, n)
+        self.assertGreaterEqual(len(got), 131, "a burst of 2 MiB is allowed")
+        self.assertLessEqual(len(got), 131 + elapsed * 256 * 1024 / 16000 + 1,
+                             f"{len(got)} delivered in {elapsed:.2f} s")

@@ -348,3 +348,34 @@ class FileTransfer(ConformanceCase):
             self.offer(a, (b,), b"data", "same-id")
             ids.add(self.open_transfer(a, b, "same-id"))
         self.assertEqual(len(ids), 3, "transfer_id values are unique across the server")
+
+    def test_chunk_past_the_window_is_refused(self):
+        # Clarified in the additions: a file_chunk that would put more than
+        # 1 MiB past the downloader's last file_ack is refused with
+        # bad_request and not relayed.
+        a, b = self.meeting("Alice", "Bob")
+        data = os.urandom(2 * 1024 * 1024)
+        self.offer(a, (b,), data)
+        tid = self.open_transfer(a, b)
+
+        def chunk(off):
+            return {"type": "file_chunk", "transfer_id": tid, "offset": off,
+                    "data": base64.b64encode(data[off:off + CHUNK]).decode()}
+
+        window = 1024 * 1024
+        for off in range(0, window, CHUNK):
+            a.send(chunk(off))
+        for off in range(0, window, CHUNK):
+            b.recv("file_chunk", offset=off)
+        a.send(chunk(window))
+        self.expect_error(a, "bad_request")
+        b.ping()
+        self.settle(0.2)
+        self.assert_none(b, "file_chunk")
+        # An ack moves the window: the same chunk goes through now.
+        b.send({"type": "file_ack", "transfer_id": tid, "offset": CHUNK})
+        a.recv("file_ack", transfer_id=tid, offset=CHUNK)
+        a.send(chunk(window))
+        b.recv("file_chunk", offset=window)
+        a.ping()
+        self.assert_none(a, "error")

@@ -297,3 +297,20 @@ class HandshakeErrors(ConformanceCase):
         self.assertEqual(r.get("type"), "error", r)
         self.assertEqual(r.get("code"), "too_large", r)
         self.assertTrue(c.wait_closed(), "server must close after too_large")
+
+    def test_handshake_frame_at_most_64_kib(self):
+        # Clarified in the additions: the first frame of a connection is at
+        # most 64 KiB; a longer length gets too_large and the connection is
+        # closed without the body being read.
+        base = {"type": "create_meeting", "version": 1, "username": "Pad", "pad": ""}
+        overhead = len(json.dumps(base).encode())
+        exact = dict(base, pad="x" * (64 * 1024 - overhead))
+        body = json.dumps(exact).encode()
+        self.assertEqual(len(body), 64 * 1024)
+        c, r = self.handshake(body)
+        self.assertEqual(r.get("type"), "meeting_created", r)
+        c = self.conn("big")
+        c.send_raw(struct.pack(">I", 64 * 1024 + 1))
+        r = c.recv()
+        self.assertEqual((r.get("type"), r.get("code")), ("error", "too_large"), r)
+        self.assertTrue(c.wait_closed(), "server must close after too_large")

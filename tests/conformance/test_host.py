@@ -205,6 +205,35 @@ class HostCommands(ConformanceCase):
         self.settle(0.3)
         self.assert_none(c, "muted_by_host")
 
+    def test_unmute_all_lifts_only_what_mute_all_set(self):
+        # Clarified in the additions: unmute_all lifts exactly what mute_all
+        # set. Bob muted himself and Carol was muted by the host before
+        # mute_all, so both stay muted; Dave was not, so he is unmuted.
+        h, b, c, d = self.meeting("Alice", "Bob", "Carol", "Dave")
+        b.send({"type": "audio_state", "muted": True})
+        h.recv("participant_audio_state", client_id=b.id, muted=True)
+        h.send({"type": "mute_participant", "target_client_id": c.id})
+        c.recv("muted_by_host")
+        h.send({"type": "mute_all", "lock": False})
+        d.recv("muted_by_host")
+        h.recv("participant_muted", client_id=d.id)
+        h.send({"type": "unmute_all"})
+        d.recv("unmuted_by_host")
+        h.recv("participant_unmuted", client_id=d.id)
+        for m in (h, b, c, d):
+            m.ping()
+        self.settle()
+        for t in (b, c):
+            self.assert_none(t, "unmuted_by_host")
+            for m in (h, b, c, d):
+                self.assert_none(m, "participant_unmuted", client_id=t.id)
+                self.assert_none(m, "participant_audio_state", client_id=t.id, muted=False)
+        e = self.join(h.code, "Eve")
+        state = {p["client_id"]: p["muted"] for p in e.reply["participants"]}
+        self.assertIs(state[b.id], True, "Bob muted himself before mute_all")
+        self.assertIs(state[c.id], True, "the host muted Carol before mute_all")
+        self.assertIs(state[d.id], False)
+
     def test_request_video(self):
         h, b, c = self.meeting("Alice", "Bob", "Carol")
         h.send({"type": "request_video", "target_client_id": b.id})

@@ -55,28 +55,29 @@ class DefaultMeetingLimit(ConformanceCase):
 class SlowReceivers(ConformanceCase):
 
     def test_slow_receiver_disconnected_others_stay_fast(self):
-        o, p, a = self.meeting("Olga", "Pete", "Ann")
+        # Eight flooders, each within the chat rate limit of the additions
+        # (a burst of up to 2 MiB), together queue about 15 MB for S.
+        o, p, *flooders = self.meeting("Olga", "Pete", *[f"F{k}" for k in range(8)])
         # S joins and then never reads its socket again.
         s = self.conn("Slow", rcvbuf=4096, reader=False)
         s.send({"type": "join_meeting", "version": 1, "username": "Slow",
                 "meeting_code": o.code})
         sid = o.recv("user_joined", username="Slow")["client_id"]
-        for m in (p, a):
+        for m in [p, *flooders]:
             m.recv("user_joined", client_id=sid)
-        text = "x" * 4000
-        flood = frame({"type": "chat", "message": text, "to": sid})
-        total = 6000  # about 24 MB queued for S, far past 8 MiB
+        text = "\U0001F600" * 4000  # 16 000 bytes of UTF-8
+        flood = frame({"type": "chat", "message": text, "to": sid}) * 120
 
-        def flooder():
+        def flooder(f):
             try:
-                for _ in range(total // 500):
-                    a.send_raw(flood * 500)
+                f.send_raw(flood)
             except OSError:
                 pass
 
-        t = threading.Thread(target=flooder, daemon=True)
-        t0 = time.monotonic()
-        t.start()
+        threads = [threading.Thread(target=flooder, args=(f,), daemon=True)
+                   for f in flooders]
+        for t in threads:
+            t.start()
         # Meanwhile Pete and Olga chat; each round trip must stay fast.
         worst = 0.0
         for i in range(5):
@@ -92,10 +93,13 @@ class SlowReceivers(ConformanceCase):
         self.assertEqual(ul["reason"], "error",
                          f"a slow receiver is disconnected with reason error: {ul}")
         p.recv("user_left", client_id=sid)
-        t.join(20)
-        # The flooder is still a member in good standing.
-        a.ping()
-        self.assertFalse(a.closed)
+        for t in threads:
+            t.join(20)
+        # The flooders are still members in good standing.
+        for f in flooders:
+            f.ping()
+            self.assertFalse(f.closed)
+            self.assert_none(f, "error", code="rate_limited")
         p.send({"type": "chat", "message": "after", "to": o.id})
         o.recv("chat", message="after")
 

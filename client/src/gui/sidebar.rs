@@ -10,11 +10,21 @@
 //! - **Files**: offers with size and sender, and transfers with a progress
 //!   bar, rate, Cancel, and "Open folder" once done.
 //!
-//! The text of every line comes from plain functions (`chat_text`,
+//! The text of every line comes from plain functions (`chat_line`,
 //! `person_line`, `transfer_text`) that are unit-tested; the widgets only
 //! hold it.
+//!
+//! The chat view only ever appends: a new line adds its text at the end,
+//! and old lines are cut from the front ([`chat_update`] works out which).
+//! It shows the most recent [`CHAT_VIEW_BYTES`] of text: FLTK's text buffer
+//! copies itself whole when text is added or cut (its gap is 1 KiB), so the
+//! cost of a line grows with the text held. Re-rendering the whole history
+//! for every line, as the view once did (up to 1000 lines of up to 4000
+//! characters, wrapped), froze the window under a flood of long lines;
+//! now a line costs at most a copy of 256 KiB. Ordinary chat (short lines)
+//! fits whole: 1000 lines of a hundred characters are about 150 KB.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use fltk::browser::HoldBrowser;
 use fltk::button::Button;
@@ -40,11 +50,12 @@ const STYLE_TEXT: char = 'C';
 const STYLE_PRIVATE: char = 'D';
 const STYLE_OWN: char = 'E';
 
-/// The chat's text and its style buffer (one style letter per byte).
-/// `recipients` names the addressee of our own private lines, by their
-/// timestamp's bits (the server does not echo them, so only we know).
-pub fn chat_text(
-    lines: &[ChatLine],
+/// One chat line's text and its styles (one style letter per byte): time,
+/// sender, "(private)" with the addressee when we know it, then the
+/// message. `recipients` names the addressee of our own private lines, by
+/// their timestamp's bits (the server does not echo them, so only we know).
+pub fn chat_line(
+    line: &ChatLine,
     my_id: &str,
     utc_offset: i64,
     recipients: &HashMap<u64, String>,
@@ -55,23 +66,96 @@ pub fn chat_text(
         text.push_str(s);
         style.extend(std::iter::repeat_n(st, s.len()));
     };
-    for line in lines {
-        push(&format_clock(line.timestamp, utc_offset), STYLE_TIME);
-        push("  ", STYLE_TEXT);
-        let mine = line.client_id == my_id;
-        let name = if mine { "You" } else { line.username.as_str() };
-        push(name, if mine { STYLE_OWN } else { STYLE_NAME });
-        if line.private {
-            match recipients.get(&line.timestamp.to_bits()).filter(|_| mine) {
-                Some(to) => push(&format!(" to {to} (private)"), STYLE_PRIVATE),
-                None => push(" (private)", STYLE_PRIVATE),
-            }
+    push(&format_clock(line.timestamp, utc_offset), STYLE_TIME);
+    push("  ", STYLE_TEXT);
+    let mine = line.client_id == my_id;
+    let name = if mine { "You" } else { line.username.as_str() };
+    push(name, if mine { STYLE_OWN } else { STYLE_NAME });
+    if line.private {
+        match recipient(line, my_id, recipients) {
+            Some(to) => push(&format!(" to {to} (private)"), STYLE_PRIVATE),
+            None => push(" (private)", STYLE_PRIVATE),
         }
-        push("\n", STYLE_TEXT);
-        push(&line.message, STYLE_TEXT);
-        push("\n\n", STYLE_TEXT);
     }
+    push("\n", STYLE_TEXT);
+    push(&line.message, STYLE_TEXT);
+    push("\n\n", STYLE_TEXT);
     (text, style)
+}
+
+/// Who our own private `line` went to, when we know.
+fn recipient<'a>(
+    line: &ChatLine,
+    my_id: &str,
+    recipients: &'a HashMap<u64, String>,
+) -> Option<&'a String> {
+    recipients
+        .get(&line.timestamp.to_bits())
+        .filter(|_| line.client_id == my_id)
+}
+
+/// Most bytes of text the chat view holds; older lines are cut from it
+/// (the client still keeps them).
+pub const CHAT_VIEW_BYTES: usize = 256 * 1024;
+
+/// What identifies a shown chat line: enough to tell "the same line" from
+/// "another line" without comparing whole messages. The recipient is part
+/// of it, so a line whose addressee became known is drawn again.
+#[derive(Debug, Clone, PartialEq)]
+struct ChatKey {
+    timestamp: u64,
+    client_id: String,
+    len: usize,
+    private: bool,
+    to: Option<String>,
+}
+
+impl ChatKey {
+    fn of(line: &ChatLine, my_id: &str, recipients: &HashMap<u64, String>) -> ChatKey {
+        ChatKey {
+            timestamp: line.timestamp.to_bits(),
+            client_id: line.client_id.clone(),
+            len: line.message.len(),
+            private: line.private,
+            to: recipient(line, my_id, recipients).cloned(),
+        }
+    }
+
+    fn matches(&self, line: &ChatLine, my_id: &str, recipients: &HashMap<u64, String>) -> bool {
+        self.timestamp == line.timestamp.to_bits()
+            && self.len == line.message.len()
+            && self.private == line.private
+            && self.client_id == line.client_id
+            && self.to.as_ref() == recipient(line, my_id, recipients)
+    }
+}
+
+/// How the chat view goes from the `shown` lines it holds to the client's
+/// `lines`: cut the first `drop` shown lines, then append `lines[from..]`.
+/// `same(i, j)` says whether shown line `i` is `lines[j]`.
+///
+/// The client only appends lines and forgets the oldest, and the view
+/// shows a tail of them, so the shown lines, minus a few at their front,
+/// are normally a run of `lines` followed only by new ones. Where the last
+/// shown line is no longer in `lines` at all (another meeting), everything
+/// is cut and `lines` shown anew.
+fn chat_update(shown: usize, lines: usize, same: impl Fn(usize, usize) -> bool) -> (usize, usize) {
+    if shown == 0 {
+        return (0, 0);
+    }
+    // Where the last shown line is now; new lines come after it.
+    for last in (0..lines).rev() {
+        if !same(shown - 1, last) {
+            continue;
+        }
+        // The shown lines before it must be the lines before it, as far
+        // as both go; shown lines older than `lines[0]` are cut.
+        let kept = shown.min(last + 1);
+        if (1..kept).all(|k| same(shown - 1 - k, last - k)) {
+            return (shown - kept, last + 1);
+        }
+    }
+    (shown, 0)
 }
 
 /// One row of the people list: hand, name and role, states. Columns are
@@ -131,7 +215,8 @@ pub struct Sidebar {
     chat_targets: Vec<Option<String>>,
     /// The chat input.
     pub chat_input: Input,
-    chat_shown: usize,
+    /// Each line the chat view shows, with its length in bytes there.
+    chat_shown: VecDeque<(ChatKey, usize)>,
     people_title: Frame,
     people: HoldBrowser,
     /// Client ids of the people rows, in order.
@@ -287,7 +372,7 @@ impl Sidebar {
             chat_to,
             chat_targets: vec![None],
             chat_input,
-            chat_shown: usize::MAX,
+            chat_shown: VecDeque::new(),
             people_title,
             people,
             people_ids: Vec::new(),
@@ -339,7 +424,10 @@ impl Sidebar {
         self.tabs.redraw();
     }
 
-    /// Re-renders the chat when it changed, keeping the view at the end.
+    /// Shows `lines`, appending what is new and cutting from the front
+    /// what the client no longer keeps or what passes
+    /// [`CHAT_VIEW_BYTES`], and keeps the view at the end. The cost is that
+    /// of the changed lines, not of the whole history.
     pub fn set_chat(
         &mut self,
         lines: &[ChatLine],
@@ -347,17 +435,54 @@ impl Sidebar {
         utc_offset: i64,
         recipients: &HashMap<u64, String>,
     ) {
-        let stamp = lines.len() ^ lines.last().map_or(0, |l| l.timestamp.to_bits() as usize);
-        if stamp == self.chat_shown {
+        let shown = &self.chat_shown;
+        let (mut drop, from) = chat_update(shown.len(), lines.len(), |i, j| {
+            shown[i].0.matches(&lines[j], my_id, recipients)
+        });
+        if drop == 0 && from == lines.len() {
             return;
         }
-        self.chat_shown = stamp;
-        let (text, style) = chat_text(lines, my_id, utc_offset, recipients);
-        self.chat_buffer.set_text(&text);
-        self.chat_style.set_text(&style);
-        let end = self.chat_buffer.length();
-        self.chat_view
-            .scroll(self.chat_view.count_lines(0, end, true), 0);
+        // Render the new lines, newest first, as far as the view holds.
+        let mut new_lines = Vec::new();
+        let mut new_bytes = 0;
+        for line in lines[from..].iter().rev() {
+            let rendered = chat_line(line, my_id, utc_offset, recipients);
+            new_bytes += rendered.0.len();
+            new_lines.push((ChatKey::of(line, my_id, recipients), rendered));
+            if new_bytes >= CHAT_VIEW_BYTES {
+                break;
+            }
+        }
+        // Cut what the client forgot, and then the oldest shown lines until
+        // the new ones fit.
+        let mut held: usize = self.chat_shown.iter().map(|(_, n)| n).sum::<usize>() + new_bytes;
+        held -= self
+            .chat_shown
+            .iter()
+            .take(drop)
+            .map(|(_, n)| n)
+            .sum::<usize>();
+        while drop < self.chat_shown.len() && held > CHAT_VIEW_BYTES {
+            held -= self.chat_shown[drop].1;
+            drop += 1;
+        }
+        let cut: usize = self.chat_shown.drain(..drop).map(|(_, n)| n).sum();
+        if cut > 0 {
+            // Styles first: the display reads them to lay out the text.
+            self.chat_style.remove(0, cut as i32);
+            self.chat_buffer.remove(0, cut as i32);
+        }
+        let (mut text, mut style) = (String::with_capacity(new_bytes), String::new());
+        for (key, (t, st)) in new_lines.into_iter().rev() {
+            text.push_str(&t);
+            style.push_str(&st);
+            self.chat_shown.push_back((key, t.len()));
+        }
+        self.chat_style.append(&style);
+        self.chat_buffer.append(&text);
+        // Past the last line: the display clamps it and counts back from
+        // the end, so this costs the last screenful, not the history.
+        self.chat_view.scroll(i32::MAX / 2, 0);
         self.chat_view.redraw();
     }
 
@@ -659,15 +784,45 @@ mod tests {
             line("c1", "Zoë", "héllo", false),
             line("c2", "Me", "hi", true),
         ];
-        let (text, style) = chat_text(&lines, "c2", 0, &HashMap::new());
+        let chat_text = |to: &HashMap<u64, String>| {
+            let parts: Vec<(String, String)> =
+                lines.iter().map(|l| chat_line(l, "c2", 0, to)).collect();
+            let text: String = parts.iter().map(|p| p.0.as_str()).collect();
+            let style: String = parts.iter().map(|p| p.1.as_str()).collect();
+            (text, style)
+        };
+        let (text, style) = chat_text(&HashMap::new());
         assert_eq!(text, "09:05  Zoë\nhéllo\n\n09:05  You (private)\nhi\n\n");
         assert_eq!(text.len(), style.len(), "one style byte per text byte");
         assert!(style.starts_with("AAAAACCBBBB"));
         assert!(style.contains('E') && style.contains('D'));
         let to = HashMap::from([(lines[1].timestamp.to_bits(), "Zoë".to_string())]);
-        let (text, style) = chat_text(&lines, "c2", 0, &to);
+        let (text, style) = chat_text(&to);
         assert!(text.contains("You to Zoë (private)\nhi"), "{text}");
         assert_eq!(text.len(), style.len());
+    }
+
+    #[test]
+    fn chat_updates_append_and_cut_the_front() {
+        let update = |shown: &[u32], lines: &[u32]| {
+            chat_update(shown.len(), lines.len(), |i, j| shown[i] == lines[j])
+        };
+        let shown = [1, 2, 3, 4, 5];
+        // Two new lines.
+        assert_eq!(update(&shown, &[1, 2, 3, 4, 5, 6, 7]), (0, 5));
+        // Nothing new.
+        assert_eq!(update(&shown, &[1, 2, 3, 4, 5]), (0, 5));
+        // At the client's cap: one new line, the oldest forgotten.
+        assert_eq!(update(&shown, &[2, 3, 4, 5, 6]), (1, 4));
+        // The view shows only the last lines of what the client keeps.
+        assert_eq!(update(&[4, 5], &[1, 2, 3, 4, 5, 6]), (0, 5));
+        // More new lines than were shown: everything shown is cut.
+        assert_eq!(update(&shown, &[5, 8, 9]), (4, 1));
+        assert_eq!(update(&shown, &[8, 9]), (5, 0));
+        // A history that does not continue what is shown is shown anew.
+        assert_eq!(update(&shown, &[1, 2, 9]), (5, 0));
+        assert_eq!(update(&shown, &[2, 4, 5]), (5, 0));
+        assert_eq!(update(&[], &[1, 2]), (0, 0));
     }
 
     #[test]

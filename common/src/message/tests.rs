@@ -445,3 +445,20 @@ fn unknown_error_codes_parse() {
         }
     );
 }
+
+#[test]
+fn rate_limited_is_spelled_as_on_the_wire() {
+    let v =
+        serde_json::to_value(ServerMessage::error(ErrorCode::RateLimited, "slow down")).unwrap();
+    assert_eq!(v["code"], "rate_limited");
+    assert_eq!(ErrorCode::RateLimited.as_str(), "rate_limited");
+    let m =
+        ServerMessage::parse(br#"{"type":"error","code":"rate_limited","message":"?"}"#).unwrap();
+    assert!(matches!(
+        m,
+        ServerMessage::Error {
+            code: ErrorCode::RateLimited,
+            ..
+        }
+    ));
+}

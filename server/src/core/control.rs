@@ -71,6 +71,17 @@ impl Core {
 
         match message {
             M::Chat { message, to } => {
+                let Some(me) = meeting.participant_mut(client_id) else {
+                    return;
+                };
+                if !me.chat_allowance.try_send(now, message.len()) {
+                    out.error(
+                        conn,
+                        ErrorCode::RateLimited,
+                        "too much chat: at most 50 messages or 256 KiB a second (bursts of 200 or 2 MiB); this one was not sent",
+                    );
+                    return;
+                }
                 let line = ChatLine {
                     client_id: client_id.to_string(),
                     username,
@@ -150,9 +161,13 @@ impl Core {
                 meeting.mute_all = Some(MuteAll { lock });
                 let targets: Vec<String> = others(meeting, client_id);
                 for target in &targets {
+                    // Mark only what mute_all itself changes, so that
+                    // unmute_all lifts exactly that: someone already muted
+                    // (by itself or by a host mute) stays muted after it.
+                    let was_muted = meeting.participant(target).is_some_and(|p| p.muted);
                     host_mute(meeting, out, target);
                     if let Some(p) = meeting.participant_mut(target) {
-                        p.muted_by_all = true;
+                        p.muted_by_all |= !was_muted;
                     }
                     if lock {
                         let already = meeting.participant(target).is_some_and(|p| p.mic_locked);
@@ -246,7 +261,7 @@ impl Core {
                 out.log(format!(
                     "meeting {code}: {client_id} removed {target_client_id}"
                 ));
-                self.leave(target_conn, LeaveReason::Removed);
+                self.leave(target_conn, LeaveReason::Removed, false);
                 self.out.close(target_conn);
             }
             M::LockMeeting { locked } => {
@@ -254,6 +269,7 @@ impl Core {
                 out.broadcast(meeting, &ServerMessage::MeetingLocked { locked }, None);
             }
             M::MakeHost { target_client_id } => {
+                meeting.host_handovers += 1;
                 for p in &mut meeting.participants {
                     p.is_host = p.client_id == target_client_id;
                 }
@@ -323,6 +339,7 @@ impl Core {
             // Handled by the caller before dispatch.
             M::CreateMeeting { .. }
             | M::JoinMeeting { .. }
+            | M::ResumeMeeting { .. }
             | M::Ping
             | M::Leave
             | M::FileOffer { .. }

@@ -11,8 +11,10 @@
 //!  file_end   ------->  relayed            ----------->  file_end
 //! ```
 //!
-//! Flow control is end to end (the sender keeps at most 1 MiB unacked), so
-//! the server holds at most a window's worth per transfer in its queues.
+//! Flow control is end to end (the sender keeps at most 1 MiB unacked), and
+//! the server refuses a chunk that would go past the downloader's last ack
+//! by more than that, so it holds at most a window per transfer in its
+//! queues whatever the sender does.
 //! A transfer stays open after `file_end` until the downloader acks the
 //! whole size, either party cancels, or a party leaves.
 
@@ -20,7 +22,7 @@ use std::collections::HashMap;
 
 use lanmeet_common::base64;
 use lanmeet_common::limits::{
-    MAX_DOWNLOADS_PER_PARTICIPANT, MAX_OFFERS_PER_MEETING, MAX_OFFERS_PER_PARTICIPANT,
+    FILE_WINDOW, MAX_DOWNLOADS_PER_PARTICIPANT, MAX_OFFERS_PER_MEETING, MAX_OFFERS_PER_PARTICIPANT,
 };
 use lanmeet_common::message::{
     ClientMessage, ErrorCode, FileErrorReason, FileOfferInfo, ServerMessage,
@@ -260,11 +262,24 @@ impl Core {
                 };
                 // Validation checked the base64; this only computes its size.
                 let len = base64::decoded_len(&data).unwrap_or(0) as u64;
-                if offset.checked_add(len).is_none_or(|end| end > t.filesize) {
+                let Some(end) = offset.checked_add(len).filter(|&end| end <= t.filesize) else {
                     out.error(
                         conn,
                         ErrorCode::BadRequest,
                         "chunk reaches past the end of the file",
+                    );
+                    return;
+                };
+                // The window is what bounds the downloader's queue on the
+                // server: a sender that ignores it is refused, not relayed.
+                if end > t.acked.saturating_add(FILE_WINDOW) {
+                    out.error(
+                        conn,
+                        ErrorCode::BadRequest,
+                        format!(
+                            "chunk ends at {end}, more than {FILE_WINDOW} bytes past the downloader's last ack ({}); wait for file_ack",
+                            t.acked
+                        ),
                     );
                     return;
                 }

@@ -16,39 +16,73 @@
 //! ```
 
 use std::collections::VecDeque;
+use std::time::Instant;
 
-use lanmeet_common::limits::{MEETING_CODE_ALPHABET, MEETING_CODE_LEN, PROTOCOL_VERSION};
+use lanmeet_common::features::{
+    Feature, FeatureSet, HandshakeAdditions, JoinReplyAdditions, JoinReplyKind, SERVER_FEATURES,
+};
+use lanmeet_common::limits::{
+    MAX_ERROR_TEXT, MEETING_CODE_ALPHABET, MEETING_CODE_LEN, PROTOCOL_VERSION,
+};
 use lanmeet_common::message::{
     normalize_meeting_code, normalize_username, ClientMessage, ErrorCode, JoinReply, ServerMessage,
 };
 use lanmeet_common::sha256::to_hex;
 
-use super::meeting::{Meeting, Participant};
-use super::{ConnId, ConnState, Core};
+use super::meeting::{ChatAllowance, Meeting, Participant};
+use super::{clip, ConnId, ConnState, Core};
 
 impl Core {
-    pub(super) fn on_handshake(&mut self, conn: ConnId, message: ClientMessage) {
+    pub(super) fn on_handshake(
+        &mut self,
+        conn: ConnId,
+        message: ClientMessage,
+        body: &[u8],
+        now: Instant,
+    ) {
         let result = match message {
             ClientMessage::CreateMeeting {
                 version,
                 username,
                 password,
-            } => self.create(conn, version, &username, password),
+            } => features_of(body)
+                .and_then(|features| self.create(conn, version, &username, password, features)),
             ClientMessage::JoinMeeting {
                 version,
                 username,
                 meeting_code,
                 password,
-            } => self.join(conn, version, &username, &meeting_code, password.as_deref()),
+            } => features_of(body).and_then(|features| {
+                self.join(
+                    conn,
+                    version,
+                    &username,
+                    &meeting_code,
+                    password.as_deref(),
+                    features,
+                )
+            }),
+            ClientMessage::ResumeMeeting {
+                version,
+                resume_token,
+                features,
+            } => self.resume(
+                conn,
+                version,
+                &resume_token,
+                features.map(|f| FeatureSet::from_names(&f)),
+                now,
+            ),
             _ => Err((
                 ErrorCode::BadRequest,
-                "the first message must be create_meeting or join_meeting".into(),
+                "the first message must be create_meeting, join_meeting or resume_meeting".into(),
             )),
         };
         if let Err((code, text)) = result {
             self.out.log(format!(
-                "conn {conn}: handshake refused: {}: {text}",
-                code.as_str()
+                "conn {conn}: handshake refused: {}: {}",
+                code.as_str(),
+                clip(text.clone(), MAX_ERROR_TEXT)
             ));
             self.out.error(conn, code, text);
             self.drop_conn(conn);
@@ -61,6 +95,7 @@ impl Core {
         version: u32,
         username: &str,
         password: Option<String>,
+        features: Option<FeatureSet>,
     ) -> Result<(), (ErrorCode, String)> {
         check_version(version)?;
         let username = normalize_username(username).map_err(|e| (ErrorCode::BadRequest, e.0))?;
@@ -74,10 +109,17 @@ impl Core {
                 ""
             }
         ));
-        self.meetings.insert(code.clone(), Meeting::new(password));
-        let client_id = self.admit(conn, &code, username, true);
-        let reply = self.join_reply(&code, &client_id);
-        self.out.send(conn, &ServerMessage::MeetingCreated(reply));
+        self.next_meeting += 1;
+        self.meetings
+            .insert(code.clone(), Meeting::new(self.next_meeting, password));
+        let client_id = self.admit(conn, &code, username, true, features);
+        self.send_join_reply(
+            conn,
+            JoinReplyKind::MeetingCreated,
+            &code,
+            &client_id,
+            false,
+        );
         Ok(())
     }
 
@@ -88,6 +130,7 @@ impl Core {
         username: &str,
         code: &str,
         password: Option<&str>,
+        features: Option<FeatureSet>,
     ) -> Result<(), (ErrorCode, String)> {
         check_version(version)?;
         let username = normalize_username(username).map_err(|e| (ErrorCode::BadRequest, e.0))?;
@@ -119,21 +162,39 @@ impl Core {
             return Err((ErrorCode::ServerFull, "the meeting is full".into()));
         }
         self.out.log(format!("meeting {code}: {username} joined"));
-        let client_id = self.admit(conn, &code, username.clone(), false);
-        let reply = self.join_reply(&code, &client_id);
-        self.out.send(conn, &ServerMessage::JoinSuccess(reply));
+        let client_id = self.admit(conn, &code, username.clone(), false, features);
+        self.send_join_reply(conn, JoinReplyKind::JoinSuccess, &code, &client_id, false);
+        self.after_join(conn, &code, &client_id, username, false);
+        Ok(())
+    }
 
+    /// What follows a join reply: `user_joined` to the others, the host
+    /// role back to a returning host (`restore_host`, section 14), the
+    /// rule of a `mute_all` in force, and the latest screen frame.
+    pub(super) fn after_join(
+        &mut self,
+        conn: ConnId,
+        code: &str,
+        client_id: &str,
+        username: String,
+        restore_host: bool,
+    ) {
         let meeting = self
             .meetings
-            .get_mut(&code)
+            .get_mut(code)
             .expect("admit keeps the meeting");
         let joined = ServerMessage::UserJoined {
-            client_id: client_id.clone(),
+            client_id: client_id.to_string(),
             username,
         };
-        self.out.broadcast(meeting, &joined, Some(&client_id));
-        if let Some(rule) = meeting.mute_all {
-            let p = meeting.participant_mut(&client_id).expect("just admitted");
+        self.out.broadcast(meeting, &joined, Some(client_id));
+        if restore_host {
+            let msg = ServerMessage::HostChanged {
+                client_id: client_id.to_string(),
+            };
+            self.out.broadcast(meeting, &msg, None);
+        } else if let Some(rule) = meeting.mute_all {
+            let p = meeting.participant_mut(client_id).expect("just admitted");
             p.muted = true;
             p.muted_by_all = true;
             p.mic_locked = rule.lock;
@@ -143,12 +204,12 @@ impl Core {
                 self.out.send(conn, &ServerMessage::MicLocked);
             }
             let msg = ServerMessage::ParticipantMuted {
-                client_id: client_id.clone(),
+                client_id: client_id.to_string(),
             };
             self.out.broadcast(meeting, &msg, None);
             if rule.lock {
                 let msg = ServerMessage::ParticipantMicLocked {
-                    client_id: client_id.clone(),
+                    client_id: client_id.to_string(),
                 };
                 self.out.broadcast(meeting, &msg, None);
             }
@@ -156,14 +217,38 @@ impl Core {
         if let Some(frame) = &meeting.latest_screen_frame {
             self.out.send_frame(conn, frame.clone(), true);
         }
-        Ok(())
     }
 
     /// Adds a participant to meeting `code` and returns its new id.
-    fn admit(&mut self, conn: ConnId, code: &str, username: String, is_host: bool) -> String {
+    fn admit(
+        &mut self,
+        conn: ConnId,
+        code: &str,
+        username: String,
+        is_host: bool,
+        features: Option<FeatureSet>,
+    ) -> String {
         self.next_client += 1;
         let client_id = format!("c{}", self.next_client);
+        self.admit_as(conn, code, client_id.clone(), username, is_host, features);
+        client_id
+    }
+
+    /// Adds participant `client_id` to meeting `code` on `conn`, with new
+    /// tokens (a resume token only for a client that named `"resume"`).
+    pub(super) fn admit_as(
+        &mut self,
+        conn: ConnId,
+        code: &str,
+        client_id: String,
+        username: String,
+        is_host: bool,
+        features: Option<FeatureSet>,
+    ) {
         let token = self.new_token();
+        let resume_token = features
+            .filter(|f| f.contains(Feature::Resume))
+            .map(|_| self.new_resume_token());
         let meeting = self
             .meetings
             .get_mut(code)
@@ -184,16 +269,65 @@ impl Core {
             audio_queue: VecDeque::new(),
             mix_seq: 0,
             mixing: None,
+            chat_allowance: ChatAllowance::new(),
+            features,
+            resume_token: resume_token.clone(),
         });
         self.tokens.insert(token, client_id.clone());
+        if let Some(t) = resume_token {
+            self.resume_tokens.insert(t, client_id.clone());
+        }
         self.clients.insert(client_id.clone(), code.to_string());
+        self.joined(conn, code, &client_id);
+    }
+
+    /// `conn` is now `client_id` in meeting `code`.
+    pub(super) fn joined(&mut self, conn: ConnId, code: &str, client_id: &str) {
         if let Some(c) = self.conns.get_mut(&conn) {
             c.state = ConnState::Joined {
-                client_id: client_id.clone(),
+                client_id: client_id.to_string(),
                 meeting: code.to_string(),
             };
+            let peer = c.peer;
+            self.handshake_done(peer);
         }
-        client_id
+    }
+
+    /// Sends `client_id` its join reply: the version 1 fields, and the
+    /// additions' fields it asked for (none for a version 1 client).
+    pub(super) fn send_join_reply(
+        &mut self,
+        conn: ConnId,
+        kind: JoinReplyKind,
+        code: &str,
+        client_id: &str,
+        resumed: bool,
+    ) {
+        let reply = self.join_reply(code, client_id);
+        let me = self.meetings[code]
+            .participant(client_id)
+            .expect("the joiner was just admitted");
+        let additions = JoinReplyAdditions {
+            features: me.features.map(|_| SERVER_FEATURES.names()),
+            resume_token: me.resume_token.clone(),
+            resumed,
+        };
+        self.out.send_join_reply(conn, kind, &reply, &additions);
+    }
+
+    fn new_meeting_code(&mut self) -> String {
+        let alphabet = MEETING_CODE_ALPHABET.as_bytes();
+        loop {
+            let bytes: [u8; MEETING_CODE_LEN] = self.random_bytes();
+            // 32 symbols: the low five bits of a random byte pick one evenly.
+            let code: String = bytes
+                .iter()
+                .map(|b| alphabet[usize::from(b % 32)] as char)
+                .collect();
+            if !self.meetings.contains_key(&code) {
+                return code;
+            }
+        }
     }
 
     fn join_reply(&self, code: &str, client_id: &str) -> JoinReply {
@@ -221,22 +355,16 @@ impl Core {
         }
     }
 
-    fn new_meeting_code(&mut self) -> String {
-        let alphabet = MEETING_CODE_ALPHABET.as_bytes();
+    pub(super) fn new_resume_token(&mut self) -> String {
         loop {
-            let bytes: [u8; MEETING_CODE_LEN] = self.random_bytes();
-            // 32 symbols: the low five bits of a random byte pick one evenly.
-            let code: String = bytes
-                .iter()
-                .map(|b| alphabet[usize::from(b % 32)] as char)
-                .collect();
-            if !self.meetings.contains_key(&code) {
-                return code;
+            let token = to_hex(&self.random_bytes::<16>());
+            if !self.resume_tokens.contains_key(&token) && !self.away.contains_key(&token) {
+                return token;
             }
         }
     }
 
-    fn new_token(&mut self) -> String {
+    pub(super) fn new_token(&mut self) -> String {
         loop {
             let token = to_hex(&self.random_bytes::<16>());
             if !self.tokens.contains_key(&token) {
@@ -246,7 +374,14 @@ impl Core {
     }
 }
 
-fn check_version(version: u32) -> Result<(), (ErrorCode, String)> {
+/// The additions a create or join names: `None` when it sent no
+/// `features` (a version 1 client).
+fn features_of(body: &[u8]) -> Result<Option<FeatureSet>, (ErrorCode, String)> {
+    let additions = HandshakeAdditions::parse(body).map_err(|e| (ErrorCode::BadRequest, e.0))?;
+    Ok(additions.features.map(|f| FeatureSet::from_names(&f)))
+}
+
+pub(super) fn check_version(version: u32) -> Result<(), (ErrorCode, String)> {
     if version == PROTOCOL_VERSION {
         Ok(())
     } else {

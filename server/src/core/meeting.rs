@@ -8,10 +8,17 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::rc::Rc;
 
+use std::time::Instant;
+
 use lanmeet_common::audio;
-use lanmeet_common::limits::CHAT_HISTORY_LEN;
+use lanmeet_common::features::FeatureSet;
+use lanmeet_common::limits::{
+    CHAT_BURST_BYTES, CHAT_BURST_MESSAGES, CHAT_BYTES_PER_SEC, CHAT_HISTORY_LEN,
+    CHAT_MESSAGES_PER_SEC,
+};
 use lanmeet_common::message::{ChatLine, FileOfferInfo, ParticipantInfo};
 
+use super::rate::RateLimit;
 use super::ConnId;
 
 /// Audio frames a source may have waiting for the mixer; older ones are
@@ -42,6 +49,42 @@ pub struct Participant {
     pub mix_seq: u32,
     /// The frame it contributes to the tick being mixed.
     pub mixing: Option<audio::Frame>,
+    /// How much more chat it may send now.
+    pub chat_allowance: ChatAllowance,
+    /// The additions it named; `None` for a version 1 client (it sent no
+    /// `features`).
+    pub features: Option<FeatureSet>,
+    /// Its token for taking its place back (section 14), when it named
+    /// `"resume"`.
+    pub resume_token: Option<String>,
+}
+
+/// The chat one participant may send: [`CHAT_MESSAGES_PER_SEC`] messages
+/// and [`CHAT_BYTES_PER_SEC`] bytes a second, with bursts of
+/// [`CHAT_BURST_MESSAGES`] and [`CHAT_BURST_BYTES`]. Without it one
+/// participant could flood everyone's window (a client keeps and shows
+/// every line) and the history every joiner gets.
+pub struct ChatAllowance {
+    messages: RateLimit,
+    bytes: RateLimit,
+}
+
+impl ChatAllowance {
+    pub fn new() -> ChatAllowance {
+        ChatAllowance {
+            messages: RateLimit::new(CHAT_MESSAGES_PER_SEC, CHAT_BURST_MESSAGES),
+            bytes: RateLimit::new(CHAT_BYTES_PER_SEC, CHAT_BURST_BYTES),
+        }
+    }
+
+    /// Spends one message of `bytes` at `now` if both limits allow it.
+    pub fn try_send(&mut self, now: Instant, bytes: usize) -> bool {
+        let bytes = bytes as u64;
+        if !(self.messages.allows(now, 1) && self.bytes.allows(now, bytes)) {
+            return false;
+        }
+        self.messages.try_spend(now, 1) && self.bytes.try_spend(now, bytes)
+    }
 }
 
 impl Participant {
@@ -66,6 +109,12 @@ pub struct MuteAll {
 }
 
 pub struct Meeting {
+    /// Unique on the server: a resume finds its meeting by code and this,
+    /// so a new meeting that happens to get the same code is not it.
+    pub serial: u64,
+    /// How many times the host role was handed on by `make_host`: a
+    /// returning host gets the role back only if this did not change.
+    pub host_handovers: u64,
     pub password: Option<String>,
     pub participants: Vec<Participant>,
     pub locked: bool,
@@ -81,8 +130,10 @@ pub struct Meeting {
 }
 
 impl Meeting {
-    pub fn new(password: Option<String>) -> Meeting {
+    pub fn new(serial: u64, password: Option<String>) -> Meeting {
         Meeting {
+            serial,
+            host_handovers: 0,
             password,
             participants: Vec::new(),
             locked: false,

@@ -26,18 +26,21 @@ mod files;
 mod handshake;
 mod media;
 mod meeting;
+mod rate;
+mod resume;
 
 #[cfg(test)]
 mod tests;
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::rc::Rc;
 use std::time::{Duration, Instant, SystemTime};
 
+use lanmeet_common::features::{JoinReplyAdditions, JoinReplyKind, JoinReplyMessage};
 use lanmeet_common::framing;
 use lanmeet_common::limits;
-use lanmeet_common::message::{ClientMessage, ErrorCode, LeaveReason, ServerMessage};
+use lanmeet_common::message::{ClientMessage, ErrorCode, JoinReply, LeaveReason, ServerMessage};
 
 use crate::rng::RandomSource;
 pub use media::{DatagramAction, MediaStats, HELLO_REPLY};
@@ -79,6 +82,8 @@ pub struct CoreConfig {
     pub max_participants: usize,
     /// Connections on the server.
     pub max_connections: usize,
+    /// Connections from one address still in the handshake.
+    pub max_handshakes_per_address: usize,
 }
 
 impl Default for CoreConfig {
@@ -88,6 +93,7 @@ impl Default for CoreConfig {
             max_datagram: limits::DEFAULT_MAX_DATAGRAM,
             max_participants: limits::MAX_PARTICIPANTS,
             max_connections: limits::MAX_CONNECTIONS,
+            max_handshakes_per_address: limits::MAX_HANDSHAKES_PER_ADDRESS,
         }
     }
 }
@@ -103,6 +109,8 @@ enum ConnState {
 struct Conn {
     state: ConnState,
     last_heard: Instant,
+    /// The address it came from.
+    peer: IpAddr,
 }
 
 /// Everything the server knows, and the queue of what it wants done.
@@ -114,6 +122,15 @@ pub struct Core {
     clients: HashMap<String, String>,
     /// udp_token -> client_id.
     tokens: HashMap<String, String>,
+    /// Connections still in the handshake, per address.
+    handshakes: HashMap<IpAddr, usize>,
+    /// resume_token -> client_id, for participants in a meeting.
+    resume_tokens: HashMap<String, String>,
+    /// resume_token -> who left by a dropped connection, for 60 s.
+    away: HashMap<String, resume::Away>,
+    next_meeting: u64,
+    /// The latest time an input carried (for inputs that carry none).
+    now: Instant,
     transfers: files::Transfers,
     out: Outbox,
     rng: Box<dyn RandomSource>,
@@ -163,6 +180,11 @@ impl Core {
             meetings: HashMap::new(),
             clients: HashMap::new(),
             tokens: HashMap::new(),
+            handshakes: HashMap::new(),
+            resume_tokens: HashMap::new(),
+            away: HashMap::new(),
+            next_meeting: 0,
+            now,
             transfers: files::Transfers::default(),
             out: Outbox::default(),
             rng,
@@ -208,29 +230,59 @@ impl Core {
         self.transfers.len()
     }
 
-    /// A connection was accepted. Beyond the connection limit it is refused
-    /// with `server_full`.
-    pub fn on_connect(&mut self, conn: ConnId, now: Instant) {
-        if self.conns.len() >= self.config.max_connections {
-            self.out.error(
-                conn,
-                ErrorCode::ServerFull,
-                "the server has no room for more connections",
-            );
+    /// A connection from `peer` was accepted. Beyond the connection limit,
+    /// or beyond the limit of connections from one address still in the
+    /// handshake, it is refused with `server_full`.
+    pub fn on_connect(&mut self, conn: ConnId, peer: IpAddr, now: Instant) {
+        self.now = self.now.max(now);
+        let refusal = if self.conns.len() >= self.config.max_connections {
+            Some("the server has no room for more connections")
+        } else if self.handshakes.get(&peer).copied().unwrap_or(0)
+            >= self.config.max_handshakes_per_address
+        {
+            Some("too many connections from your address are still joining; try again")
+        } else {
+            None
+        };
+        if let Some(why) = refusal {
+            self.out.log(format!("conn {conn}: refused: {why}"));
+            self.out.error(conn, ErrorCode::ServerFull, why);
             self.out.close(conn);
             return;
         }
+        *self.handshakes.entry(peer).or_default() += 1;
         self.conns.insert(
             conn,
             Conn {
                 state: ConnState::Handshake,
                 last_heard: now,
+                peer,
             },
         );
     }
 
+    /// Forgets `conn`, keeping the count of handshakes per address.
+    fn forget_conn(&mut self, conn: ConnId) -> Option<Conn> {
+        let c = self.conns.remove(&conn)?;
+        if matches!(c.state, ConnState::Handshake) {
+            self.handshake_done(c.peer);
+        }
+        Some(c)
+    }
+
+    /// A connection from `peer` left the handshake (joined or closed).
+    fn handshake_done(&mut self, peer: IpAddr) {
+        if let Some(n) = self.handshakes.get_mut(&peer) {
+            *n -= 1;
+            if *n == 0 {
+                self.handshakes.remove(&peer);
+            }
+        }
+    }
+
     /// One frame body arrived on `conn`.
     pub fn on_frame(&mut self, conn: ConnId, body: &[u8], now: Instant) {
+        self.now = self.now.max(now);
         let Some(c) = self.conns.get_mut(&conn) else {
             return; // closing: the shell no longer feeds its frames, but be safe
         };
@@ -246,7 +298,7 @@ impl Core {
             }
         };
         match &c.state {
-            ConnState::Handshake => self.on_handshake(conn, message),
+            ConnState::Handshake => self.on_handshake(conn, message, body, now),
             ConnState::Joined { client_id, meeting } => {
                 let (client_id, meeting) = (client_id.clone(), meeting.clone());
                 self.on_message(conn, &client_id, &meeting, message, now);
@@ -254,23 +306,37 @@ impl Core {
         }
     }
 
-    /// A client announced a frame over 4 MiB: `too_large`, then close.
-    pub fn on_frame_too_large(&mut self, conn: ConnId, len: usize) {
+    /// A client announced a frame over `limit` (4 MiB, or 64 KiB for the
+    /// handshake): `too_large`, then close.
+    pub fn on_frame_too_large(&mut self, conn: ConnId, len: usize, limit: usize) {
         self.out.error(
             conn,
             ErrorCode::TooLarge,
-            format!(
-                "frame of {len} bytes is over the limit of {}",
-                limits::MAX_CLIENT_FRAME
-            ),
+            format!("frame of {len} bytes is over the limit of {limit}"),
         );
-        self.leave(conn, LeaveReason::Error);
+        self.leave(conn, LeaveReason::Error, false);
+        self.out.close(conn);
+    }
+
+    /// The shell has no room for `conn`'s incomplete frame (the cap on all
+    /// incomplete frames is reached and `conn` is the newest holding one):
+    /// `server_full`, then close.
+    pub fn on_no_room(&mut self, conn: ConnId) {
+        if !self.conns.contains_key(&conn) {
+            return;
+        }
+        self.out.error(
+            conn,
+            ErrorCode::ServerFull,
+            "the server holds too much unfinished input; try again later",
+        );
+        self.leave(conn, LeaveReason::Error, true);
         self.out.close(conn);
     }
 
     /// The connection closed or failed (the shell has dropped it).
     pub fn on_disconnect(&mut self, conn: ConnId, reason: LeaveReason) {
-        self.leave(conn, reason);
+        self.leave(conn, reason, true);
     }
 
     /// When the core next needs [`Core::on_timer`].
@@ -281,6 +347,7 @@ impl Core {
     /// Runs what is due: mixer ticks (sending mixed audio through `send`)
     /// and the idle timeout.
     pub fn on_timer(&mut self, now: Instant, send: &mut dyn FnMut(SocketAddr, &[u8])) {
+        self.now = self.now.max(now);
         let mut ticks = 0;
         while now >= self.next_mix {
             if ticks == MAX_CATCH_UP_TICKS {
@@ -310,21 +377,24 @@ impl Core {
                 "conn {conn}: silent for {}s, closing",
                 limits::IDLE_TIMEOUT_SECS
             ));
-            self.leave(conn, LeaveReason::Timeout);
+            self.leave(conn, LeaveReason::Timeout, true);
             self.out.close(conn);
         }
+        self.expire_away(now);
     }
 
     /// Forgets `conn` without a leave (it never joined) and closes it.
     fn drop_conn(&mut self, conn: ConnId) {
-        self.conns.remove(&conn);
+        self.forget_conn(conn);
         self.out.close(conn);
     }
 
     /// Takes `conn` out of its meeting (if any) and tells the others why.
-    /// The caller decides whether to close the connection.
-    fn leave(&mut self, conn: ConnId, reason: LeaveReason) {
-        let Some(c) = self.conns.remove(&conn) else {
+    /// The caller decides whether to close the connection. A participant
+    /// that is `resumable` (its connection dropped or went silent; not one
+    /// that said `leave` or was removed) may come back for 60 s.
+    fn leave(&mut self, conn: ConnId, reason: LeaveReason, resumable: bool) {
+        let Some(c) = self.forget_conn(conn) else {
             return;
         };
         let ConnState::Joined {
@@ -342,6 +412,16 @@ impl Core {
             return;
         };
         self.tokens.remove(&p.udp_token);
+        if let Some(token) = &p.resume_token {
+            self.resume_tokens.remove(token);
+            if resumable {
+                self.remember_away(token.clone(), &p, &code);
+            }
+        }
+        let meeting = self
+            .meetings
+            .get_mut(&code)
+            .expect("the meeting held the leaver");
         self.out.log(format!(
             "meeting {code}: {} ({client_id}) left: {}",
             p.username,
@@ -400,13 +480,13 @@ impl Core {
     ) {
         use ClientMessage as M;
         match message {
-            M::CreateMeeting { .. } | M::JoinMeeting { .. } => {
+            M::CreateMeeting { .. } | M::JoinMeeting { .. } | M::ResumeMeeting { .. } => {
                 self.out
                     .error(conn, ErrorCode::BadRequest, "already in a meeting");
             }
             M::Ping => self.out.send(conn, &ServerMessage::Pong),
             M::Leave => {
-                self.leave(conn, LeaveReason::Left);
+                self.leave(conn, LeaveReason::Left, false);
                 self.out.close(conn);
             }
             M::FileOffer { .. }
@@ -447,6 +527,20 @@ struct Outbox {
     log: Vec<String>,
 }
 
+/// `text` cut to at most `max` bytes at a character boundary, marked with
+/// an ellipsis when cut.
+fn clip(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let mut end = max.saturating_sub('…'.len_utf8());
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        text.push('…');
+    }
+    text
+}
+
 /// Serializes and frames a message once, to be shared by every recipient.
 fn frame_of(message: &ServerMessage) -> Rc<[u8]> {
     framing::encode_json(message).into()
@@ -461,6 +555,26 @@ impl Outbox {
         });
     }
 
+    /// A join reply with the additions' fields for this client.
+    fn send_join_reply(
+        &mut self,
+        conn: ConnId,
+        kind: JoinReplyKind,
+        reply: &JoinReply,
+        additions: &JoinReplyAdditions,
+    ) {
+        let message = JoinReplyMessage {
+            kind,
+            reply,
+            additions,
+        };
+        self.items.push(Output::Send {
+            conn,
+            frame: framing::encode_json(&message).into(),
+            droppable: false,
+        });
+    }
+
     fn send_frame(&mut self, conn: ConnId, frame: Rc<[u8]>, droppable: bool) {
         self.items.push(Output::Send {
             conn,
@@ -469,7 +583,10 @@ impl Outbox {
         });
     }
 
+    /// An `error`; its text is cut to [`limits::MAX_ERROR_TEXT`] bytes, so
+    /// a message quoting what a client sent never echoes megabytes back.
     fn error(&mut self, conn: ConnId, code: ErrorCode, message: impl Into<String>) {
+        let message = clip(message.into(), limits::MAX_ERROR_TEXT);
         self.send(conn, &ServerMessage::error(code, message));
     }
 

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 use serde_json::{json, Value};
 
 use lanmeet_common::audio;
+use lanmeet_common::base64;
 use lanmeet_common::framing;
 use lanmeet_common::udp::{self, Kind};
 use lanmeet_common::video;
@@ -40,6 +41,7 @@ fn config(max_participants: usize) -> CoreConfig {
         max_datagram: 1400,
         max_participants,
         max_connections: 16,
+        max_handshakes_per_address: 8,
     }
 }
 
@@ -90,7 +92,7 @@ impl Harness {
     fn connect(&mut self) -> ConnId {
         let conn = self.next_conn;
         self.next_conn += 1;
-        self.core.on_connect(conn, self.now);
+        self.core.on_connect(conn, [127, 0, 0, 1].into(), self.now);
         self.collect();
         conn
     }
@@ -373,6 +375,56 @@ fn too_many_connections_is_server_full() {
 }
 
 #[test]
+fn an_address_may_have_only_so_many_connections_in_the_handshake() {
+    let mut h = Harness::new(); // 8 per address
+    let waiting: Vec<ConnId> = (0..8).map(|_| h.connect()).collect();
+    let ninth = h.connect();
+    assert_eq!(h.error_code(ninth), "server_full");
+    assert!(h.closed.contains(&ninth));
+    // Another address is not affected.
+    h.core.on_connect(100, [10, 0, 0, 2].into(), h.now);
+    h.collect();
+    assert!(h.take(100).is_empty() && !h.closed.contains(&100));
+    // A connection that joins, or closes, makes room.
+    h.send(
+        waiting[0],
+        json!({"type":"create_meeting","version":1,"username":"A"}),
+    );
+    h.take(waiting[0]);
+    h.core.on_disconnect(waiting[1], LeaveReason::Left);
+    let (a, b) = (h.connect(), h.connect());
+    assert!(h.take(a).is_empty() && h.take(b).is_empty());
+    let c = h.connect();
+    assert_eq!(h.error_code(c), "server_full");
+}
+
+#[test]
+fn errors_quote_at_most_a_few_hundred_bytes_of_input() {
+    let mut h = Harness::new();
+    let all = h.meeting(&["Alice"]);
+    let huge = "x".repeat(1 << 20);
+    for v in [
+        json!({"type": huge}),
+        json!({"type":"mute_participant","target_client_id":huge}),
+        json!({"type":"file_cancel","transfer_id":huge}),
+    ] {
+        h.send(all[0].conn, v);
+        let e = h.one(all[0].conn);
+        assert_eq!(e["type"], "error");
+        let text = e["message"].as_str().unwrap();
+        assert!(text.len() <= 256, "{} bytes", text.len());
+        assert!(text.ends_with('…'), "{text}");
+    }
+    // The handshake too.
+    let conn = h.connect();
+    h.send(
+        conn,
+        json!({"type":"join_meeting","version":1,"username":"B","meeting_code":huge}),
+    );
+    assert!(h.one(conn)["message"].as_str().unwrap().len() <= 256);
+}
+
+#[test]
 fn second_handshake_is_bad_request_and_keeps_the_connection() {
     let mut h = Harness::new();
     let all = h.meeting(&["Alice"]);
@@ -459,7 +511,7 @@ fn silent_connection_times_out_after_30_seconds() {
 fn too_large_frame_is_an_error_then_close() {
     let mut h = Harness::new();
     let all = h.meeting(&["Alice", "Bob"]);
-    h.core.on_frame_too_large(all[1].conn, 5 << 20);
+    h.core.on_frame_too_large(all[1].conn, 5 << 20, 4 << 20);
     h.collect();
     assert_eq!(h.error_code(all[1].conn), "too_large");
     assert!(h.closed.contains(&all[1].conn));
@@ -540,6 +592,251 @@ fn private_chat_goes_to_one_and_is_not_kept() {
         json!({"type":"join_meeting","version":1,"username":"Dan","meeting_code":all[0].code}),
     );
     assert_eq!(h.one(conn)["chat_history"], json!([]));
+}
+
+#[test]
+fn chat_is_rate_limited_per_sender() {
+    let mut h = Harness::new();
+    let all = h.meeting(&["Alice", "Bob", "Carol"]);
+    let (a, b, c) = (all[0].clone(), all[1].clone(), all[2].clone());
+    // A burst of 200 lines goes through at once.
+    for i in 0..200 {
+        h.send(a.conn, json!({"type":"chat","message":format!("m{i}")}));
+    }
+    assert_eq!(h.take(b.conn).len(), 200);
+    h.take(c.conn);
+    assert!(h.take(a.conn).is_empty());
+    // The next, public or private, is refused and reaches nobody.
+    h.send(a.conn, json!({"type":"chat","message":"one too many"}));
+    assert_eq!(h.error_code(a.conn), "rate_limited");
+    h.send(a.conn, json!({"type":"chat","message":"psst","to":b.id}));
+    assert_eq!(h.error_code(a.conn), "rate_limited");
+    assert!(h.take(b.conn).is_empty() && h.take(c.conn).is_empty());
+    // Others still chat.
+    h.send(c.conn, json!({"type":"chat","message":"hi"}));
+    assert_eq!(h.one(b.conn)["message"], "hi");
+    assert_eq!(h.one(a.conn)["message"], "hi");
+    // 50 a second: 20 ms later one more fits, and only one.
+    h.now += Duration::from_millis(20);
+    h.send(a.conn, json!({"type":"chat","message":"later"}));
+    h.send(a.conn, json!({"type":"chat","message":"too soon"}));
+    assert_eq!(h.one(b.conn)["message"], "later");
+    assert_eq!(h.error_code(a.conn), "rate_limited");
+    // Bytes count too: lines of 4000 four-byte characters are 16 000
+    // bytes, so the 2 MiB burst holds 131 of them.
+    let long = "\u{1F600}".repeat(4000);
+    h.take(c.conn);
+    for _ in 0..131 {
+        h.send(b.conn, json!({"type":"chat","message":long}));
+    }
+    assert_eq!(h.take(c.conn).len(), 131);
+    h.send(b.conn, json!({"type":"chat","message":long}));
+    assert_eq!(h.error_code(b.conn), "rate_limited");
+    // 256 KiB a second: 16 000 bytes fit again after 61 ms.
+    h.now += Duration::from_millis(61);
+    h.send(b.conn, json!({"type":"chat","message":long}));
+    assert_eq!(h.one(c.conn)["message"], long.as_str());
+    // The history holds only what was delivered.
+    let history = &h.core.meetings[&a.code].chat_history;
+    assert!(history.iter().all(|l| l.message != "one too many"));
+}
+
+// ------------------------------------------------------- features, resume
+
+/// Creates or joins with `features`; returns the connection and its reply.
+fn enter_with(h: &mut Harness, v: Value) -> (ConnId, Value) {
+    let conn = h.connect();
+    h.send(conn, v);
+    let mut got = h.take(conn);
+    let reply = got.remove(0);
+    h.inbox.insert(conn, got.into());
+    (conn, reply)
+}
+
+#[test]
+fn a_client_naming_no_features_sees_exactly_version_1() {
+    let mut h = Harness::new();
+    let (_, reply) = enter_with(
+        &mut h,
+        json!({"type":"create_meeting","version":1,"username":"Old"}),
+    );
+    for field in ["features", "resume_token", "resumed"] {
+        assert!(reply.get(field).is_none(), "{field} in {reply}");
+    }
+    // Sending `features` (even none) gets the server's list; naming
+    // "resume" gets a token too; unknown names are ignored.
+    let code = reply["meeting_code"].as_str().unwrap();
+    let (_, reply) = enter_with(
+        &mut h,
+        json!({"type":"join_meeting","version":1,"username":"New","meeting_code":code,"features":[]}),
+    );
+    assert_eq!(reply["features"], json!(["resume"]));
+    assert!(reply.get("resume_token").is_none());
+    let (_, reply) = enter_with(
+        &mut h,
+        json!({"type":"join_meeting","version":1,"username":"Newer","meeting_code":code,
+               "features":["polls","resume"]}),
+    );
+    assert_eq!(reply["features"], json!(["resume"]));
+    assert_eq!(reply["resume_token"].as_str().unwrap().len(), 32);
+    assert!(reply.get("resumed").is_none());
+    // `features` of the wrong type is bad_request.
+    let conn = h.connect();
+    h.send(
+        conn,
+        json!({"type":"join_meeting","version":1,"username":"X","meeting_code":code,"features":"resume"}),
+    );
+    assert_eq!(h.error_code(conn), "bad_request");
+}
+
+#[test]
+fn resume_takes_the_place_of_a_connection_not_yet_seen_closed() {
+    let mut h = Harness::new();
+    let (host, reply) = enter_with(
+        &mut h,
+        json!({"type":"create_meeting","version":1,"username":"Ann","features":["resume"]}),
+    );
+    let (id, token) = (reply["client_id"].clone(), reply["resume_token"].clone());
+    let udp_token = reply["udp_token"].clone();
+    let code = reply["meeting_code"].as_str().unwrap().to_string();
+    let bob = h.join("Bob", &who(host, &reply));
+    h.send(host, json!({"type":"raise_hand","state":true}));
+    h.send(host, json!({"type":"audio_state","muted":true}));
+    h.inbox.clear();
+    // A new connection resumes; the old one was never seen closed.
+    let (conn, r) = enter_with(
+        &mut h,
+        json!({"type":"resume_meeting","version":1,"resume_token":token}),
+    );
+    assert_eq!(r["type"], "join_success", "{r}");
+    assert_eq!(r["resumed"], true);
+    assert_eq!((&r["client_id"], r["is_host"].as_bool()), (&id, Some(true)));
+    assert_eq!(r["meeting_code"], code.as_str());
+    assert_ne!(r["udp_token"], udp_token, "a new UDP token");
+    assert_ne!(r["resume_token"], token, "a new resume token");
+    assert!(h.closed.contains(&host), "the old connection is closed");
+    assert!(h.take(host).is_empty());
+    assert!(h.take(bob.conn).is_empty(), "others see nothing");
+    // Its state is kept, as others see it.
+    let fay = h.join("Fay", &bob);
+    let _ = fay;
+    let m = &h.core.meetings[&code];
+    let p = m.participant(id.as_str().unwrap()).unwrap();
+    assert!(p.is_host && p.muted && p.raised_at.is_some() && p.conn == conn);
+    // The old token is spent; the old UDP token too.
+    let (c2, e) = enter_with(
+        &mut h,
+        json!({"type":"resume_meeting","version":1,"resume_token":token}),
+    );
+    assert_eq!(e["code"], "resume_expired", "{e}");
+    assert!(h.closed.contains(&c2));
+    assert!(!h.core.tokens.contains_key(udp_token.as_str().unwrap()));
+}
+
+#[test]
+fn resume_after_a_drop_comes_back_as_the_same_participant() {
+    let mut h = Harness::new();
+    let (host, reply) = enter_with(
+        &mut h,
+        json!({"type":"create_meeting","version":1,"username":"Ann","features":["resume"]}),
+    );
+    let ann = who(host, &reply);
+    let token = reply["resume_token"].as_str().unwrap().to_string();
+    let bob = h.join("Bob", &ann);
+    h.send(host, json!({"type":"lock_meeting","locked":true}));
+    h.inbox.clear();
+    h.core.on_disconnect(host, LeaveReason::Error);
+    h.collect();
+    assert_eq!(
+        h.types(bob.conn),
+        ["user_left", "host_changed"],
+        "Bob saw Ann leave and became host"
+    );
+    h.advance(Duration::from_secs(20));
+    let (conn, r) = enter_with(
+        &mut h,
+        json!({"type":"resume_meeting","version":1,"resume_token":token}),
+    );
+    assert_eq!(
+        (r["type"].as_str(), r["resumed"].as_bool()),
+        (Some("join_success"), Some(true)),
+        "{r}"
+    );
+    assert_eq!(
+        r["client_id"],
+        ann.id.as_str(),
+        "the same id, in a locked meeting"
+    );
+    assert_eq!(r["is_host"], true, "the host role comes back");
+    let told = h.take(bob.conn);
+    assert_eq!(
+        told[0],
+        json!({"type":"user_joined","client_id":ann.id,"username":"Ann"})
+    );
+    assert_eq!(told[1], json!({"type":"host_changed","client_id":ann.id}));
+    assert_eq!(h.types(conn), ["host_changed"]);
+
+    // Dropped again, but the host role was handed on by make_host meanwhile:
+    // it does not come back.
+    let token = r["resume_token"].as_str().unwrap().to_string();
+    h.core.on_disconnect(conn, LeaveReason::Left);
+    h.collect();
+    h.send(bob.conn, json!({"type":"lock_meeting","locked":false}));
+    let carol = h.join("Carol", &bob);
+    h.send(
+        bob.conn,
+        json!({"type":"make_host","target_client_id":carol.id}),
+    );
+    h.inbox.clear();
+    let (_, r) = enter_with(
+        &mut h,
+        json!({"type":"resume_meeting","version":1,"resume_token":token}),
+    );
+    assert_eq!(r["is_host"], false, "{r}");
+    assert_eq!(h.types(bob.conn), ["user_joined"]);
+}
+
+#[test]
+fn resume_expires_after_60_seconds_and_never_follows_leave() {
+    let mut h = Harness::new();
+    let host = h.create("Host");
+    let enter = |h: &mut Harness, name: &str| {
+        enter_with(
+            h,
+            json!({"type":"join_meeting","version":1,"username":name,
+                   "meeting_code":host.code,"features":["resume"]}),
+        )
+    };
+    let (late, r) = enter(&mut h, "Late");
+    let late_token = r["resume_token"].clone();
+    let (gone, r) = enter(&mut h, "Gone");
+    let gone_token = r["resume_token"].clone();
+    h.core.on_disconnect(late, LeaveReason::Left);
+    h.send(gone, json!({"type":"leave"}));
+    // The meeting goes on (the host pings) while the minute passes.
+    for _ in 0..4 {
+        h.send(host.conn, json!({"type":"ping"}));
+        h.advance(Duration::from_secs(16));
+    }
+    assert!(h.core.meetings.contains_key(&host.code));
+    for token in [
+        late_token,
+        gone_token,
+        json!("0123456789abcdef0123456789abcdef"),
+    ] {
+        let (conn, e) = enter_with(
+            &mut h,
+            json!({"type":"resume_meeting","version":1,"resume_token":token}),
+        );
+        assert_eq!(e["code"], "resume_expired", "{e}");
+        assert!(h.closed.contains(&conn));
+    }
+    let (conn, e) = enter_with(
+        &mut h,
+        json!({"type":"resume_meeting","version":1,"resume_token":"short"}),
+    );
+    assert_eq!(e["code"], "bad_request", "{e}");
+    assert!(h.closed.contains(&conn));
 }
 
 // ----------------------------------------------------------------- presence
@@ -779,6 +1076,84 @@ fn unmute_all_lifts_exactly_what_mute_all_did() {
 }
 
 #[test]
+fn unmute_all_keeps_mutes_and_locks_from_before_mute_all() {
+    let mut h = Harness::new();
+    let all = h.meeting(&["Alice", "Bob", "Carol", "Dan", "Erin"]);
+    let host = all[0].clone();
+    let (bob, carol, dan, erin) = (&all[1], &all[2], &all[3], &all[4]);
+    // Bob mutes himself, the host mutes Carol and locks Erin's mic; Dan is
+    // left alone until mute_all.
+    h.send(bob.conn, json!({"type":"audio_state","muted":true}));
+    h.send(
+        host.conn,
+        json!({"type":"mute_participant","target_client_id":carol.id}),
+    );
+    h.send(
+        host.conn,
+        json!({"type":"lock_mic","target_client_id":erin.id}),
+    );
+    h.send(host.conn, json!({"type":"mute_all","lock":true}));
+    h.inbox.clear();
+    h.send(host.conn, json!({"type":"unmute_all"}));
+    // What each was told about itself (messages without a client_id).
+    let own = |h: &mut Harness, who: &Who| -> Vec<String> {
+        h.take(who.conn)
+            .iter()
+            .filter(|m| m.get("client_id").is_none())
+            .map(|m| m["type"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(own(&mut h, bob), ["mic_unlocked"], "Bob stays muted");
+    assert_eq!(own(&mut h, carol), ["mic_unlocked"], "Carol stays muted");
+    assert_eq!(own(&mut h, dan), ["mic_unlocked", "unmuted_by_host"]);
+    assert_eq!(own(&mut h, erin), ["unmuted_by_host"], "Erin stays locked");
+    let told: Vec<(String, String)> = h
+        .take(host.conn)
+        .iter()
+        .map(|m| {
+            (
+                m["type"].as_str().unwrap().to_string(),
+                m["client_id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let pair = |t: &str, w: &Who| (t.to_string(), w.id.clone());
+    assert_eq!(
+        told,
+        [
+            pair("participant_mic_unlocked", bob),
+            pair("participant_mic_unlocked", carol),
+            pair("participant_mic_unlocked", dan),
+            pair("participant_unmuted", dan),
+            pair("participant_unmuted", erin),
+        ]
+    );
+    // A joiner sees the same state.
+    let conn = h.connect();
+    h.send(
+        conn,
+        json!({"type":"join_meeting","version":1,"username":"Fay","meeting_code":host.code}),
+    );
+    let reply = h.take(conn).remove(0);
+    let state = |w: &Who| {
+        let p = reply["participants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["client_id"] == w.id.as_str())
+            .unwrap();
+        (
+            p["muted"].as_bool().unwrap(),
+            p["mic_locked"].as_bool().unwrap(),
+        )
+    };
+    assert_eq!(state(bob), (true, false));
+    assert_eq!(state(carol), (true, false));
+    assert_eq!(state(dan), (false, false));
+    assert_eq!(state(erin), (false, true));
+}
+
+#[test]
 fn requests_reach_targets() {
     let mut h = Harness::new();
     let all = h.meeting(&["Alice", "Bob", "Carol"]);
@@ -1006,6 +1381,39 @@ fn a_file_is_relayed_from_offer_to_last_ack() {
         json!({"type":"join_meeting","version":1,"username":"Dan","meeting_code":a.code}),
     );
     assert_eq!(h.one(conn)["files"][0]["file_id"], "f1");
+}
+
+#[test]
+fn chunks_past_the_window_are_refused_and_not_relayed() {
+    let mut h = Harness::new();
+    let all = h.meeting(&["Alice", "Bob"]);
+    let (a, b) = (&all[0].clone(), &all[1].clone());
+    offer(&mut h, a, "big", 4 << 20);
+    h.take(b.conn);
+    let t = request(&mut h, a, b, "big");
+    let data = base64::encode(&[7u8; 64 * 1024]);
+    let chunk =
+        |offset: u64| json!({"type":"file_chunk","transfer_id":t,"offset":offset,"data":data});
+    // The first 1 MiB goes through without an ack.
+    for k in 0..16u64 {
+        h.send(a.conn, chunk(k * 65536));
+        assert_eq!(h.one(b.conn)["offset"], k * 65536);
+    }
+    // One more byte past the window: refused, and the downloader gets nothing.
+    h.send(a.conn, chunk(1 << 20));
+    assert_eq!(h.error_code(a.conn), "bad_request");
+    assert!(h.take(b.conn).is_empty());
+    // An ack moves the window.
+    h.send(
+        b.conn,
+        json!({"type":"file_ack","transfer_id":t,"offset":65536}),
+    );
+    h.take(a.conn);
+    h.send(a.conn, chunk(1 << 20));
+    assert_eq!(h.one(b.conn)["offset"], 1 << 20);
+    h.send(a.conn, chunk((1 << 20) + 65536));
+    assert_eq!(h.error_code(a.conn), "bad_request");
+    assert!(h.take(b.conn).is_empty());
 }
 
 #[test]

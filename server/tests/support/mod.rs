@@ -126,6 +126,11 @@ impl Client {
         self.stream.write_all(bytes).expect("write to the server");
     }
 
+    /// Writes raw bytes; the server may have closed the connection.
+    pub fn try_send_raw(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.stream.write_all(bytes)
+    }
+
     /// Frames `body` (any bytes, JSON or not) and writes it.
     pub fn send_body(&mut self, body: &[u8]) {
         self.send_raw(&framing::encode(body));
