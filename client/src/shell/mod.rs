@@ -22,6 +22,7 @@ mod config;
 mod decode;
 pub(crate) mod files;
 pub mod log;
+mod reconnect;
 pub(crate) mod session;
 mod stop;
 mod tcp;

@@ -24,16 +24,15 @@
 //! `session.state()` on an event sees the state the event describes.
 
 use std::io::{self, ErrorKind, Write};
-use std::net::{
-    IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpStream, ToSocketAddrs, UdpSocket,
-};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream, ToSocketAddrs, UdpSocket};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
+use lanmeet_common::features::{JoinReplyAdditions, SERVER_FEATURES};
 use lanmeet_common::framing::encode_json;
 use lanmeet_common::limits::{
     MAX_CHAT_CHARS, MAX_DATAGRAM_LIMIT, MAX_EMOJI_BYTES, PROTOCOL_VERSION, UDP_TOKEN_LEN,
@@ -45,15 +44,16 @@ use serde::Serialize;
 pub use super::config::{Config, Identity, JoinAction};
 use super::decode::{self, DecodeQueue, FrameSlots};
 use super::files::{self, Disk};
+use super::reconnect;
 use super::stop::{lock, StopSignal};
-use super::tcp::{self, FrameReader, Outgoing, ReadError};
+use super::tcp::{FrameReader, Outgoing, ReadError};
 use super::threads::{self, spawn_named, Counters, Engine, Media, Shared, Worker};
 use crate::core::heartbeat::Timing;
 use crate::core::parse::{parse_server_frame, Parsed};
+use crate::core::Event;
 use crate::core::{
     ClientCore, Command, CoreConfig, Input, JitterStats, LocalOffer, MediaPath, MeetingState,
 };
-use crate::core::{DisconnectReason, Event};
 use crate::devices::PushToTalk;
 use crate::error::SessionError;
 use crate::media::{
@@ -100,12 +100,18 @@ fn read_join_reply(
     reader: &mut FrameReader,
     deadline: Instant,
     created: bool,
-) -> Result<JoinReply, SessionError> {
+) -> Result<(JoinReply, JoinReplyAdditions), SessionError> {
+    // A reply whose additions do not parse is read as a version 1 reply.
+    let additions = |body: &[u8]| JoinReplyAdditions::parse(body).unwrap_or_default();
     loop {
         match reader.next_frame() {
             Ok(body) => match parse_server_frame(&body) {
-                Parsed::Message(ServerMessage::MeetingCreated(r)) if created => return Ok(r),
-                Parsed::Message(ServerMessage::JoinSuccess(r)) if !created => return Ok(r),
+                Parsed::Message(ServerMessage::MeetingCreated(r)) if created => {
+                    return Ok((r, additions(&body)))
+                }
+                Parsed::Message(ServerMessage::JoinSuccess(r)) if !created => {
+                    return Ok((r, additions(&body)))
+                }
                 Parsed::Message(ServerMessage::Error { code, message }) => {
                     return Err(SessionError::Refused { code, message })
                 }
@@ -173,6 +179,52 @@ fn connect_tcp(host: &str, port: u16, timeout: Duration) -> Result<TcpStream, Se
     Err(SessionError::Connect(last))
 }
 
+/// A connection whose handshake succeeded.
+pub(crate) struct Handshake {
+    pub(crate) stream: TcpStream,
+    pub(crate) reader: FrameReader,
+    pub(crate) reply: JoinReply,
+    pub(crate) additions: JoinReplyAdditions,
+}
+
+/// Connects, sends `hello` as the first frame and reads the join reply,
+/// within `timeout`. The stream's write timeout is then the server
+/// timeout.
+pub(crate) fn handshake(
+    config: &Config,
+    hello: &serde_json::Value,
+    created: bool,
+    timeout: Duration,
+) -> Result<Handshake, SessionError> {
+    let deadline = Instant::now() + timeout;
+    let mut stream = connect_tcp(&config.host, config.port, timeout)?;
+    let _ = stream.set_nodelay(true);
+    stream.set_read_timeout(Some(Duration::from_millis(200)))?;
+    stream.set_write_timeout(Some(timeout))?;
+    stream.write_all(&encode_json(hello))?;
+    let mut reader = FrameReader::new(stream.try_clone()?);
+    let (reply, additions) = read_join_reply(&mut reader, deadline, created)?;
+    check_reply(&reply)?;
+    // Writes block only as long as the server is slow to read; a
+    // server that stops reading for this long is as good as gone.
+    stream.set_write_timeout(Some(config.server_timeout))?;
+    Ok(Handshake {
+        stream,
+        reader,
+        reply,
+        additions,
+    })
+}
+
+/// `create_meeting` or `join_meeting` with the additions we understand.
+fn with_features(hello: &ClientMessage) -> serde_json::Value {
+    let mut value = serde_json::to_value(hello).unwrap_or_default();
+    if let Some(fields) = value.as_object_mut() {
+        fields.insert("features".into(), SERVER_FEATURES.names().into());
+    }
+    value
+}
+
 impl Session {
     /// Connects, runs the handshake, starts the session threads.
     ///
@@ -207,20 +259,20 @@ impl Session {
             config.host, config.port
         ));
 
-        let deadline = Instant::now() + config.connect_timeout;
-        let mut stream = connect_tcp(&config.host, config.port, config.connect_timeout)?;
-        let _ = stream.set_nodelay(true);
-        stream.set_read_timeout(Some(Duration::from_millis(200)))?;
-        stream.set_write_timeout(Some(config.connect_timeout))?;
-        stream.write_all(&encode_json(&hello))?;
-        let mut reader = FrameReader::new(stream.try_clone()?);
-        let reply = read_join_reply(&mut reader, deadline, created).inspect_err(|e| {
+        let Handshake {
+            stream,
+            reader,
+            reply,
+            additions,
+        } = handshake(
+            &config,
+            &with_features(&hello),
+            created,
+            config.connect_timeout,
+        )
+        .inspect_err(|e| {
             log.write(format_args!("handshake failed: {e}"));
         })?;
-        check_reply(&reply)?;
-        // Writes block only as long as the server is slow to read; a
-        // server that stops reading for this long is as good as gone.
-        stream.set_write_timeout(Some(config.server_timeout))?;
 
         let server_ip = stream.peer_addr()?.ip();
         let udp_addr = SocketAddr::new(server_ip, reply.udp_port);
@@ -250,6 +302,7 @@ impl Session {
                 client_id: identity.client_id.clone(),
                 username: username.clone(),
                 udp_token: identity.udp_token.clone(),
+                resume_token: additions.resume_token.clone(),
                 jitter_ms: config.jitter_ms,
                 timing: Timing {
                     ping_interval: config.ping_interval,
@@ -279,7 +332,8 @@ impl Session {
             done: StopSignal::new(),
             leaving: AtomicBool::new(false),
             end_reason: Mutex::new(None),
-            tcp: stream.try_clone()?,
+            tcp: Mutex::new(Some(stream.try_clone()?)),
+            tcp_generation: AtomicU64::new(0),
             muted: Arc::new(AtomicBool::new(false)),
             push_to_talk: PushToTalk::new(),
             media: Mutex::new(Media::default()),
@@ -296,13 +350,9 @@ impl Session {
         // The writer is joined by the shutdown path like the others. A
         // failed write ends the session: shutting the socket down wakes
         // the reader, which runs the shutdown path with this error.
+        drop(stream);
         let s = shared.clone();
-        let writer = spawn_named("writer", move || {
-            if let Some(e) = tcp::run_writer(stream, outbox_rx) {
-                s.log.write(format_args!("sending failed: {e}"));
-                s.end(DisconnectReason::Io(format!("sending failed: {e}")));
-            }
-        })?;
+        let writer = spawn_named("writer", move || reconnect::run_writer(s, outbox_rx))?;
         lock(&shared.workers).push(writer);
         let s = shared.clone();
         shared.spawn_worker("timer", move || threads::run_timer(s));
@@ -689,7 +739,7 @@ impl Session {
             // The server closes after `leave`; if it does not, stop anyway.
             if !shared.done.wait_for(Duration::from_secs(2)) {
                 shared.stop.stop();
-                let _ = shared.tcp.shutdown(Shutdown::Both);
+                shared.close_tcp();
             }
         }
         let _ = reader.join();
