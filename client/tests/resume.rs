@@ -5,8 +5,9 @@
 
 mod support;
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -220,4 +221,65 @@ fn a_refused_resume_ends_with_a_clear_disconnect() {
     );
     assert!(!a.session.is_connected());
     assert!(!a.session.state().connected);
+}
+
+#[test]
+fn the_headless_client_resumes_sends_its_camera_state_again_and_prints_the_events() {
+    let server = server();
+    let dir = TempDir::new("resume-headless");
+    let proxy = Proxy::start(server.tcp_addr());
+    let mut host = create(&server, "Host", dir.path());
+    let port = proxy.addr.port().to_string();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lanmeet-client"))
+        .args(["--headless", "--host", "127.0.0.1", "--port", &port])
+        .args(["--name", "Robot", "--join", &host.code()])
+        .args(["--video", "test", "--size", "160x120", "--fps", "5"])
+        .args(["--audio", "none", "--seconds", "4"])
+        .arg("--download-dir")
+        .arg(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the client binary runs");
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let lines = std::thread::spawn(move || {
+        BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .collect::<Vec<String>>()
+    });
+    let camera_on = |e: &Event| matches!(e, Event::VideoState { on: true, .. });
+    host.events.wait(camera_on, "the binary's camera");
+    proxy.cut(false);
+    // Only the resumed session says so again.
+    host.events
+        .wait(camera_on, "the camera state sent again after the resume");
+
+    assert!(child.wait().expect("the binary exits").success());
+    let events: Vec<serde_json::Value> = lines
+        .join()
+        .unwrap()
+        .iter()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let named = |name: &str| {
+        events
+            .iter()
+            .position(|v| v["event"] == name)
+            .unwrap_or_else(|| panic!("no {name} line in {events:?}"))
+    };
+    let (joined, reconnecting, resumed) =
+        (named("joined"), named("reconnecting"), named("resumed"));
+    assert!(joined < reconnecting && reconnecting < resumed);
+    assert_eq!(events[resumed]["client_id"], events[joined]["client_id"]);
+    assert_eq!(events[reconnecting]["reason"]["kind"], "server_closed");
+    let seen = &host.events.seen;
+    assert!(!seen
+        .iter()
+        .any(|e| matches!(e, Event::ParticipantLeft { .. })));
+    let joins = seen
+        .iter()
+        .filter(|e| matches!(e, Event::ParticipantJoined { .. }))
+        .count();
+    assert_eq!(joins, 1, "the binary joined once: {seen:?}");
 }
