@@ -158,6 +158,11 @@ fn a_resume_after_the_server_saw_the_close_returns_the_place() {
     let dir = TempDir::new("resume-closed");
     let (proxy, mut a, mut b) = meeting(&server, &dir);
     let (a_id, b_id) = (a.id(), b.id());
+    a.session.raise_hand(true).unwrap();
+    b.events.wait(
+        |e| matches!(e, Event::Hand { raised: true, client_id, .. } if *client_id == a_id),
+        "Alice's hand",
+    );
 
     // Attempts fail until the server has seen Alice go.
     proxy.refuse.store(true, Ordering::Release);
@@ -191,6 +196,12 @@ fn a_resume_after_the_server_saw_the_close_returns_the_place() {
     );
     let state = a.session.state();
     assert!(state.am_host() && state.my_id == a_id);
+    // The server forgot the hand with the drop; the client raised it again.
+    b.events.wait(
+        |e| matches!(e, Event::Hand { raised: true, client_id, .. } if *client_id == a_id),
+        "Alice's hand up again",
+    );
+    assert!(b.session.state().participant(&a_id).unwrap().hand_raised);
     a.session.chat("back", None).unwrap();
     b.events.wait(
         |e| matches!(e, Event::Chat(line) if line.message == "back"),

@@ -649,8 +649,14 @@ impl ClientCore {
         self.config.resume_token = resume_token;
         self.heartbeat = Heartbeat::new(self.config.timing, now);
         self.ending = false;
+        // A server that saw us go forgot these; one that did not keeps
+        // them, and saying them again changes nothing (a raised hand
+        // keeps its place in the queue).
         if self.muted {
             self.out.send(ClientMessage::AudioState { muted: true });
+        }
+        if self.state.me().is_some_and(|me| me.hand_raised) {
+            self.out.send(ClientMessage::RaiseHand { state: true });
         }
         if was_presenting && reply.presenter.as_deref() != Some(&self.config.client_id) {
             // The server saw us leave, which ended the share: say so.

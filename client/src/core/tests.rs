@@ -1157,6 +1157,10 @@ fn a_drop_retries_with_backoff_then_resumes_keeping_our_flags() {
         h.sent.contains(&ClientMessage::AudioState { muted: true }),
         "mute sent again"
     );
+    assert!(
+        h.sent.contains(&ClientMessage::RaiseHand { state: true }),
+        "hand raised again"
+    );
     // The new UDP token is in the next hello, the next resume uses the new token.
     h.datagrams.clear();
     h.advance(Duration::from_secs(3));
