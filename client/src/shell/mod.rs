@@ -21,6 +21,7 @@
 mod config;
 mod decode;
 pub(crate) mod files;
+mod handshake;
 pub mod log;
 mod reconnect;
 pub(crate) mod session;

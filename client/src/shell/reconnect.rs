@@ -28,13 +28,27 @@ use std::time::{Duration, Instant};
 use lanmeet_common::message::VideoState;
 use lanmeet_common::{ClientMessage, ErrorCode};
 
-use super::session::{handshake, Handshake};
+use super::handshake::{handshake, Handshake};
 use super::stop::lock;
 use super::tcp::{FrameReader, Outgoing};
-use super::threads::Shared;
+use super::threads::{self, Shared};
 use crate::core::reconnect::Step;
 use crate::core::{Command, DisconnectReason, Input};
 use crate::error::SessionError;
+
+/// The TCP reader thread: every server message, in order, until the end,
+/// resuming on a new connection when one drops; then
+/// the one shutdown path.
+pub(crate) fn run_tcp_reader(shared: Arc<Shared>, mut reader: FrameReader) {
+    let reason = loop {
+        let lost = threads::read_connection(&shared, &mut reader);
+        match resume(&shared, lost) {
+            Ok(new_reader) => reader = new_reader,
+            Err(reason) => break reason,
+        }
+    };
+    threads::finish(&shared, reason);
+}
 
 /// The writer thread: every outgoing frame, in order, on the connection
 /// of the moment, until `Close` or the end of the session.
@@ -109,6 +123,8 @@ pub(crate) fn resume(
     if let Some(old) = lock(&shared.tcp).take() {
         let _ = old.shutdown(Shutdown::Both);
     }
+    // The writer drops the old connection and waits for the next one.
+    shared.tcp_generation.fetch_add(1, Ordering::AcqRel);
     loop {
         let (step, message) = {
             let engine = lock(&shared.engine);

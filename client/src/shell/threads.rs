@@ -269,22 +269,8 @@ fn ending(shared: &Shared) -> Option<DisconnectReason> {
     None
 }
 
-/// The TCP reader thread: every server message, in order, until the end,
-/// resuming on a new connection when one drops (`super::reconnect`); then
-/// the one shutdown path.
-pub(crate) fn run_tcp_reader(shared: Arc<Shared>, mut reader: FrameReader) {
-    let reason = loop {
-        let lost = read_connection(&shared, &mut reader);
-        match super::reconnect::resume(&shared, lost) {
-            Ok(new_reader) => reader = new_reader,
-            Err(reason) => break reason,
-        }
-    };
-    finish(&shared, reason);
-}
-
 /// Every server message of one connection, in order, until it ends.
-fn read_connection(shared: &Arc<Shared>, reader: &mut FrameReader) -> DisconnectReason {
+pub(crate) fn read_connection(shared: &Arc<Shared>, reader: &mut FrameReader) -> DisconnectReason {
     loop {
         if shared.stop.is_stopped() {
             break DisconnectReason::Left;
@@ -308,7 +294,7 @@ fn read_connection(shared: &Arc<Shared>, reader: &mut FrameReader) -> Disconnect
 }
 
 /// The one shutdown path, on the reader thread.
-fn finish(shared: &Arc<Shared>, reason: DisconnectReason) {
+pub(crate) fn finish(shared: &Arc<Shared>, reason: DisconnectReason) {
     shared.stop.stop();
     shared.decode.wake();
     let media = std::mem::take(&mut *lock(&shared.media));
