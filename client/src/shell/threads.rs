@@ -22,9 +22,10 @@
 //! and every output is carried out before the lock is released, so the
 //! front end sees events in the order the core made them, after the state
 //! changed, and file chunks are written in the order they came. The TCP
-//! reader thread, whatever ended the session (leave, server gone, garbage,
-//! silence), runs the one shutdown path: stop every thread, join them,
-//! then `Ended`, after which the core fails open transfers and sends
+//! reader thread (`reconnect.rs`) resumes on a new connection after a
+//! drop; whatever ended the session (leave, removal, garbage, a resume
+//! refused or given up), it runs the one shutdown path: stop every
+//! thread, join them, then `Ended`, after which the core fails open transfers and sends
 //! `Disconnected` (always the last event).
 
 use std::io::ErrorKind;
