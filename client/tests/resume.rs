@@ -8,7 +8,7 @@ mod support;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use lanmeet_client::{DisconnectReason, Event};
@@ -23,15 +23,21 @@ struct Proxy {
     addr: SocketAddr,
     upstream: Arc<Mutex<SocketAddr>>,
     refuse: Arc<AtomicBool>,
+    /// Connections numbered below this forward nothing (both ways).
+    stalled_below: Arc<AtomicUsize>,
     pairs: Arc<Mutex<Vec<(TcpStream, TcpStream)>>>,
 }
 
 /// Copies until either side fails; never passes a close on, so cutting
 /// the client's side leaves the server's side open and silent.
-fn pump(mut from: TcpStream, mut to: TcpStream) {
+/// While the connection is stalled, what arrives is dropped.
+fn pump(mut from: TcpStream, mut to: TcpStream, number: usize, stalled_below: Arc<AtomicUsize>) {
     let mut buf = [0u8; 64 * 1024];
     while let Ok(n) = from.read(&mut buf) {
-        if n == 0 || to.write_all(&buf[..n]).is_err() {
+        if n == 0 {
+            return;
+        }
+        if number >= stalled_below.load(Ordering::Acquire) && to.write_all(&buf[..n]).is_err() {
             return;
         }
     }
@@ -44,15 +50,17 @@ impl Proxy {
             addr: listener.local_addr().unwrap(),
             upstream: Arc::new(Mutex::new(upstream)),
             refuse: Arc::new(AtomicBool::new(false)),
+            stalled_below: Arc::new(AtomicUsize::new(0)),
             pairs: Arc::new(Mutex::new(Vec::new())),
         };
-        let (upstream, refuse, pairs) = (
+        let (upstream, refuse, pairs, stalled) = (
             proxy.upstream.clone(),
             proxy.refuse.clone(),
             proxy.pairs.clone(),
+            proxy.stalled_below.clone(),
         );
         std::thread::spawn(move || {
-            for client in listener.incoming().flatten() {
+            for (number, client) in listener.incoming().flatten().enumerate() {
                 if refuse.load(Ordering::Acquire) {
                     continue; // dropped: closed at once
                 }
@@ -65,11 +73,19 @@ impl Proxy {
                     .lock()
                     .unwrap()
                     .push((client.try_clone().unwrap(), server.try_clone().unwrap()));
-                std::thread::spawn(move || pump(client, s2));
-                std::thread::spawn(move || pump(server, c2));
+                let st = stalled.clone();
+                std::thread::spawn(move || pump(client, s2, number, st));
+                let st = stalled.clone();
+                std::thread::spawn(move || pump(server, c2, number, st));
             }
         });
         proxy
+    }
+
+    /// Every connection so far goes silent both ways (none is closed).
+    fn stall(&self) {
+        let made = self.pairs.lock().unwrap().len();
+        self.stalled_below.store(made, Ordering::Release);
     }
 
     /// Cuts every connection so far on the client's side; with
@@ -87,8 +103,18 @@ impl Proxy {
 
 /// A creates a meeting through the proxy, B joins directly.
 fn meeting(server: &lanmeet_server::ServerHandle, dir: &TempDir) -> (Proxy, Client, Client) {
+    meeting_with(server, dir, |_| {})
+}
+
+/// `meeting` with Alice's configuration tweaked.
+fn meeting_with(
+    server: &lanmeet_server::ServerHandle,
+    dir: &TempDir,
+    tweak: impl FnOnce(&mut lanmeet_client::Config),
+) -> (Proxy, Client, Client) {
     let proxy = Proxy::start(server.tcp_addr());
     let mut config = config(server, "Alice", None, dir.path());
+    tweak(&mut config);
     config.host = "127.0.0.1".into();
     config.port = proxy.addr.port();
     let a = connect(config);
@@ -293,4 +319,36 @@ fn the_headless_client_resumes_sends_its_camera_state_again_and_prints_the_event
         .filter(|e| matches!(e, Event::ParticipantJoined { .. }))
         .count();
     assert_eq!(joins, 1, "the binary joined once: {seen:?}");
+}
+
+#[test]
+fn a_silent_connection_is_given_up_and_resumed() {
+    let server = server();
+    let dir = TempDir::new("resume-silent");
+    let (proxy, mut a, mut b) = meeting_with(&server, &dir, |c| {
+        c.ping_interval = std::time::Duration::from_millis(300);
+        c.server_timeout = std::time::Duration::from_millis(1500);
+    });
+    let a_id = a.id();
+    proxy.stall();
+    let lost = a
+        .events
+        .wait(|e| matches!(e, Event::Reconnecting { .. }), "reconnecting");
+    assert_eq!(
+        lost,
+        Event::Reconnecting {
+            reason: DisconnectReason::Timeout
+        }
+    );
+    let resumed = a
+        .events
+        .wait(|e| matches!(e, Event::Resumed { .. }), "the resume");
+    assert!(matches!(&resumed, Event::Resumed { client_id, .. } if *client_id == a_id));
+    a.session.chat("awake", None).unwrap();
+    b.events.wait(
+        |e| matches!(e, Event::Chat(line) if line.message == "awake"),
+        "a chat line after the resume",
+    );
+    assert!(!b.events.seen.iter().any(left_or_joined));
+    a.session.leave();
 }
