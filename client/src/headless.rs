@@ -5,7 +5,9 @@
 //!  parse_args --> Session::connect --> {"event":"joined","meeting_code":...}
 //!    start test pattern / tone / WAV, playback into a WAV, say, offer, share
 //!    loop: every event --> one JSON line (offers auto-requested with
-//!          --accept-files) until --seconds pass or the session ends
+//!          --accept-files) until --seconds pass or the session ends;
+//!          a dropped connection is {"event":"reconnecting",...} and then
+//!          {"event":"resumed",...}, or the ordinary disconnected line
 //!  --> {"event":"stats",...} --> leave --> {"event":"disconnected",...}
 //! ```
 //!

@@ -56,6 +56,9 @@ pub enum DisconnectReason {
     Protocol(String),
     /// A socket error.
     Io(String),
+    /// The connection dropped and the server refused to give our place
+    /// back (`error{code:"resume_expired"}`): join again.
+    ResumeExpired,
 }
 
 impl std::fmt::Display for DisconnectReason {
@@ -67,6 +70,9 @@ impl std::fmt::Display for DisconnectReason {
             DisconnectReason::Timeout => f.write_str("the server stopped answering"),
             DisconnectReason::Protocol(why) => write!(f, "the server broke the protocol: {why}"),
             DisconnectReason::Io(why) => write!(f, "connection error: {why}"),
+            DisconnectReason::ResumeExpired => {
+                f.write_str("the connection dropped and the meeting no longer holds our place")
+            }
         }
     }
 }
@@ -283,6 +289,22 @@ pub enum Event {
     MutedByHost {
         /// Muted (`muted_by_host`) or unmuted (`unmuted_by_host`).
         muted: bool,
+    },
+    /// The connection dropped; the session tries to take its place back
+    /// in the background for up to 60 s. The state stays as it was.
+    Reconnecting {
+        /// Why the connection dropped.
+        reason: DisconnectReason,
+    },
+    /// The place was taken back on a new connection: same id, the state
+    /// as the server has it now.
+    Resumed {
+        /// Our id (unchanged).
+        client_id: String,
+        /// Whether we are the host.
+        is_host: bool,
+        /// How many others are there.
+        others: usize,
     },
     /// The session is over. Always the last event.
     Disconnected {

@@ -38,6 +38,7 @@ pub mod event;
 pub mod heartbeat;
 pub mod jitter;
 pub mod parse;
+pub mod reconnect;
 pub mod state;
 mod transfers;
 
@@ -58,6 +59,7 @@ pub use event::{DisconnectReason, Event, MediaPath, TransferDirection};
 use heartbeat::{Heartbeat, Timing};
 pub use jitter::{JitterBuffer, JitterStats, DEFAULT_JITTER_MS};
 use parse::{parse_server_frame, Parsed};
+use reconnect::{Reconnect, Step};
 pub use state::{MeetingState, Participant, TransferInfo, TransferStatus};
 use transfers::Transfers;
 pub use transfers::{FileOp, FileResult, LocalOffer};
@@ -74,6 +76,9 @@ pub struct CoreConfig {
     pub username: String,
     /// The token our hellos carry.
     pub udp_token: String,
+    /// The token that takes our place back after a drop (section 14);
+    /// `None` when the server gave none: a drop then ends the session.
+    pub resume_token: Option<String>,
     /// Jitter buffer depth to start with, in ms (20..=100); the measured
     /// jitter takes over after half a second of audio.
     pub jitter_ms: u64,
@@ -94,6 +99,21 @@ pub enum Input<'a> {
     Command(Command),
     /// A file operation the core asked for finished.
     File(FileResult),
+    /// The connection dropped (read or write failed, the server closed
+    /// it or went silent). With a resume token the core starts retrying
+    /// (see [`ClientCore::reconnect_step`]) and sends `Reconnecting`;
+    /// without one the shell ends the session.
+    Lost(DisconnectReason),
+    /// A resume attempt failed for this reason (not `resume_expired`,
+    /// which ends the session); the next waits longer.
+    ResumeFailed(String),
+    /// A resume succeeded: the server's reply and its new resume token.
+    Resumed {
+        /// The `join_success` of the resume.
+        reply: JoinReply,
+        /// The next resume token.
+        resume_token: Option<String>,
+    },
     /// The connection is over (all session threads have stopped). The last
     /// input: the core fails open transfers, marks the state disconnected
     /// and sends `Disconnected`, then ignores everything.
@@ -266,6 +286,8 @@ pub struct ClientCore {
     ending: bool,
     /// `Ended` was handled: nothing more happens.
     ended: bool,
+    /// The connection is down and we retry on this schedule.
+    reconnect: Option<Reconnect>,
 }
 
 impl ClientCore {
@@ -298,6 +320,7 @@ impl ClientCore {
             stats: CoreStats::default(),
             ending: false,
             ended: false,
+            reconnect: None,
             config,
         };
         core.out.event(Event::Joined {
@@ -325,8 +348,41 @@ impl ClientCore {
                 let (state, out) = (&mut self.state, &mut self.out);
                 self.transfers.on_file_result(state, out, result, now);
             }
+            Input::Lost(reason) => self.on_lost(reason, now),
+            Input::ResumeFailed(why) => {
+                if let Some(r) = &mut self.reconnect {
+                    r.failed(now);
+                    self.out
+                        .log(format!("resume attempt {} failed: {why}", r.attempts()));
+                }
+            }
+            Input::Resumed {
+                reply,
+                resume_token,
+            } => self.on_resumed(&reply, resume_token, now),
             Input::Ended(reason) => self.on_ended(reason),
         }
+    }
+
+    /// While the connection is down: when to try to resume, or to give
+    /// up. `None` when the connection is up (or the session ended).
+    pub fn reconnect_step(&self, now: Instant) -> Option<Step> {
+        if self.ended {
+            return None;
+        }
+        self.reconnect.as_ref().map(|r| r.step(now))
+    }
+
+    /// The `resume_meeting` to send as the first frame of a new
+    /// connection, while reconnecting.
+    pub fn resume_message(&self) -> Option<ClientMessage> {
+        let token = self.config.resume_token.as_ref()?;
+        self.reconnect.as_ref()?;
+        Some(ClientMessage::ResumeMeeting {
+            version: lanmeet_common::limits::PROTOCOL_VERSION,
+            resume_token: token.clone(),
+            features: Some(lanmeet_common::features::SERVER_FEATURES.names()),
+        })
     }
 
     /// The next thing to do, oldest first.
@@ -386,6 +442,9 @@ impl ClientCore {
     }
 
     fn tick(&mut self, now: Instant) {
+        if self.reconnect.is_some() {
+            return; // no pings into a dead connection, no silence to notice
+        }
         if now >= self.next_expire {
             self.assembler.expire(now);
             self.next_expire = now + EXPIRE_EVERY;
@@ -541,12 +600,96 @@ impl ClientCore {
         }
     }
 
+    /// The connection dropped: retry when the server gave us a resume
+    /// token and the reason is one a new connection can cure.
+    fn on_lost(&mut self, reason: DisconnectReason, now: Instant) {
+        let curable = matches!(
+            reason,
+            DisconnectReason::ServerClosed | DisconnectReason::Timeout | DisconnectReason::Io(_)
+        );
+        if self.reconnect.is_some()
+            || !curable
+            || self.config.resume_token.is_none()
+            || self.removed_by.is_some()
+        {
+            return;
+        }
+        self.out
+            .log(format!("connection lost ({reason}), resuming"));
+        self.reconnect = Some(Reconnect::start(now));
+        // The server fails every open transfer of a dropped participant
+        // (peer_left to the other party): so do we, and delete part files.
+        let (state, out) = (&mut self.state, &mut self.out);
+        self.transfers
+            .end_all(state, out, "the connection to the server dropped");
+        state.reconnecting = true;
+        out.event(Event::Reconnecting { reason });
+    }
+
+    /// Back on a new connection: the state from the reply, our own
+    /// flags kept, fresh timers, and what the server may have forgotten
+    /// sent again.
+    fn on_resumed(&mut self, reply: &JoinReply, resume_token: Option<String>, now: Instant) {
+        if self.reconnect.take().is_none() {
+            return;
+        }
+        let old_me = self.state.me().cloned();
+        let was_presenting = self.state.presenter.as_deref() == Some(&self.config.client_id);
+        let mut state = MeetingState::from_join(reply, &self.config.username);
+        if let (Some(old), Some(me)) = (old_me, state.participants.iter_mut().find(|p| p.is_me)) {
+            me.video = old.video;
+            me.muted = old.muted;
+            me.mic_locked = old.mic_locked;
+            me.hand_raised = old.hand_raised;
+            me.raised_at = old.raised_at;
+        }
+        // Private lines are not in the server's history: keep ours.
+        state.chat = self.state.chat.clone();
+        self.state = state;
+        self.config.client_id = reply.client_id.clone();
+        self.config.udp_token = reply.udp_token.clone();
+        self.config.resume_token = resume_token;
+        self.heartbeat = Heartbeat::new(self.config.timing, now);
+        self.ending = false;
+        // A server that saw us go forgot these; one that did not keeps
+        // them, and saying them again changes nothing (a raised hand
+        // keeps its place in the queue).
+        if self.muted {
+            self.out.send(ClientMessage::AudioState { muted: true });
+        }
+        if self.state.me().is_some_and(|me| me.hand_raised) {
+            self.out.send(ClientMessage::RaiseHand { state: true });
+        }
+        if was_presenting && reply.presenter.as_deref() != Some(&self.config.client_id) {
+            // The server saw us leave, which ended the share: say so.
+            self.out.items.push_back(Output::StopScreenSender);
+            let me = self.config.client_id.clone();
+            self.out
+                .items
+                .push_back(Output::Forget(FrameKey::Screen(me.clone())));
+            self.out
+                .event(Event::ScreenShareStopped { presenter_id: me });
+        }
+        self.out.log(format!(
+            "resumed as {} in {}",
+            reply.client_id, reply.meeting_code
+        ));
+        self.out.event(Event::Resumed {
+            client_id: reply.client_id.clone(),
+            is_host: reply.is_host,
+            others: reply.participants.len(),
+        });
+        self.tick(now);
+    }
+
     fn on_ended(&mut self, reason: DisconnectReason) {
         let (state, out) = (&mut self.state, &mut self.out);
         out.log(format!("session ended: {reason}"));
         let why = format!("the session ended: {reason}");
         self.transfers.end_all(state, out, &why);
         state.connected = false;
+        state.reconnecting = false;
+        self.reconnect = None;
         out.event(Event::Disconnected { reason });
         self.ended = true;
     }

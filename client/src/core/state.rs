@@ -101,6 +101,9 @@ pub struct MeetingState {
     pub my_id: String,
     /// Whether the session is still up.
     pub connected: bool,
+    /// The connection dropped and the session is trying to resume
+    /// (`connected` stays true meanwhile).
+    pub reconnecting: bool,
     /// Everyone, us included, in order of joining (as far as we saw it).
     pub participants: Vec<Participant>,
     /// Who presents, if anyone.
@@ -138,6 +141,7 @@ impl MeetingState {
             meeting_code: reply.meeting_code.clone(),
             my_id: reply.client_id.clone(),
             connected: true,
+            reconnecting: false,
             participants,
             presenter: reply.presenter.clone(),
             locked: reply.locked,

@@ -17,6 +17,7 @@ use super::*;
 
 const ME: &str = "c7";
 const TOKEN: &str = "0123456789abcdef0123456789abcdef";
+const RESUME: &str = "fedcba9876543210fedcba9876543210";
 
 fn reply() -> JoinReply {
     JoinReply {
@@ -72,6 +73,7 @@ impl Harness {
             client_id: ME.into(),
             username: "Me".into(),
             udp_token: TOKEN.into(),
+            resume_token: Some(RESUME.into()),
             jitter_ms: 30,
             timing: timing(),
         };
@@ -1106,4 +1108,112 @@ fn cancels_and_the_end_of_the_session_fail_transfers_once() {
     assert_eq!(failed("t1"), TransferStatus::Failed);
     assert_eq!(failed("t2"), TransferStatus::Failed);
     assert_eq!(failed("t4"), TransferStatus::Failed);
+}
+
+// ---- resuming after a drop (section 14) ----
+
+#[test]
+fn a_drop_retries_with_backoff_then_resumes_keeping_our_flags() {
+    let mut h = Harness::new();
+    h.command(Command::SetMuted(true));
+    h.server(ServerMessage::ParticipantHandState {
+        client_id: ME.into(),
+        username: "Me".into(),
+        state: true,
+        raised_at: Some(1.0),
+    });
+    h.events.clear();
+    h.sent.clear();
+    assert_eq!(
+        h.core.reconnect_step(h.now),
+        None,
+        "connected: nothing to do"
+    );
+
+    h.input(Input::Lost(DisconnectReason::ServerClosed));
+    assert!(matches!(
+        h.events[..],
+        [Event::Reconnecting {
+            reason: DisconnectReason::ServerClosed
+        }]
+    ));
+    assert!(h.core.state().reconnecting && h.core.state().connected);
+    match h.core.resume_message() {
+        Some(ClientMessage::ResumeMeeting {
+            resume_token,
+            features,
+            ..
+        }) => {
+            assert_eq!(resume_token, RESUME);
+            assert!(features.unwrap().contains(&"resume".to_string()));
+        }
+        other => panic!("expected resume_meeting, got {other:?}"),
+    }
+    let first = h.core.reconnect_step(h.now);
+    assert!(matches!(first, Some(Step::Attempt { at, .. }) if at == h.now));
+    // A minute of silence while down: no pings queued, no timeout ending.
+    h.input(Input::ResumeFailed("refused".into()));
+    h.advance(Duration::from_secs(40));
+    assert!(h.sent.is_empty(), "{:?}", h.sent);
+    assert!(!h.other.iter().any(|o| matches!(o, Output::End(_))));
+
+    let mut again = reply();
+    again.udp_token = "a".repeat(32);
+    h.input(Input::Resumed {
+        reply: again,
+        resume_token: Some("b".repeat(32)),
+    });
+    assert!(matches!(h.events.last(), Some(Event::Resumed { client_id, .. }) if client_id == ME));
+    assert_eq!(h.core.reconnect_step(h.now), None);
+    let me = h.core.state().me().unwrap();
+    assert!(
+        me.hand_raised && h.core.is_muted(),
+        "our own flags survive the resume"
+    );
+    assert!(!h.core.state().reconnecting);
+    assert!(
+        h.sent.contains(&ClientMessage::AudioState { muted: true }),
+        "mute sent again"
+    );
+    assert!(
+        h.sent.contains(&ClientMessage::RaiseHand { state: true }),
+        "hand raised again"
+    );
+    // The new UDP token is in the next hello, the next resume uses the new token.
+    h.datagrams.clear();
+    h.advance(Duration::from_secs(3));
+    let hello = udp::parse(h.datagrams.last().unwrap()).unwrap();
+    assert_eq!(hello.body, "a".repeat(32).as_bytes());
+    h.input(Input::Lost(DisconnectReason::Timeout));
+    assert!(
+        matches!(h.core.resume_message(), Some(ClientMessage::ResumeMeeting { resume_token, .. }) if resume_token == "b".repeat(32))
+    );
+}
+
+#[test]
+fn a_drop_gives_up_after_the_window_and_some_drops_are_final() {
+    let mut h = Harness::new();
+    h.input(Input::Lost(DisconnectReason::Io("reset".into())));
+    let start = h.now;
+    while let Some(Step::Attempt { at, .. }) = h.core.reconnect_step(h.now) {
+        h.now = at + Duration::from_millis(50);
+        h.input(Input::ResumeFailed("connection refused".into()));
+    }
+    assert_eq!(h.core.reconnect_step(h.now), Some(Step::GiveUp));
+    assert!(
+        h.now - start >= Duration::from_secs(54),
+        "{:?}",
+        h.now - start
+    );
+    h.input(Input::Ended(DisconnectReason::Io("reset".into())));
+    assert!(matches!(h.events.last(), Some(Event::Disconnected { .. })));
+
+    // Removed by the host, or the server broke the protocol: no retry.
+    let mut h = Harness::new();
+    h.server(ServerMessage::Removed { by: "c1".into() });
+    h.input(Input::Lost(DisconnectReason::ServerClosed));
+    assert_eq!(h.core.reconnect_step(h.now), None);
+    let mut h = Harness::new();
+    h.input(Input::Lost(DisconnectReason::Protocol("garbage".into())));
+    assert_eq!(h.core.reconnect_step(h.now), None);
 }

@@ -107,6 +107,9 @@ pub struct StageModel {
     pub screen: Option<StageImage>,
     /// A short notice shown at the top of the stage.
     pub notice: Option<String>,
+    /// The connection dropped: "Reconnecting…" over the whole stage,
+    /// which keeps showing the meeting as it was.
+    pub reconnecting: bool,
 }
 
 /// The stage widget.
@@ -149,6 +152,7 @@ fn draw_stage(model: &mut StageModel, area: Rect) {
         images,
         screen,
         notice,
+        reconnecting,
     } = model;
     match presenter {
         None => {
@@ -173,6 +177,41 @@ fn draw_stage(model: &mut StageModel, area: Rect) {
     if let Some(text) = notice {
         draw_notice(area, text);
     }
+    if *reconnecting {
+        draw_reconnecting(area);
+    }
+}
+
+/// The "Reconnecting…" box in the middle of the stage.
+fn draw_reconnecting(area: Rect) {
+    let title = "Reconnecting\u{2026}";
+    let detail = "The connection to the server dropped. Trying again for up to a minute.";
+    draw::set_font(Font::Helvetica, 13);
+    let w = (draw::width(detail) as i32 + 48).min(area.w);
+    let h = 84.min(area.h);
+    let (x, y) = (area.x + (area.w - w) / 2, area.y + (area.h - h) / 2);
+    draw::draw_rect_fill(x, y, w, h, theme::NOTICE);
+    draw::set_draw_color(theme::HAND);
+    draw::draw_rect(x, y, w, h);
+    draw::set_draw_color(fltk::enums::Color::Black);
+    draw::set_font(Font::HelveticaBold, 20);
+    draw::draw_text2(
+        title,
+        x + 10,
+        y + 8,
+        w - 20,
+        36,
+        Align::Center | Align::Clip,
+    );
+    draw::set_font(Font::Helvetica, 13);
+    draw::draw_text2(
+        detail,
+        x + 10,
+        y + 44,
+        w - 20,
+        28,
+        Align::Center | Align::Clip,
+    );
 }
 
 /// A notice banner centred at the top of the stage.

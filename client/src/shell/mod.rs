@@ -2,12 +2,15 @@
 //! only part of the session with `Arc`, `Mutex` and `thread::spawn`.
 //!
 //! ```text
-//!  session.rs   Session: connect and the handshake, the methods
+//!  session.rs   Session: connect, the threads, the methods
+//!  handshake.rs the first frame and the join reply (join and resume)
 //!  config.rs    Config, Identity
 //!  threads.rs   Shared and drive(): inputs into the core, outputs carried
-//!               out; the reader, timer, sender and playout threads;
-//!               the one shutdown path
-//!  tcp.rs       FrameReader and the one writer
+//!               out; timer, sender and playout threads; reading one
+//!               connection; the one shutdown path
+//!  reconnect.rs the TCP reader loop that resumes after a drop, and the
+//!               one writer, which outlives a connection
+//!  tcp.rs       FrameReader, the writer's Outgoing
 //!  decode.rs    the decode queue, its thread, the latest-frame slots
 //!  files.rs     the disk side of transfers (part files, reads, hashing)
 //!  stop.rs      the stop signal paced threads sleep on
@@ -21,7 +24,9 @@
 mod config;
 mod decode;
 pub(crate) mod files;
+mod handshake;
 pub mod log;
+mod reconnect;
 pub(crate) mod session;
 mod stop;
 mod tcp;

@@ -23,37 +23,33 @@
 //! state first, then the event is sent, so a UI that reads
 //! `session.state()` on an event sees the state the event describes.
 
-use std::io::{self, ErrorKind, Write};
-use std::net::{
-    IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpStream, ToSocketAddrs, UdpSocket,
-};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
-use lanmeet_common::framing::encode_json;
-use lanmeet_common::limits::{
-    MAX_CHAT_CHARS, MAX_DATAGRAM_LIMIT, MAX_EMOJI_BYTES, PROTOCOL_VERSION, UDP_TOKEN_LEN,
-};
-use lanmeet_common::message::{normalize_meeting_code, normalize_username, JoinReply, VideoState};
-use lanmeet_common::{ClientMessage, ServerMessage};
+use lanmeet_common::features::SERVER_FEATURES;
+use lanmeet_common::limits::{MAX_CHAT_CHARS, MAX_EMOJI_BYTES, PROTOCOL_VERSION};
+use lanmeet_common::message::{normalize_meeting_code, normalize_username, VideoState};
+use lanmeet_common::ClientMessage;
 use serde::Serialize;
 
 pub use super::config::{Config, Identity, JoinAction};
 use super::decode::{self, DecodeQueue, FrameSlots};
 use super::files::{self, Disk};
+use super::handshake::{handshake, Handshake};
+use super::reconnect;
 use super::stop::{lock, StopSignal};
-use super::tcp::{self, FrameReader, Outgoing, ReadError};
+use super::tcp::Outgoing;
 use super::threads::{self, spawn_named, Counters, Engine, Media, Shared, Worker};
 use crate::core::heartbeat::Timing;
-use crate::core::parse::{parse_server_frame, Parsed};
+use crate::core::Event;
 use crate::core::{
     ClientCore, Command, CoreConfig, Input, JitterStats, LocalOffer, MediaPath, MeetingState,
 };
-use crate::core::{DisconnectReason, Event};
 use crate::devices::PushToTalk;
 use crate::error::SessionError;
 use crate::media::{
@@ -95,82 +91,13 @@ pub struct Session {
     reader: Option<JoinHandle<()>>,
 }
 
-/// Reads a join reply, skipping messages of unknown types.
-fn read_join_reply(
-    reader: &mut FrameReader,
-    deadline: Instant,
-    created: bool,
-) -> Result<JoinReply, SessionError> {
-    loop {
-        match reader.next_frame() {
-            Ok(body) => match parse_server_frame(&body) {
-                Parsed::Message(ServerMessage::MeetingCreated(r)) if created => return Ok(r),
-                Parsed::Message(ServerMessage::JoinSuccess(r)) if !created => return Ok(r),
-                Parsed::Message(ServerMessage::Error { code, message }) => {
-                    return Err(SessionError::Refused { code, message })
-                }
-                Parsed::Message(other) => {
-                    return Err(SessionError::Protocol(format!(
-                        "expected the join reply, got {}",
-                        message_type(&other)
-                    )))
-                }
-                Parsed::Unknown(_) => {}
-                Parsed::Broken(why) => return Err(SessionError::Protocol(why)),
-            },
-            Err(ReadError::Idle) => {}
-            Err(ReadError::Closed) => return Err(SessionError::Closed),
-            Err(ReadError::Protocol(why)) => return Err(SessionError::Protocol(why)),
-            Err(ReadError::Io(e)) => return Err(SessionError::Io(e)),
-        }
-        if Instant::now() >= deadline {
-            return Err(SessionError::Timeout);
-        }
+/// `create_meeting` or `join_meeting` with the additions we understand.
+fn with_features(hello: &ClientMessage) -> serde_json::Value {
+    let mut value = serde_json::to_value(hello).unwrap_or_default();
+    if let Some(fields) = value.as_object_mut() {
+        fields.insert("features".into(), SERVER_FEATURES.names().into());
     }
-}
-
-/// The wire `type` of a server message (for messages and logs).
-fn message_type(msg: &ServerMessage) -> String {
-    serde_json::to_value(msg)
-        .ok()
-        .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(String::from))
-        .unwrap_or_else(|| "a message".into())
-}
-
-fn check_reply(reply: &JoinReply) -> Result<(), SessionError> {
-    let bad = |why: &str| Err(SessionError::Protocol(format!("join reply: {why}")));
-    if reply.client_id.is_empty() || reply.client_id.len() > 64 {
-        return bad("client_id is empty or too long");
-    }
-    if reply.udp_token.len() != UDP_TOKEN_LEN
-        || !reply.udp_token.bytes().all(|b| b.is_ascii_hexdigit())
-    {
-        return bad("udp_token is not 32 hex digits");
-    }
-    // Room for a header and some payload; the protocol's own minimum is
-    // 1200, but a smaller value still works, only with more fragments.
-    if reply.max_datagram < 600 || reply.max_datagram > MAX_DATAGRAM_LIMIT {
-        return bad("max_datagram out of range");
-    }
-    if reply.udp_port == 0 {
-        return bad("udp_port is 0");
-    }
-    Ok(())
-}
-
-fn connect_tcp(host: &str, port: u16, timeout: Duration) -> Result<TcpStream, SessionError> {
-    let addrs: Vec<SocketAddr> = (host, port)
-        .to_socket_addrs()
-        .map_err(SessionError::Connect)?
-        .collect();
-    let mut last = io::Error::new(ErrorKind::NotFound, format!("{host} has no address"));
-    for addr in addrs {
-        match TcpStream::connect_timeout(&addr, timeout) {
-            Ok(s) => return Ok(s),
-            Err(e) => last = e,
-        }
-    }
-    Err(SessionError::Connect(last))
+    value
 }
 
 impl Session {
@@ -207,20 +134,20 @@ impl Session {
             config.host, config.port
         ));
 
-        let deadline = Instant::now() + config.connect_timeout;
-        let mut stream = connect_tcp(&config.host, config.port, config.connect_timeout)?;
-        let _ = stream.set_nodelay(true);
-        stream.set_read_timeout(Some(Duration::from_millis(200)))?;
-        stream.set_write_timeout(Some(config.connect_timeout))?;
-        stream.write_all(&encode_json(&hello))?;
-        let mut reader = FrameReader::new(stream.try_clone()?);
-        let reply = read_join_reply(&mut reader, deadline, created).inspect_err(|e| {
+        let Handshake {
+            stream,
+            reader,
+            reply,
+            additions,
+        } = handshake(
+            &config,
+            &with_features(&hello),
+            created,
+            config.connect_timeout,
+        )
+        .inspect_err(|e| {
             log.write(format_args!("handshake failed: {e}"));
         })?;
-        check_reply(&reply)?;
-        // Writes block only as long as the server is slow to read; a
-        // server that stops reading for this long is as good as gone.
-        stream.set_write_timeout(Some(config.server_timeout))?;
 
         let server_ip = stream.peer_addr()?.ip();
         let udp_addr = SocketAddr::new(server_ip, reply.udp_port);
@@ -250,6 +177,7 @@ impl Session {
                 client_id: identity.client_id.clone(),
                 username: username.clone(),
                 udp_token: identity.udp_token.clone(),
+                resume_token: additions.resume_token.clone(),
                 jitter_ms: config.jitter_ms,
                 timing: Timing {
                     ping_interval: config.ping_interval,
@@ -279,7 +207,8 @@ impl Session {
             done: StopSignal::new(),
             leaving: AtomicBool::new(false),
             end_reason: Mutex::new(None),
-            tcp: stream.try_clone()?,
+            tcp: Mutex::new(Some(stream.try_clone()?)),
+            tcp_generation: AtomicU64::new(0),
             muted: Arc::new(AtomicBool::new(false)),
             push_to_talk: PushToTalk::new(),
             media: Mutex::new(Media::default()),
@@ -296,13 +225,9 @@ impl Session {
         // The writer is joined by the shutdown path like the others. A
         // failed write ends the session: shutting the socket down wakes
         // the reader, which runs the shutdown path with this error.
+        drop(stream);
         let s = shared.clone();
-        let writer = spawn_named("writer", move || {
-            if let Some(e) = tcp::run_writer(stream, outbox_rx) {
-                s.log.write(format_args!("sending failed: {e}"));
-                s.end(DisconnectReason::Io(format!("sending failed: {e}")));
-            }
-        })?;
+        let writer = spawn_named("writer", move || reconnect::run_writer(s, outbox_rx))?;
         lock(&shared.workers).push(writer);
         let s = shared.clone();
         shared.spawn_worker("timer", move || threads::run_timer(s));
@@ -319,7 +244,7 @@ impl Session {
             decode::run_decoder(queue, slots, stop, events, decoded)
         });
         let s = shared.clone();
-        let reader = spawn_named("tcp-reader", move || threads::run_tcp_reader(s, reader))?;
+        let reader = spawn_named("tcp-reader", move || reconnect::run_tcp_reader(s, reader))?;
         Ok((
             Session {
                 shared,
@@ -689,7 +614,7 @@ impl Session {
             // The server closes after `leave`; if it does not, stop anyway.
             if !shared.done.wait_for(Duration::from_secs(2)) {
                 shared.stop.stop();
-                let _ = shared.tcp.shutdown(Shutdown::Both);
+                shared.close_tcp();
             }
         }
         let _ = reader.join();

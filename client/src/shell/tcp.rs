@@ -1,4 +1,5 @@
-//! The TCP connection's two halves: a frame reader and the one writer.
+//! The TCP connection's frame reader and what goes to the writer (the
+//! writer thread itself, which outlives a connection, is in `reconnect.rs`).
 //!
 //! ```text
 //!  any thread --Outgoing--> outbox (mpsc) --> writer thread --write_all--> TCP
@@ -12,10 +13,9 @@
 //! handshake and the reader thread can hand the same reader over without
 //! losing bytes.
 
-use std::io::{self, ErrorKind, Read, Write};
-use std::net::{Shutdown, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::Receiver;
+use std::io::{self, ErrorKind, Read};
+use std::net::TcpStream;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use lanmeet_common::framing;
@@ -108,33 +108,10 @@ impl FrameReader {
     }
 }
 
-/// The writer thread's body: writes outbox items in order until told to
-/// close, the outbox is gone, or a write fails. Returns the write error.
-pub(crate) fn run_writer(mut stream: TcpStream, outbox: Receiver<Outgoing>) -> Option<io::Error> {
-    while let Ok(item) = outbox.recv() {
-        let result = match item {
-            Outgoing::Frame(bytes) => stream.write_all(&bytes),
-            Outgoing::Screen(bytes, in_flight) => {
-                let r = stream.write_all(&bytes);
-                in_flight.store(false, Ordering::Release);
-                r
-            }
-            Outgoing::Close => {
-                let _ = stream.flush();
-                let _ = stream.shutdown(Shutdown::Write);
-                return None;
-            }
-        };
-        if let Err(e) = result {
-            return Some(e);
-        }
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
     use std::net::TcpListener;
 
     #[test]

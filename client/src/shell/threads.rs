@@ -22,9 +22,10 @@
 //! and every output is carried out before the lock is released, so the
 //! front end sees events in the order the core made them, after the state
 //! changed, and file chunks are written in the order they came. The TCP
-//! reader thread, whatever ended the session (leave, server gone, garbage,
-//! silence), runs the one shutdown path: stop every thread, join them,
-//! then `Ended`, after which the core fails open transfers and sends
+//! reader thread (`reconnect.rs`) resumes on a new connection after a
+//! drop; whatever ended the session (leave, removal, garbage, a resume
+//! refused or given up), it runs the one shutdown path: stop every
+//! thread, join them, then `Ended`, after which the core fails open transfers and sends
 //! `Disconnected` (always the last event).
 
 use std::io::ErrorKind;
@@ -105,7 +106,10 @@ pub(crate) struct Shared {
     /// Why the session must end, when the core or the writer decided it;
     /// the TCP reader, woken by the closed socket, reads it.
     pub(crate) end_reason: Mutex<Option<DisconnectReason>>,
-    pub(crate) tcp: TcpStream,
+    /// The connection now; `None` while reconnecting.
+    pub(crate) tcp: Mutex<Option<TcpStream>>,
+    /// Counts connections, so the writer notices a new one.
+    pub(crate) tcp_generation: AtomicU64,
     /// Connected to the server's UDP address: `send` goes there and `recv`
     /// hears only from there.
     pub(crate) udp: Arc<UdpSocket>,
@@ -195,7 +199,14 @@ impl Shared {
     /// reader, which runs the shutdown path.
     pub(crate) fn end(&self, reason: DisconnectReason) {
         lock(&self.end_reason).get_or_insert(reason);
-        let _ = self.tcp.shutdown(Shutdown::Both);
+        self.close_tcp();
+    }
+
+    /// Shuts the current connection down (the reader wakes up).
+    pub(crate) fn close_tcp(&self) {
+        if let Some(s) = lock(&self.tcp).as_ref() {
+            let _ = s.shutdown(Shutdown::Both);
+        }
     }
 
     /// Runs `f` on a new thread that the shutdown path joins.
@@ -259,10 +270,9 @@ fn ending(shared: &Shared) -> Option<DisconnectReason> {
     None
 }
 
-/// The TCP reader thread: every server message, in order, until the end;
-/// then the one shutdown path.
-pub(crate) fn run_tcp_reader(shared: Arc<Shared>, mut reader: FrameReader) {
-    let reason = loop {
+/// Every server message of one connection, in order, until it ends.
+pub(crate) fn read_connection(shared: &Arc<Shared>, reader: &mut FrameReader) -> DisconnectReason {
+    loop {
         if shared.stop.is_stopped() {
             break DisconnectReason::Left;
         }
@@ -270,23 +280,22 @@ pub(crate) fn run_tcp_reader(shared: Arc<Shared>, mut reader: FrameReader) {
             Ok(body) => shared.drive(Input::Frame(&body)),
             Err(ReadError::Idle) => {}
             Err(ReadError::Closed) => {
-                break ending(&shared).unwrap_or(DisconnectReason::ServerClosed)
+                break ending(shared).unwrap_or(DisconnectReason::ServerClosed)
             }
             Err(ReadError::Protocol(why)) => break DisconnectReason::Protocol(why),
             Err(ReadError::Io(e)) => {
-                break ending(&shared).unwrap_or(DisconnectReason::Io(e.to_string()))
+                break ending(shared).unwrap_or(DisconnectReason::Io(e.to_string()))
             }
         }
         // The core asked to end (garbage, silence) or a write failed.
         if let Some(r) = lock(&shared.end_reason).take() {
             break r;
         }
-    };
-    finish(&shared, reason);
+    }
 }
 
 /// The one shutdown path, on the reader thread.
-fn finish(shared: &Arc<Shared>, reason: DisconnectReason) {
+pub(crate) fn finish(shared: &Arc<Shared>, reason: DisconnectReason) {
     shared.stop.stop();
     shared.decode.wake();
     let media = std::mem::take(&mut *lock(&shared.media));
@@ -297,7 +306,7 @@ fn finish(shared: &Arc<Shared>, reason: DisconnectReason) {
         w.end();
     }
     let _ = shared.outbox.send(Outgoing::Close);
-    let _ = shared.tcp.shutdown(Shutdown::Both);
+    shared.close_tcp();
     let workers = std::mem::take(&mut *lock(&shared.workers));
     for w in workers {
         let _ = w.join();

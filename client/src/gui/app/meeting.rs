@@ -491,9 +491,25 @@ impl App {
                 self.refresh_bars();
             }
             Event::Warning { message } => self.notice(&message),
-            Event::Disconnected { reason } => self.disconnected(reason),
+            Event::Reconnecting { .. } => self.show_reconnecting(true),
+            Event::Resumed { .. } => {
+                self.show_reconnecting(false);
+                self.refresh_all();
+                self.notice("Reconnected");
+            }
+            Event::Disconnected { reason } => {
+                self.show_reconnecting(false);
+                self.disconnected(reason)
+            }
             Event::VideoFrame { .. } | Event::ScreenFrame { .. } => {}
         }
+    }
+
+    /// Shows or clears "Reconnecting…" over the stage; the window stays
+    /// as it is meanwhile.
+    fn show_reconnecting(&mut self, on: bool) {
+        self.main.stage.model.borrow_mut().reconnecting = on;
+        self.main.stage.redraw();
     }
 
     pub(super) fn disconnected(&mut self, reason: lanmeet_client::DisconnectReason) {
