@@ -28,18 +28,52 @@ use crate::message::JoinReply;
 /// One addition to version 1, by the name it has on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Feature {
+    /// Section 11: video layers and subscriptions.
+    Layers,
+    /// Section 12: who is speaking.
+    Speaking,
+    /// Section 13: video loss recovery (NACK).
+    Nack,
     /// Section 14: resuming after a dropped connection.
     Resume,
+    /// Section 15: polls.
+    Polls,
+    /// Section 16: attendance.
+    Attendance,
+    /// Section 17: spotlight.
+    Spotlight,
+    /// Section 18: meeting titles, listing and discovery.
+    Discovery,
+    /// Section 19: screen patches.
+    ScreenPatches,
 }
 
 impl Feature {
     /// Every addition this crate knows.
-    pub const ALL: [Feature; 1] = [Feature::Resume];
+    pub const ALL: [Feature; 9] = [
+        Feature::Layers,
+        Feature::Speaking,
+        Feature::Nack,
+        Feature::Resume,
+        Feature::Polls,
+        Feature::Attendance,
+        Feature::Spotlight,
+        Feature::Discovery,
+        Feature::ScreenPatches,
+    ];
 
     /// The wire name, as in `"features":["resume"]`.
     pub fn name(self) -> &'static str {
         match self {
+            Feature::Layers => "layers",
+            Feature::Speaking => "speaking",
+            Feature::Nack => "nack",
             Feature::Resume => "resume",
+            Feature::Polls => "polls",
+            Feature::Attendance => "attendance",
+            Feature::Spotlight => "spotlight",
+            Feature::Discovery => "discovery",
+            Feature::ScreenPatches => "screen_patches",
         }
     }
 
@@ -48,7 +82,7 @@ impl Feature {
         Feature::ALL.into_iter().find(|f| f.name() == name)
     }
 
-    fn bit(self) -> u32 {
+    const fn bit(self) -> u32 {
         1 << (self as u32)
     }
 }
@@ -68,6 +102,17 @@ impl FeatureSet {
             .iter()
             .filter_map(|n| Feature::from_name(n.as_ref()))
             .fold(FeatureSet::NONE, FeatureSet::with)
+    }
+
+    /// The set of `features`, usable in constants.
+    pub const fn of(features: &[Feature]) -> FeatureSet {
+        let mut bits = 0;
+        let mut i = 0;
+        while i < features.len() {
+            bits |= features[i].bit();
+            i += 1;
+        }
+        FeatureSet(bits)
     }
 
     /// This set and `feature`.
@@ -92,7 +137,10 @@ impl FeatureSet {
 
 /// The additions this server implements, named in every join reply to a
 /// client that sent `features`.
-pub const SERVER_FEATURES: FeatureSet = FeatureSet(1 << (Feature::Resume as u32));
+pub const SERVER_FEATURES: FeatureSet = FeatureSet::of(&[
+    // One line per addition, in section order.
+    Feature::Resume,
+]);
 
 /// What the additions add to `create_meeting` and `join_meeting`:
 /// `{"type":"join_meeting", ..., "features":["resume"]}`.
@@ -171,11 +219,14 @@ mod tests {
 
     #[test]
     fn names_round_trip_and_unknown_ones_are_ignored() {
-        let set = FeatureSet::from_names(&["polls", "resume", "resume"]);
+        let set = FeatureSet::from_names(&["teleport", "resume", "polls", "resume"]);
         assert!(set.contains(Feature::Resume));
-        assert_eq!(set.names(), ["resume"]);
+        assert_eq!(set.names(), ["resume", "polls"]);
         assert_eq!(FeatureSet::from_names::<&str>(&[]), FeatureSet::NONE);
-        assert_eq!(SERVER_FEATURES.names(), ["resume"]);
+        for feature in Feature::ALL {
+            assert_eq!(Feature::from_name(feature.name()), Some(feature));
+        }
+        assert!(SERVER_FEATURES.contains(Feature::Resume));
     }
 
     #[test]
