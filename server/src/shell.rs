@@ -40,6 +40,7 @@ use crate::core::{ConnId, Core, Output, Outputs};
 use crate::log::Logger;
 use crate::outbound::{OutboundQueue, Overflow};
 use crate::rng::OsRandom;
+use crate::turn::{self, TurnEnd, TurnIo};
 
 /// The listening socket.
 pub const LISTENER: Token = Token(0);
@@ -57,8 +58,6 @@ const READ_CHUNK: usize = 64 * 1024;
 const KEEP_BUFFER: usize = 64 * 1024;
 /// Bytes one connection may read in one turn before the others get theirs.
 const READ_BUDGET: usize = 1024 * 1024;
-/// Datagrams taken in one turn before TCP gets its turn.
-const UDP_BUDGET: usize = 512;
 /// How long a closing connection may take to drain and say goodbye.
 const CLOSE_LINGER: Duration = Duration::from_secs(5);
 /// How often the counters line goes to the log.
@@ -208,6 +207,38 @@ struct LoopState {
     next_stats: Instant,
 }
 
+/// The real sockets and clock behind a UDP turn.
+impl TurnIo for LoopState {
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
+
+    fn deadline(&self) -> Instant {
+        self.core.next_deadline()
+    }
+
+    fn run_timers(&mut self, now: Instant) {
+        self.core.on_timer(now);
+        self.apply_outputs();
+    }
+
+    fn take_datagram(&mut self) -> Option<usize> {
+        loop {
+            match self.udp.recv_from(&mut self.udp_buf) {
+                Ok((len, from)) => {
+                    self.core.on_datagram(from, &self.udp_buf[..len]);
+                    return Some(self.apply_outputs_relaying(len));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return None,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                // An ICMP error from an earlier send (a client went away)
+                // surfaces here on some systems: not this socket's fault.
+                Err(_) => return Some(0),
+            }
+        }
+    }
+}
+
 fn token_of(conn: ConnId) -> Token {
     Token(FIRST_CONN + conn as usize)
 }
@@ -255,6 +286,7 @@ impl LoopState {
             for conn in std::mem::take(&mut self.read_again) {
                 self.read_conn(conn);
                 self.apply_outputs();
+                turn::run_due_timers(self);
             }
             let now = Instant::now();
             self.core.on_timer(now);
@@ -536,21 +568,10 @@ impl LoopState {
         }
     }
 
+    /// One UDP turn (see [`crate::turn`]): datagrams until the socket is
+    /// empty or the turn's budget is spent, the timers run whenever due.
     fn read_udp(&mut self) {
-        self.udp_again = false;
-        for _ in 0..UDP_BUDGET {
-            let (len, from) = match self.udp.recv_from(&mut self.udp_buf) {
-                Ok(got) => got,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                // An ICMP error from an earlier send (a client went away)
-                // surfaces here on some systems: not this socket's fault.
-                Err(_) => continue,
-            };
-            self.core.on_datagram(from, &self.udp_buf[..len]);
-            self.apply_outputs_relaying(len);
-        }
-        self.udp_again = true;
+        self.udp_again = turn::udp_turn(self) == TurnEnd::Budget;
     }
 
     /// Carries out what the core asked for, including what a disconnect
@@ -561,13 +582,15 @@ impl LoopState {
 
     /// [`LoopState::apply_outputs`] right after `core.on_datagram`: the
     /// datagram it relays is the first `relayed` bytes of the UDP buffer.
-    fn apply_outputs_relaying(&mut self, relayed: usize) {
+    /// Returns how many datagrams it sent.
+    fn apply_outputs_relaying(&mut self, relayed: usize) -> usize {
+        let mut sent = 0;
         loop {
             let mut outputs = std::mem::take(&mut self.outputs);
             self.core.take_outputs(&mut outputs);
             if outputs.is_empty() {
                 self.outputs = outputs;
-                return;
+                return sent;
             }
             for output in outputs.drain() {
                 match output {
@@ -605,6 +628,7 @@ impl LoopState {
                         self.release_partial(conn);
                     }
                     Output::Datagram { to, bytes } => {
+                        sent += to.len();
                         for &addr in to {
                             if self.udp.send_to(bytes, addr).is_err() {
                                 self.core.count_send_failure();
@@ -613,6 +637,7 @@ impl LoopState {
                     }
                     Output::Relay { to } => {
                         let datagram = &self.udp_buf[..relayed];
+                        sent += to.len();
                         for &addr in to {
                             if self.udp.send_to(datagram, addr).is_err() {
                                 self.core.count_send_failure();
@@ -711,7 +736,7 @@ impl LoopState {
     fn log_stats(&mut self) {
         let s = self.core.media_stats;
         self.logger.line(&format!(
-            "stats: connections={} incomplete_bytes={} meetings={} participants={} transfers={} udp_in={} udp_out={} dropped={} malformed={} send_failed={} mix_ticks={}",
+            "stats: connections={} incomplete_bytes={} meetings={} participants={} transfers={} udp_in={} udp_out={} dropped={} malformed={} send_failed={} mix_ticks={} nack_resent={} nack_asked_sender={} nack_unknown={} nack_cache_bytes={}",
             self.conns.len(),
             self.incomplete_bytes,
             self.core.meeting_count(),
@@ -722,7 +747,11 @@ impl LoopState {
             s.dropped,
             s.malformed,
             s.send_failed,
-            s.mix_ticks
+            s.mix_ticks,
+            s.nack_resent,
+            s.nack_asked_sender,
+            s.nack_unknown,
+            self.core.nack_cache_bytes(),
         ));
     }
 }

@@ -16,14 +16,20 @@
 //!
 //! Mixing on the timer rather than on every packet keeps the output at 100
 //! frames a second per listener, whatever the number of speakers.
+//!
+//! Section 13: while someone in a meeting named `"nack"`, each relayed
+//! fragment is also kept for 500 ms, and `'N'` requests are answered from
+//! there (`nack.rs`).
 
 use std::net::SocketAddr;
 
 use lanmeet_common::audio::{self, FRAME_SAMPLES};
+use lanmeet_common::nack::Nack;
 use lanmeet_common::udp::{self, Kind};
 use lanmeet_common::video::FragmentHeader;
 
 use super::meeting::AUDIO_QUEUE_LEN;
+use super::nack::named_nack;
 use super::Core;
 
 /// The server's answer to a valid hello: `'I'`, empty id, body `ok`.
@@ -45,6 +51,14 @@ pub struct MediaStats {
     pub send_failed: u64,
     /// Mixer ticks run.
     pub mix_ticks: u64,
+    /// Section 13: video fragments re-sent on a receiver's request.
+    pub nack_resent: u64,
+    /// Section 13: requests passed on to a sender for fragments the server
+    /// never received.
+    pub nack_asked_sender: u64,
+    /// Section 13: requests about a sender, layer or frame not held
+    /// (also counted in `dropped`).
+    pub nack_unknown: u64,
 }
 
 /// Buffers the mixer reuses every tick, so a tick allocates nothing.
@@ -77,13 +91,18 @@ impl Core {
         };
         let result = match d.kind {
             Kind::Hello => self.on_hello(from, d.client_id, d.body),
-            Kind::Video => self.on_video(from, d.client_id, d.body),
+            Kind::Video => self.on_video(from, d.client_id, d.body, data),
             Kind::Audio => self.on_audio(from, d.client_id, d.body),
+            Kind::Nack => self.on_nack(from, d.client_id, d.body),
         };
         match result {
             Ok(sent) => self.media_stats.datagrams_out += sent,
             Err(Refused::Dropped) => self.media_stats.dropped += 1,
             Err(Refused::Malformed) => self.media_stats.malformed += 1,
+            Err(Refused::Unknown) => {
+                self.media_stats.dropped += 1;
+                self.media_stats.nack_unknown += 1;
+            }
         }
     }
 
@@ -118,9 +137,16 @@ impl Core {
     }
 
     /// Relays a video fragment, unchanged, to every other participant with
-    /// a bound address: one output for all the copies.
-    fn on_video(&mut self, from: SocketAddr, client_id: &str, body: &[u8]) -> Result<u64, Refused> {
-        FragmentHeader::parse(body).map_err(|_| Refused::Malformed)?;
+    /// a bound address: one output for all the copies. Keeps a copy of the
+    /// whole `datagram` when another participant could ask for it again.
+    fn on_video(
+        &mut self,
+        from: SocketAddr,
+        client_id: &str,
+        body: &[u8],
+        datagram: &[u8],
+    ) -> Result<u64, Refused> {
+        let (header, _) = FragmentHeader::parse(body).map_err(|_| Refused::Malformed)?;
         let code = self.clients.get(client_id).ok_or(Refused::Dropped)?;
         let meeting = self.meetings.get(code).ok_or(Refused::Dropped)?;
         let sender = meeting.participant(client_id).ok_or(Refused::Dropped)?;
@@ -132,7 +158,47 @@ impl Core {
             .iter()
             .filter(|p| p.client_id != client_id)
             .filter_map(|p| p.udp_addr);
-        Ok(self.out.relay(others))
+        let sent = self.out.relay(others);
+        let someone_may_ask = meeting
+            .participants
+            .iter()
+            .any(|p| p.client_id != client_id && p.udp_addr.is_some() && named_nack(p));
+        if someone_may_ask {
+            self.nack.keep(client_id, header, datagram, self.now);
+        }
+        Ok(sent)
+    }
+
+    /// Section 13: a receiver asks for fragments again. Held ones go back
+    /// to it; ones never received are asked of the sender.
+    fn on_nack(&mut self, from: SocketAddr, client_id: &str, body: &[u8]) -> Result<u64, Refused> {
+        let nack = Nack::parse(body).map_err(|_| Refused::Malformed)?;
+        let code = self.clients.get(client_id).ok_or(Refused::Dropped)?;
+        let meeting = self.meetings.get(code).ok_or(Refused::Dropped)?;
+        let receiver = meeting.participant(client_id).ok_or(Refused::Dropped)?;
+        if receiver.udp_addr != Some(from) || !named_nack(receiver) {
+            return Err(Refused::Dropped);
+        }
+        let sender = meeting
+            .participant(nack.sender)
+            .filter(|s| s.client_id != client_id)
+            .ok_or(Refused::Unknown)?;
+        // Only a sender that named "nack" is ever sent an 'N'.
+        let sender_addr = sender.udp_addr.filter(|_| named_nack(sender));
+        let answer = self
+            .nack
+            .answer(
+                &nack,
+                receiver.conn,
+                from,
+                sender_addr,
+                self.now,
+                &mut self.out,
+            )
+            .ok_or(Refused::Unknown)?;
+        self.media_stats.nack_resent += answer.resent;
+        self.media_stats.nack_asked_sender += u64::from(answer.asked_sender);
+        Ok(answer.resent + u64::from(answer.asked_sender))
     }
 
     fn on_audio(&mut self, from: SocketAddr, client_id: &str, body: &[u8]) -> Result<u64, Refused> {
@@ -209,4 +275,6 @@ impl Core {
 enum Refused {
     Dropped,
     Malformed,
+    /// A NACK about a sender, layer or frame the server does not hold.
+    Unknown,
 }
