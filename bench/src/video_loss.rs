@@ -97,8 +97,8 @@ pub fn section(server_bin: &Path) -> Result<(String, f64), String> {
     );
     let _ = writeln!(
         s,
-        "| link | NACK | lost | frames whole within 100 ms | whole at all | NACKs sent | sender re-sent |\n\
-         |---|---|---|---|---|---|---|"
+        "| link | NACK | datagrams lost (both ways) | fragments/frame | frames whole within 100 ms | whole at all | NACKs sent | sender re-sent |\n\
+         |---|---|---|---|---|---|---|---|"
     );
     let mut headline = 0.0;
     for (i, (name, up, down)) in links().into_iter().enumerate() {
@@ -109,9 +109,10 @@ pub fn section(server_bin: &Path) -> Result<(String, f64), String> {
             }
             let _ = writeln!(
                 s,
-                "| {name} | {} | {:.1}% | {} / {} (**{:.1}%**) | {:.1}% | {} | {} |",
+                "| {name} | {} | {:.1}% | {:.1} | {} / {} (**{:.1}%**) | {:.1}% | {} | {} |",
                 if nack { "on" } else { "off" },
                 o.lost * 100.0,
+                o.fragments_per_frame,
                 o.in_time,
                 o.frames_sent,
                 o.in_time_share() * 100.0,

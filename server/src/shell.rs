@@ -169,6 +169,7 @@ impl Shell {
             dirty: Vec::new(),
             read_again: Vec::new(),
             udp_again: false,
+            backlog: turn::Backlog::default(),
             closing: Vec::new(),
             outputs: Outputs::default(),
             next_stats: now + STATS_PERIOD,
@@ -200,6 +201,8 @@ struct LoopState {
     read_again: Vec<ConnId>,
     /// The UDP socket used up its budget and may hold more.
     udp_again: bool,
+    /// How long the UDP socket has gone undrained.
+    backlog: turn::Backlog,
     /// Connections in the Closing phase, checked for their deadline.
     closing: Vec<ConnId>,
     /// The core's outputs, swapped with the core's each time.
@@ -571,7 +574,10 @@ impl LoopState {
     /// One UDP turn (see [`crate::turn`]): datagrams until the socket is
     /// empty or the turn's budget is spent, the timers run whenever due.
     fn read_udp(&mut self) {
-        self.udp_again = turn::udp_turn(self) == TurnEnd::Budget;
+        let end = turn::udp_turn(self);
+        self.udp_again = end == TurnEnd::Budget;
+        let overloaded = self.backlog.after_turn(end, Instant::now());
+        self.core.set_video_shedding(overloaded);
     }
 
     /// Carries out what the core asked for, including what a disconnect
@@ -736,7 +742,7 @@ impl LoopState {
     fn log_stats(&mut self) {
         let s = self.core.media_stats;
         self.logger.line(&format!(
-            "stats: connections={} incomplete_bytes={} meetings={} participants={} transfers={} udp_in={} udp_out={} dropped={} malformed={} send_failed={} mix_ticks={} nack_resent={} nack_asked_sender={} nack_unknown={} nack_cache_bytes={}",
+            "stats: connections={} incomplete_bytes={} meetings={} participants={} transfers={} udp_in={} udp_out={} dropped={} malformed={} send_failed={} mix_ticks={} video_frames_shed={} nack_resent={} nack_asked_sender={} nack_unknown={} nack_cache_bytes={}",
             self.conns.len(),
             self.incomplete_bytes,
             self.core.meeting_count(),
@@ -748,6 +754,7 @@ impl LoopState {
             s.malformed,
             s.send_failed,
             s.mix_ticks,
+            s.video_frames_shed,
             s.nack_resent,
             s.nack_asked_sender,
             s.nack_unknown,

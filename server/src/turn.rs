@@ -20,16 +20,55 @@
 //! datagram's copies. The send budget bounds how long TCP waits for its
 //! turn whatever the fan-out.
 //!
+//! That keeps the tick on time, but a tick can only mix what reached the
+//! server. When the relay asks for more sends than a core can make (200
+//! participants at 20 fps ask for 400,000 a second), the socket's receive
+//! buffer stays full and the kernel drops whatever arrives, audio as much
+//! as video: the mixer then has nothing to mix. So when the socket has not
+//! been drained for [`BEHIND_LIMIT`] ([`Backlog`]), the core sheds video:
+//! it stops relaying new frames (whole frames: a frame already begun is
+//! finished) until the loop has caught up. Reading a datagram costs a
+//! fraction of relaying it, so the socket drains, audio gets in, and video
+//! goes out at the rate the machine can send.
+//!
 //! The turn is written against [`TurnIo`] rather than the sockets, so a
 //! test drives it (with the real core's timers) on simulated time.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Datagrams taken in one turn at most.
 pub const MAX_DATAGRAMS: usize = 512;
 /// Datagrams sent (relayed copies, mixes, answers) in one turn at most,
 /// about 8 ms of sends on loopback.
 pub const MAX_SENDS: usize = 2048;
+
+/// How long the socket may go without being drained before video is shed.
+pub const BEHIND_LIMIT: Duration = Duration::from_millis(30);
+
+/// Whether the loop keeps up with its UDP socket.
+#[derive(Debug, Default)]
+pub struct Backlog {
+    /// When a turn last ended with the socket still holding datagrams,
+    /// after one that drained it.
+    behind_since: Option<Instant>,
+}
+
+impl Backlog {
+    /// A turn ended (`end`) at `now`: whether the loop is overloaded, that
+    /// is, has not drained the socket for [`BEHIND_LIMIT`].
+    pub fn after_turn(&mut self, end: TurnEnd, now: Instant) -> bool {
+        match end {
+            TurnEnd::Drained => {
+                self.behind_since = None;
+                false
+            }
+            TurnEnd::Budget => {
+                let since = *self.behind_since.get_or_insert(now);
+                now.saturating_duration_since(since) >= BEHIND_LIMIT
+            }
+        }
+    }
+}
 
 /// What a UDP turn needs from the loop.
 pub trait TurnIo {
@@ -167,6 +206,19 @@ mod tests {
         assert!((199..=201).contains(&ticks), "{ticks} ticks in two seconds");
         let worst = sim.lateness.iter().max().copied().unwrap_or_default();
         assert!(worst < MIX_PERIOD / 20, "{worst:?} late");
+    }
+
+    #[test]
+    fn overloaded_after_30_ms_without_draining_the_socket() {
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        let mut b = Backlog::default();
+        assert!(!b.after_turn(TurnEnd::Budget, t0));
+        assert!(!b.after_turn(TurnEnd::Budget, t0 + ms(29)));
+        assert!(b.after_turn(TurnEnd::Budget, t0 + ms(30)));
+        assert!(!b.after_turn(TurnEnd::Drained, t0 + ms(31)));
+        assert!(!b.after_turn(TurnEnd::Budget, t0 + ms(40)));
+        assert!(b.after_turn(TurnEnd::Budget, t0 + ms(70)));
     }
 
     #[test]

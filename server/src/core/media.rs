@@ -21,6 +21,7 @@
 //! fragment is also kept for 500 ms, and `'N'` requests are answered from
 //! there (`nack.rs`).
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use lanmeet_common::audio::{self, FRAME_SAMPLES};
@@ -51,6 +52,8 @@ pub struct MediaStats {
     pub send_failed: u64,
     /// Mixer ticks run.
     pub mix_ticks: u64,
+    /// Video frames not relayed because the server was overloaded.
+    pub video_frames_shed: u64,
     /// Section 13: video fragments re-sent on a receiver's request.
     pub nack_resent: u64,
     /// Section 13: requests passed on to a sender for fragments the server
@@ -59,6 +62,46 @@ pub struct MediaStats {
     /// Section 13: requests about a sender, layer or frame not held
     /// (also counted in `dropped`).
     pub nack_unknown: u64,
+}
+
+/// Which video frames are relayed while the server is overloaded: a
+/// frame's fate is decided at its first fragment seen, so frames are
+/// shed whole and a frame begun is finished (see `crate::turn`).
+#[derive(Default)]
+pub(super) struct Shedding {
+    /// Whether new frames are shed now.
+    on: bool,
+    /// Per sender: its newest frame and whether it is relayed.
+    frames: HashMap<String, (u32, bool)>,
+}
+
+impl Shedding {
+    /// Whether to relay a fragment of `sender`'s frame `frame_seq`; counts
+    /// a frame shed in `stats`.
+    fn admit(&mut self, sender: &str, frame_seq: u32, stats: &mut MediaStats) -> bool {
+        let on = self.on;
+        let entry = match self.frames.get_mut(sender) {
+            Some(e) => e,
+            None => self
+                .frames
+                .entry(sender.to_string())
+                .or_insert((frame_seq.wrapping_sub(1), true)),
+        };
+        if entry.0 == frame_seq {
+            return entry.1;
+        }
+        if frame_seq.wrapping_sub(entry.0) >= 1 << 31 {
+            return !on; // a late fragment of an older frame
+        }
+        *entry = (frame_seq, !on);
+        stats.video_frames_shed += u64::from(on);
+        !on
+    }
+
+    /// Forgets a sender (it left).
+    pub(super) fn forget(&mut self, sender: &str) {
+        self.frames.remove(sender);
+    }
 }
 
 /// Buffers the mixer reuses every tick, so a tick allocates nothing.
@@ -104,6 +147,14 @@ impl Core {
                 self.media_stats.nack_unknown += 1;
             }
         }
+    }
+
+    /// The loop is (or no longer is) overloaded: while it is, new video
+    /// frames are not relayed (whole frames; audio and the mixer go on).
+    /// (It changes often under overload: `video_frames_shed` in the
+    /// counters says how much was shed.)
+    pub fn set_video_shedding(&mut self, on: bool) {
+        self.shedding.on = on;
     }
 
     /// Counts a datagram the socket would not send.
@@ -152,6 +203,12 @@ impl Core {
         let sender = meeting.participant(client_id).ok_or(Refused::Dropped)?;
         if sender.udp_addr != Some(from) {
             return Err(Refused::Dropped);
+        }
+        if !self
+            .shedding
+            .admit(client_id, header.frame_seq, &mut self.media_stats)
+        {
+            return Ok(0);
         }
         let others = meeting
             .participants

@@ -243,6 +243,8 @@ pub struct Core {
     mixer: media::Mixer,
     /// Section 13: the relayed fragments kept for re-sending.
     nack: nack::NackCaches,
+    /// Video frames shed while the loop is overloaded.
+    shedding: media::Shedding,
 }
 
 /// Maps the monotonic `Instant`s the inputs carry to unix time for stamps.
@@ -300,6 +302,7 @@ impl Core {
             media_stats: MediaStats::default(),
             mixer: media::Mixer::new(),
             nack: nack::NackCaches::default(),
+            shedding: media::Shedding::default(),
         }
     }
 
@@ -511,6 +514,7 @@ impl Core {
         };
         self.clients.remove(&client_id);
         self.nack.forget(&client_id);
+        self.shedding.forget(&client_id);
         let Some(meeting) = self.meetings.get_mut(&code) else {
             return;
         };

@@ -1842,3 +1842,6 @@ fn the_largest_possible_join_reply_fits_a_client_frame() {
 
 #[path = "nack_tests.rs"]
 mod nack;
+
+#[path = "shed_tests.rs"]
+mod shed;
