@@ -81,6 +81,10 @@ pub struct Stats {
     pub file_bytes_sent: u64,
     /// The jitter buffer.
     pub jitter: JitterStats,
+    /// Section 13: requests for lost video fragments sent.
+    pub video_nacks_sent: u64,
+    /// Section 13: our video fragments re-sent on the server's request.
+    pub video_fragments_resent: u64,
 }
 
 /// A live connection to one meeting.
@@ -605,6 +609,8 @@ impl Session {
             malformed_datagrams: core.malformed_datagrams,
             file_bytes_sent: core.file_bytes_sent,
             jitter: core.jitter,
+            video_nacks_sent: core.video_nacks_sent,
+            video_fragments_resent: core.video_fragments_resent,
         }
     }
 
