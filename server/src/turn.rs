@@ -94,12 +94,24 @@ pub enum TurnEnd {
 
 /// Reads and handles datagrams until the socket is empty or the budget is
 /// spent, running the timers whenever they fall due in between.
+///
+/// After a stall (the process was not scheduled, and the timers are more
+/// than [`STALLED`] late) the turn reads first and runs the late timers at
+/// its end: the audio that arrived during the stall is then in the
+/// mixer's queues, and the catch-up ticks mix it instead of finding the
+/// queues empty.
 pub fn udp_turn(io: &mut impl TurnIo) -> TurnEnd {
     let mut sends = 0;
+    let mut end = TurnEnd::Budget;
     for _ in 0..MAX_DATAGRAMS {
-        run_due_timers(io);
+        let now = io.now();
+        let deadline = io.deadline();
+        if now >= deadline && now.saturating_duration_since(deadline) < STALLED {
+            io.run_timers(now);
+        }
         let Some(sent) = io.take_datagram() else {
-            return TurnEnd::Drained;
+            end = TurnEnd::Drained;
+            break;
         };
         sends += sent;
         if sends >= MAX_SENDS {
@@ -107,8 +119,11 @@ pub fn udp_turn(io: &mut impl TurnIo) -> TurnEnd {
         }
     }
     run_due_timers(io);
-    TurnEnd::Budget
+    end
 }
+
+/// Timers this late mean the loop was not running: see [`udp_turn`].
+pub const STALLED: Duration = Duration::from_millis(10);
 
 /// Runs the timers if they are due.
 pub fn run_due_timers(io: &mut impl TurnIo) {
@@ -206,6 +221,40 @@ mod tests {
         assert!((199..=201).contains(&ticks), "{ticks} ticks in two seconds");
         let worst = sim.lateness.iter().max().copied().unwrap_or_default();
         assert!(worst < MIX_PERIOD / 20, "{worst:?} late");
+    }
+
+    #[test]
+    fn after_a_stall_the_socket_is_read_before_the_late_ticks_run() {
+        let mut sim = Simulated::new(0);
+        // Not scheduled for 35 ms: then the first datagram is read before
+        // the late ticks, which run at the end of the turn.
+        sim.now += Duration::from_millis(35);
+        let mut order = Vec::new();
+        struct Recorder<'a>(&'a mut Simulated, &'a mut Vec<&'static str>, usize);
+        impl TurnIo for Recorder<'_> {
+            fn now(&self) -> Instant {
+                self.0.now
+            }
+            fn deadline(&self) -> Instant {
+                self.0.deadline()
+            }
+            fn run_timers(&mut self, now: Instant) {
+                self.1.push("timers");
+                self.0.run_timers(now);
+            }
+            fn take_datagram(&mut self) -> Option<usize> {
+                if self.2 == 0 {
+                    return None;
+                }
+                self.2 -= 1;
+                self.1.push("datagram");
+                self.0.take_datagram()
+            }
+        }
+        let end = udp_turn(&mut Recorder(&mut sim, &mut order, 3));
+        assert_eq!(end, TurnEnd::Drained);
+        assert_eq!(order, ["datagram", "datagram", "datagram", "timers"]);
+        assert_eq!(sim.core.media_stats.mix_ticks, 3);
     }
 
     #[test]
