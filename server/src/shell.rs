@@ -742,7 +742,7 @@ impl LoopState {
     fn log_stats(&mut self) {
         let s = self.core.media_stats;
         self.logger.line(&format!(
-            "stats: connections={} incomplete_bytes={} meetings={} participants={} transfers={} udp_in={} udp_out={} dropped={} malformed={} send_failed={} mix_ticks={} video_frames_shed={} nack_resent={} nack_asked_sender={} nack_unknown={} nack_cache_bytes={}",
+            "stats: connections={} incomplete_bytes={} meetings={} participants={} transfers={} udp_in={} udp_out={} dropped={} malformed={} send_failed={} mix_ticks={} mixes_sent={} video_frames_shed={} nack_resent={} nack_asked_sender={} nack_unknown={} nack_cache_bytes={}",
             self.conns.len(),
             self.incomplete_bytes,
             self.core.meeting_count(),
@@ -754,6 +754,7 @@ impl LoopState {
             s.malformed,
             s.send_failed,
             s.mix_ticks,
+            s.mixes_sent,
             s.video_frames_shed,
             s.nack_resent,
             s.nack_asked_sender,

@@ -52,6 +52,8 @@ pub struct MediaStats {
     pub send_failed: u64,
     /// Mixer ticks run.
     pub mix_ticks: u64,
+    /// Mixed frames sent (to all listeners).
+    pub mixes_sent: u64,
     /// Video frames not relayed because the server was overloaded.
     pub video_frames_shed: u64,
     /// Section 13: video fragments re-sent on a receiver's request.
@@ -322,6 +324,7 @@ impl Core {
                 }
                 p.mix_seq = p.mix_seq.wrapping_add(1);
                 stats.datagrams_out += 1;
+                stats.mixes_sent += 1;
                 out.datagram(addr, &mixer.datagram);
             }
         }
