@@ -10,6 +10,7 @@
 //!            | write <- OutboundQueue <- core outputs (WRITABLE only while |
 //!            |          the queue is not empty)                            |
 //!  UDP       | recv_from -> core.on_datagram -> send_to each Datagram out  |
+//!            |   (a budgeted turn that runs due timers in between: turn.rs)|
 //!  timeout   | core.on_timer: the 10 ms mixer tick and idle checks         |
 //!  (all)     | core.take_outputs -> Send / Close / Datagram / Log, in order|
 //!            +-------------------------------------------------------------+
