@@ -9,6 +9,9 @@
 #![forbid(unsafe_code)]
 
 mod chat;
+#[path = "../../client/src/core/nack.rs"]
+#[allow(dead_code)] // the client's section 13 logic; the bench uses part of it
+mod client_nack;
 mod files;
 mod floor;
 mod impaired;
@@ -20,6 +23,7 @@ mod relay; // a lossy link, also used by client/tests/impaired.rs
 mod server;
 mod stats;
 mod tone_quality; // clicks and silence in a tone, also client/tests
+mod video_loss;
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -44,7 +48,9 @@ SCENARIOS (default: all):
     chat         chat latency while one receiver has stopped reading
     ramp         the largest participant count with >= 99.5% video delivery and p99 < 20 ms
     impaired     a tone through 2% loss + 20 ms jitter and 2% loss in bursts: clicks, silence,
-                 gaps (needs target/release/lanmeet-client next to the server)
+                 gaps (needs target/release/lanmeet-client next to the server); then
+                 video-loss
+    video-loss   camera frames whole within 100 ms through 2% loss, without and with NACK
     soak         32 participants with video and audio for --seconds (make soak: 600); server
                  memory must stay flat within 10% after the first minute (not in \"all\")
 
@@ -63,6 +69,10 @@ struct Summary {
     /// with >= 99.5% delivery and p99 under 1 ms.
     capacity: Option<(f64, f64, f64)>,
     mix_rate: Option<(f64, f64)>,
+    /// Mixed frames per listener per second in the 200-participant run.
+    mix_rate_200: Option<(f64, f64)>,
+    /// Video frames whole within 100 ms at 2% loss, with NACK.
+    video_in_time: Option<f64>,
     audio_cpu: Option<f64>,
     file_mb_s: Option<f64>,
     rss_200_mb: Option<f64>,
@@ -136,7 +146,9 @@ fn main() -> ExitCode {
             "files" => files_section(&args, &mut sum),
             "chat" => chat_section(&args, &mut sum),
             "ramp" => ramp_section(&args, &mut sum),
-            "impaired" => impaired::section(&args.server),
+            "impaired" => impaired::section(&args.server)
+                .and_then(|audio| Ok(audio + &video_loss_section(&args, &mut sum)?)),
+            "video-loss" => video_loss_section(&args, &mut sum),
             "soak" => soak_section(&args, &mut sum),
             other => Err(format!("unknown scenario {other}")),
         };
@@ -233,6 +245,19 @@ fn targets_section(sum: &Summary) -> String {
         rows.push(format!(
             "| mixed frames per listener per s, meeting of 64 | 100 +/- 2 | {min:.1} to {max:.1} | {} |",
             verdict(min >= 98.0 && max <= 102.0)
+        ));
+    }
+    if let Some((min, max)) = sum.mix_rate_200 {
+        rows.push(format!(
+            "| mixed frames per listener per s, 200 participants with video | 100 +/- 2 | {min:.1} to {max:.1} | {} |",
+            verdict(min >= 98.0 && max <= 102.0)
+        ));
+    }
+    if let Some(share) = sum.video_in_time {
+        rows.push(format!(
+            "| video frames whole within 100 ms at 2% loss (NACK) | >= 97% | {:.1}% | {} |",
+            share * 100.0,
+            verdict(share >= 0.97)
         ));
     }
     if let Some(cpu) = sum.audio_cpu {
@@ -411,12 +436,19 @@ fn mixed_section(args: &Args, sum: &mut Summary) -> Result<String, String> {
     let r = media::run(&args.server, &load)?;
     sum.rss_200_mb = Some(r.server_rss as f64 / 1e6);
     let (min, mean, max) = r.mix_rate;
+    sum.mix_rate_200 = Some((min, max));
     let mut s =
         String::from("## 200 participants: 20 meetings x 10, 20 fps video (15 KB) and audio\n\n");
     s.push_str(MEDIA_HEADER);
     s.push_str(&media_row("1400", &load, &r));
     let _ = writeln!(s, "\nMixed audio per sampled listener per second: {min:.1} / {mean:.1} / {max:.1} (min / mean / max).\n");
     Ok(s)
+}
+
+fn video_loss_section(args: &Args, sum: &mut Summary) -> Result<String, String> {
+    let (text, share) = video_loss::section(&args.server)?;
+    sum.video_in_time = Some(share);
+    Ok(text)
 }
 
 fn files_section(args: &Args, sum: &mut Summary) -> Result<String, String> {

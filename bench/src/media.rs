@@ -50,6 +50,9 @@ pub struct Load {
     pub server_args: Vec<String>,
 }
 
+/// Receive buffer of a sampled receiver's socket.
+const RECEIVER_BUFFER: usize = 4 * 1024 * 1024;
+
 /// Bytes of a synthetic video frame, about a 640x480 camera JPEG.
 pub const FRAME_BYTES: usize = 15_000;
 
@@ -188,6 +191,11 @@ pub fn run(server_bin: &std::path::Path, load: &Load) -> Result<Report, String> 
     for peers in &meetings {
         for peer in peers.iter().rev().take(load.sampled_per_meeting) {
             let socket = peer.udp.try_clone().map_err(|e| e.to_string())?;
+            // A measuring receiver must not lose what the server sent when
+            // the busy machine delays its thread: a large buffer (best
+            // effort; the kernel may cap it). Peers not read keep the
+            // default, or they would pin megabytes each.
+            let _ = socket2::SockRef::from(&socket).set_recv_buffer_size(RECEIVER_BUFFER);
             let stop = stop.clone();
             let id = peer.client_id.clone();
             receivers.push((id, thread::spawn(move || receive(socket, &stop))));

@@ -59,7 +59,7 @@ impl Peer {
             username: name.into(),
             password: None,
         };
-        Peer::handshake(tcp, udp, &msg)
+        Peer::handshake(tcp, udp, &framing::encode_json(&msg))
     }
 
     /// Joins meeting `code`.
@@ -70,17 +70,31 @@ impl Peer {
             meeting_code: code.into(),
             password: None,
         };
-        Peer::handshake(tcp, udp, &msg)
+        Peer::handshake(tcp, udp, &framing::encode_json(&msg))
     }
 
-    fn handshake(
-        tcp_addr: SocketAddr,
-        udp_addr: SocketAddr,
-        msg: &ClientMessage,
+    /// Creates (`code` `None`) or joins a meeting naming `features`
+    /// (the additions of PROTOCOL.md sections 11-19).
+    pub fn enter_with(
+        tcp: SocketAddr,
+        udp: SocketAddr,
+        name: &str,
+        code: Option<&str>,
+        features: &[&str],
     ) -> io::Result<Peer> {
+        let mut msg = serde_json::json!({"type":"create_meeting","version":1,"username":name});
+        if let Some(code) = code {
+            msg["type"] = "join_meeting".into();
+            msg["meeting_code"] = code.into();
+        }
+        msg["features"] = features.into();
+        Peer::handshake(tcp, udp, &framing::encode_json(&msg))
+    }
+
+    fn handshake(tcp_addr: SocketAddr, udp_addr: SocketAddr, hello: &[u8]) -> io::Result<Peer> {
         let mut tcp = TcpStream::connect(tcp_addr)?;
         tcp.set_nodelay(true)?;
-        tcp.write_all(&framing::encode_json(msg))?;
+        tcp.write_all(hello)?;
         let udp = UdpSocket::bind("127.0.0.1:0")?;
         let mut peer = Peer {
             client_id: String::new(),

@@ -6,6 +6,7 @@
 //! - [`udp`]: the header of every UDP datagram;
 //! - [`video`]: cutting a JPEG frame into datagrams and gluing it back;
 //! - [`audio`]: the 10 ms, 48 kHz mono s16le audio frame;
+//! - [`nack`]: the `'N'` datagram that asks for lost video fragments (section 13);
 //! - [`limits`]: every number the protocol fixes;
 //! - [`base64`], [`sha256`]: the encodings the messages carry;
 //! - [`filename`]: the receiver's rule for the names in file offers;
@@ -25,6 +26,7 @@ pub mod filename;
 pub mod framing;
 pub mod limits;
 pub mod message;
+pub mod nack;
 pub mod sha256;
 pub mod time;
 pub mod udp;

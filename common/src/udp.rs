@@ -5,7 +5,8 @@
 //!  +------+-----------+------------------+------------------+
 //!  | kind | id_len BE | client_id (UTF-8)| body             |
 //!  +------+-----------+------------------+------------------+
-//!  kind: 'I' hello, 'V' video fragment, 'A' audio
+//!  kind: 'I' hello, 'V' video fragment, 'A' audio,
+//!        'N' a request for lost video fragments (section 13, crate::nack)
 //! ```
 //!
 //! The `client_id` is what the sender claims; the server never trusts it
@@ -38,6 +39,8 @@ pub enum Kind {
     Video,
     /// `'A'`: 10 ms of audio.
     Audio,
+    /// `'N'`: lost video fragments asked for again (section 13).
+    Nack,
 }
 
 impl Kind {
@@ -47,6 +50,7 @@ impl Kind {
             Kind::Hello => b'I',
             Kind::Video => b'V',
             Kind::Audio => b'A',
+            Kind::Nack => b'N',
         }
     }
 
@@ -56,6 +60,7 @@ impl Kind {
             b'I' => Some(Kind::Hello),
             b'V' => Some(Kind::Video),
             b'A' => Some(Kind::Audio),
+            b'N' => Some(Kind::Nack),
             _ => None,
         }
     }
@@ -66,7 +71,7 @@ impl Kind {
 pub enum UdpError {
     /// Shorter than its header says.
     Truncated,
-    /// The first byte is not `I`, `V` or `A`.
+    /// The first byte is not `I`, `V`, `A` or `N`.
     UnknownKind(u8),
     /// The id is not UTF-8.
     BadId,

@@ -1,6 +1,6 @@
 //! Fuzz target: the UDP media header (`udp::parse`) and the bodies behind
-//! it (`video::FragmentHeader::parse`, `audio::parse_body`), as the server
-//! reads every datagram.
+//! it (`video::FragmentHeader::parse`, `audio::parse_body`,
+//! `nack::Nack::parse`), as the server reads every datagram.
 //!
 //! None may panic. What parses must be rebuilt byte for byte by the
 //! matching emit functions, and carry only what the protocol allows
@@ -12,6 +12,7 @@ use libfuzzer_sys::fuzz_target;
 
 use lanmeet_common::audio;
 use lanmeet_common::limits::MAX_FRAGMENTS;
+use lanmeet_common::nack::Nack;
 use lanmeet_common::udp::{self, Kind};
 use lanmeet_common::video::{FragmentHeader, FRAGMENT_HEADER_LEN};
 
@@ -40,6 +41,17 @@ fuzz_target!(|data: &[u8]| {
                 let mut body = [0u8; audio::BODY_LEN];
                 audio::emit_body(seq, &frame, &mut body).unwrap();
                 assert_eq!(&body[..], d.body);
+            }
+        }
+        Kind::Nack => {
+            if let Ok(n) = Nack::parse(d.body) {
+                assert!(n.frag_count >= 1 && usize::from(n.frag_count) <= MAX_FRAGMENTS);
+                assert!(n.missing().all(|i| i < n.frag_count));
+                // Rebuilt from its fields it reads back the same (bits past
+                // the count and extra bytes, ignored, are not rebuilt).
+                let again = n.datagram(d.client_id).unwrap();
+                let d2 = udp::parse(&again).unwrap();
+                assert_eq!(Nack::parse(d2.body).unwrap(), n);
             }
         }
         Kind::Hello => {}

@@ -2,6 +2,7 @@
 //!
 //! - [`core`]: the meeting logic as a state machine without I/O;
 //! - [`shell`]: the mio loop that feeds it socket events and time;
+//! - [`turn`]: one UDP turn of that loop, budgeted so the mixer is on time;
 //! - [`outbound`]: each connection's queue, so no write blocks the loop;
 //! - [`socket`], [`log`], [`rng`]: setup, the log file, randomness;
 //! - [`cli`]: command-line options.
@@ -18,6 +19,7 @@ pub mod outbound;
 pub mod rng;
 pub mod shell;
 pub mod socket;
+pub mod turn;
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};

@@ -10,6 +10,7 @@
 //!            | write <- OutboundQueue <- core outputs (WRITABLE only while |
 //!            |          the queue is not empty)                            |
 //!  UDP       | recv_from -> core.on_datagram -> send_to each Datagram out  |
+//!            |   (a budgeted turn that runs due timers in between: turn.rs)|
 //!  timeout   | core.on_timer: the 10 ms mixer tick and idle checks         |
 //!  (all)     | core.take_outputs -> Send / Close / Datagram / Log, in order|
 //!            +-------------------------------------------------------------+
@@ -40,6 +41,7 @@ use crate::core::{ConnId, Core, Output, Outputs};
 use crate::log::Logger;
 use crate::outbound::{OutboundQueue, Overflow};
 use crate::rng::OsRandom;
+use crate::turn::{self, TurnEnd, TurnIo};
 
 /// The listening socket.
 pub const LISTENER: Token = Token(0);
@@ -57,8 +59,6 @@ const READ_CHUNK: usize = 64 * 1024;
 const KEEP_BUFFER: usize = 64 * 1024;
 /// Bytes one connection may read in one turn before the others get theirs.
 const READ_BUDGET: usize = 1024 * 1024;
-/// Datagrams taken in one turn before TCP gets its turn.
-const UDP_BUDGET: usize = 512;
 /// How long a closing connection may take to drain and say goodbye.
 const CLOSE_LINGER: Duration = Duration::from_secs(5);
 /// How often the counters line goes to the log.
@@ -170,6 +170,7 @@ impl Shell {
             dirty: Vec::new(),
             read_again: Vec::new(),
             udp_again: false,
+            backlog: turn::Backlog::default(),
             closing: Vec::new(),
             outputs: Outputs::default(),
             next_stats: now + STATS_PERIOD,
@@ -201,11 +202,45 @@ struct LoopState {
     read_again: Vec<ConnId>,
     /// The UDP socket used up its budget and may hold more.
     udp_again: bool,
+    /// How long the UDP socket has gone undrained.
+    backlog: turn::Backlog,
     /// Connections in the Closing phase, checked for their deadline.
     closing: Vec<ConnId>,
     /// The core's outputs, swapped with the core's each time.
     outputs: Outputs,
     next_stats: Instant,
+}
+
+/// The real sockets and clock behind a UDP turn.
+impl TurnIo for LoopState {
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
+
+    fn deadline(&self) -> Instant {
+        self.core.next_deadline()
+    }
+
+    fn run_timers(&mut self, now: Instant) {
+        self.core.on_timer(now);
+        self.apply_outputs();
+    }
+
+    fn take_datagram(&mut self) -> Option<usize> {
+        loop {
+            match self.udp.recv_from(&mut self.udp_buf) {
+                Ok((len, from)) => {
+                    self.core.on_datagram(from, &self.udp_buf[..len]);
+                    return Some(self.apply_outputs_relaying(len));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return None,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                // An ICMP error from an earlier send (a client went away)
+                // surfaces here on some systems: not this socket's fault.
+                Err(_) => return Some(0),
+            }
+        }
+    }
 }
 
 fn token_of(conn: ConnId) -> Token {
@@ -255,6 +290,7 @@ impl LoopState {
             for conn in std::mem::take(&mut self.read_again) {
                 self.read_conn(conn);
                 self.apply_outputs();
+                turn::run_due_timers(self);
             }
             let now = Instant::now();
             self.core.on_timer(now);
@@ -536,21 +572,13 @@ impl LoopState {
         }
     }
 
+    /// One UDP turn (see [`crate::turn`]): datagrams until the socket is
+    /// empty or the turn's budget is spent, the timers run whenever due.
     fn read_udp(&mut self) {
-        self.udp_again = false;
-        for _ in 0..UDP_BUDGET {
-            let (len, from) = match self.udp.recv_from(&mut self.udp_buf) {
-                Ok(got) => got,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                // An ICMP error from an earlier send (a client went away)
-                // surfaces here on some systems: not this socket's fault.
-                Err(_) => continue,
-            };
-            self.core.on_datagram(from, &self.udp_buf[..len]);
-            self.apply_outputs_relaying(len);
-        }
-        self.udp_again = true;
+        let end = turn::udp_turn(self);
+        self.udp_again = end == TurnEnd::Budget;
+        let overloaded = self.backlog.after_turn(end, Instant::now());
+        self.core.set_video_shedding(overloaded);
     }
 
     /// Carries out what the core asked for, including what a disconnect
@@ -561,13 +589,15 @@ impl LoopState {
 
     /// [`LoopState::apply_outputs`] right after `core.on_datagram`: the
     /// datagram it relays is the first `relayed` bytes of the UDP buffer.
-    fn apply_outputs_relaying(&mut self, relayed: usize) {
+    /// Returns how many datagrams it sent.
+    fn apply_outputs_relaying(&mut self, relayed: usize) -> usize {
+        let mut sent = 0;
         loop {
             let mut outputs = std::mem::take(&mut self.outputs);
             self.core.take_outputs(&mut outputs);
             if outputs.is_empty() {
                 self.outputs = outputs;
-                return;
+                return sent;
             }
             for output in outputs.drain() {
                 match output {
@@ -605,6 +635,7 @@ impl LoopState {
                         self.release_partial(conn);
                     }
                     Output::Datagram { to, bytes } => {
+                        sent += to.len();
                         for &addr in to {
                             if self.udp.send_to(bytes, addr).is_err() {
                                 self.core.count_send_failure();
@@ -613,6 +644,7 @@ impl LoopState {
                     }
                     Output::Relay { to } => {
                         let datagram = &self.udp_buf[..relayed];
+                        sent += to.len();
                         for &addr in to {
                             if self.udp.send_to(datagram, addr).is_err() {
                                 self.core.count_send_failure();
@@ -711,7 +743,7 @@ impl LoopState {
     fn log_stats(&mut self) {
         let s = self.core.media_stats;
         self.logger.line(&format!(
-            "stats: connections={} incomplete_bytes={} meetings={} participants={} transfers={} udp_in={} udp_out={} dropped={} malformed={} send_failed={} mix_ticks={}",
+            "stats: connections={} incomplete_bytes={} meetings={} participants={} transfers={} udp_in={} udp_out={} dropped={} malformed={} send_failed={} mix_ticks={} mixes_sent={} video_frames_shed={} nack_resent={} nack_asked_sender={} nack_unknown={} nack_cache_bytes={}",
             self.conns.len(),
             self.incomplete_bytes,
             self.core.meeting_count(),
@@ -722,7 +754,13 @@ impl LoopState {
             s.dropped,
             s.malformed,
             s.send_failed,
-            s.mix_ticks
+            s.mix_ticks,
+            s.mixes_sent,
+            s.video_frames_shed,
+            s.nack_resent,
+            s.nack_asked_sender,
+            s.nack_unknown,
+            self.core.nack_cache_bytes(),
         ));
     }
 }

@@ -165,6 +165,11 @@ mod tests {
     }
 
     #[test]
+    fn the_loss_watch_reads_restarts_as_the_assembler_does() {
+        assert_eq!(crate::core::nack::RESTART_GAP, RESTART_GAP);
+    }
+
+    #[test]
     fn incomplete_frames_expire_and_are_counted() {
         let t0 = Instant::now();
         let mut a = CameraAssembler::new();

@@ -29,7 +29,8 @@
 //! The parts: `state` (the meeting as a UI shows it), `event` (what the
 //! front end hears), `parse` (what a server frame is), `assembler` (camera
 //! frames from fragments, and restarts), `jitter` (the adaptive audio
-//! jitter buffer) and `conceal` (what to play for a lost frame), `heartbeat` (ping, hello, media path, server silence) and
+//! jitter buffer) and `conceal` (what to play for a lost frame), `heartbeat` (ping, hello, media path, server silence),
+//! `nack` (section 13: asking for lost video fragments, re-sending ours) and
 //! `transfers` (the file protocol).
 
 pub mod assembler;
@@ -37,6 +38,7 @@ pub mod conceal;
 pub mod event;
 pub mod heartbeat;
 pub mod jitter;
+pub mod nack;
 pub mod parse;
 pub mod reconnect;
 pub mod state;
@@ -50,7 +52,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use lanmeet_common::audio::{decode_pcm, parse_body, Frame, FRAME_SAMPLES};
 use lanmeet_common::message::{ChatLine, FileErrorReason, FileOfferInfo, JoinReply, VideoState};
+use lanmeet_common::nack::Nack;
 use lanmeet_common::udp::{self, Kind, HELLO_OK};
+use lanmeet_common::video::FragmentHeader;
 use lanmeet_common::{ClientMessage, ServerMessage};
 use serde::Serialize;
 
@@ -222,6 +226,10 @@ pub struct CoreStats {
     pub file_bytes_sent: u64,
     /// The jitter buffer.
     pub jitter: JitterStats,
+    /// Section 13: requests for lost video fragments sent.
+    pub video_nacks_sent: u64,
+    /// Section 13: our video fragments re-sent on the server's request.
+    pub video_fragments_resent: u64,
 }
 
 /// The outputs waiting for the shell, with helpers for the parts.
@@ -286,6 +294,9 @@ pub struct ClientCore {
     ending: bool,
     /// `Ended` was handled: nothing more happens.
     ended: bool,
+    /// Section 13, when both we and the server named `"nack"`: the frames
+    /// we lack fragments of, and the fragments we sent.
+    video_recovery: Option<(nack::LossWatch, nack::SentVideo)>,
     /// The connection is down and we retry on this schedule.
     reconnect: Option<Reconnect>,
 }
@@ -320,6 +331,7 @@ impl ClientCore {
             stats: CoreStats::default(),
             ending: false,
             ended: false,
+            video_recovery: None,
             reconnect: None,
             config,
         };
@@ -392,7 +404,37 @@ impl ClientCore {
 
     /// When [`Input::Tick`] is next due.
     pub fn next_deadline(&self) -> Instant {
-        self.heartbeat.next_deadline().min(self.next_expire)
+        let next = self.heartbeat.next_deadline().min(self.next_expire);
+        self.video_recovery_deadline().map_or(next, |r| next.min(r))
+    }
+
+    /// When a request for lost video fragments is next due, if one is
+    /// waiting: a fragment just handled can make it sooner than
+    /// [`ClientCore::next_deadline`] said before, so the thread reading
+    /// datagrams asks after each one.
+    pub fn video_recovery_deadline(&self) -> Option<Instant> {
+        if self.reconnect.is_some() || self.ended {
+            return None; // ticks do nothing now
+        }
+        self.video_recovery
+            .as_ref()
+            .and_then(|(watch, _)| watch.next_deadline())
+    }
+
+    /// Section 13: asks for lost video fragments and answers the server's
+    /// requests for ours (both ends named `"nack"`), or not.
+    pub fn set_video_recovery(&mut self, on: bool) {
+        if on != self.video_recovery.is_some() {
+            self.video_recovery = on.then(Default::default);
+        }
+    }
+
+    /// A `'V'` datagram of ours just went out: kept 500 ms for re-sending
+    /// when video recovery is on.
+    pub fn video_sent(&mut self, datagram: &[u8], now: Instant) {
+        if let Some((_, sent)) = &mut self.video_recovery {
+            sent.remember(datagram, now);
+        }
     }
 
     /// The next 10 ms of the meeting's sound: silence while the jitter
@@ -427,6 +469,8 @@ impl ClientCore {
             video_frames_dropped: self.assembler.dropped(),
             file_bytes_sent: self.transfers.bytes_sent,
             jitter: self.jitter.stats(),
+            video_nacks_sent: self.video_recovery.as_ref().map_or(0, |(w, _)| w.asked),
+            video_fragments_resent: self.video_recovery.as_ref().map_or(0, |(_, s)| s.resent),
             ..self.stats
         }
     }
@@ -449,6 +493,7 @@ impl ClientCore {
             self.assembler.expire(now);
             self.next_expire = now + EXPIRE_EVERY;
         }
+        self.ask_for_lost_video(now);
         let due = self.heartbeat.tick(now);
         if due.ping {
             self.out.send(ClientMessage::Ping);
@@ -464,6 +509,16 @@ impl ClientCore {
         }
         if due.server_silent {
             self.end(DisconnectReason::Timeout);
+        }
+    }
+
+    /// Section 13: sends the requests for lost video fragments now due.
+    fn ask_for_lost_video(&mut self, now: Instant) {
+        if let Some((watch, _)) = &mut self.video_recovery {
+            let out = &mut self.out.items;
+            watch.poll(&self.config.client_id, now, |d| {
+                out.push_back(Output::Datagram(d))
+            });
         }
     }
 
@@ -509,7 +564,17 @@ impl ClientCore {
                 if d.client_id.is_empty() || d.client_id == self.config.client_id {
                     return;
                 }
-                match self.assembler.push(d.client_id, d.body, now) {
+                if let (Some((watch, _)), Ok((h, _))) =
+                    (&mut self.video_recovery, FragmentHeader::parse(d.body))
+                {
+                    watch.fragment(d.client_id, h, now);
+                }
+                let pushed = self.assembler.push(d.client_id, d.body, now);
+                if let (Some((watch, _)), Ok(Some(frame))) = (&mut self.video_recovery, &pushed) {
+                    watch.shown(&frame.sender, frame.frame_seq);
+                }
+                self.ask_for_lost_video(now);
+                match pushed {
                     Ok(Some(frame)) => {
                         self.stats.video_frames_received += 1;
                         self.out.items.push_back(Output::Decode(DecodeJob {
@@ -520,6 +585,19 @@ impl ClientCore {
                     }
                     Ok(None) => {}
                     Err(_) => self.stats.malformed_datagrams += 1,
+                }
+            }
+            Kind::Nack => {
+                // The server asks us (empty id) for fragments it never got.
+                let Some((_, sent)) = &mut self.video_recovery else {
+                    return;
+                };
+                match Nack::parse(d.body) {
+                    Ok(n) if d.client_id.is_empty() && n.sender == self.config.client_id => {
+                        let out = &mut self.out.items;
+                        sent.resend(&n, now, |d| out.push_back(Output::Datagram(d.to_vec())));
+                    }
+                    _ => self.stats.malformed_datagrams += 1,
                 }
             }
             Kind::Audio => {
@@ -724,6 +802,9 @@ impl ClientCore {
                 reason,
             } => {
                 self.assembler.restart(&client_id);
+                if let Some((watch, _)) = &mut self.video_recovery {
+                    watch.forget(&client_id);
+                }
                 out.items
                     .push_back(Output::Forget(FrameKey::Camera(client_id.clone())));
                 Some(Event::ParticipantLeft {
@@ -738,6 +819,9 @@ impl ClientCore {
                 // Either way the sender's next frame starts a new stream,
                 // numbered from 0 again.
                 self.assembler.restart(&client_id);
+                if let Some((watch, _)) = &mut self.video_recovery {
+                    watch.forget(&client_id);
+                }
                 if state == VideoState::Stopped {
                     out.items
                         .push_back(Output::Forget(FrameKey::Camera(client_id.clone())));

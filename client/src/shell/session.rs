@@ -31,7 +31,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
-use lanmeet_common::features::SERVER_FEATURES;
+use lanmeet_common::features::{Feature, JoinReplyAdditions, SERVER_FEATURES};
 use lanmeet_common::limits::{MAX_CHAT_CHARS, MAX_EMOJI_BYTES, PROTOCOL_VERSION};
 use lanmeet_common::message::{normalize_meeting_code, normalize_username, VideoState};
 use lanmeet_common::ClientMessage;
@@ -81,6 +81,10 @@ pub struct Stats {
     pub file_bytes_sent: u64,
     /// The jitter buffer.
     pub jitter: JitterStats,
+    /// Section 13: requests for lost video fragments sent.
+    pub video_nacks_sent: u64,
+    /// Section 13: our video fragments re-sent on the server's request.
+    pub video_fragments_resent: u64,
 }
 
 /// A live connection to one meeting.
@@ -89,6 +93,15 @@ pub struct Stats {
 pub struct Session {
     shared: Arc<Shared>,
     reader: Option<JoinHandle<()>>,
+}
+
+/// Whether the server's join reply names `feature`, which we name too.
+fn both_named(additions: &JoinReplyAdditions, feature: Feature) -> bool {
+    SERVER_FEATURES.contains(feature)
+        && additions
+            .features
+            .as_ref()
+            .is_some_and(|names| names.iter().any(|n| n == feature.name()))
 }
 
 /// `create_meeting` or `join_meeting` with the additions we understand.
@@ -172,7 +185,7 @@ impl Session {
             "joined {} as {} ({}), udp {udp_addr}, max_datagram {}",
             identity.meeting_code, identity.client_id, username, identity.max_datagram
         ));
-        let core = ClientCore::new(
+        let mut core = ClientCore::new(
             CoreConfig {
                 client_id: identity.client_id.clone(),
                 username: username.clone(),
@@ -191,6 +204,7 @@ impl Session {
             Instant::now(),
             SystemTime::now(),
         );
+        core.set_video_recovery(both_named(&additions, Feature::Nack));
         let (events, events_rx) = mpsc::channel();
         let (outbox, outbox_rx) = mpsc::channel();
         let shared = Arc::new(Shared {
@@ -368,8 +382,11 @@ impl Session {
             self.shared.counters.video_sent.clone(),
             self.shared.warn_fn(),
         );
+        // What went out is kept for re-sending on request (section 13).
+        let shared = self.shared.clone();
+        let keep = move |d: &[u8]| lock(&shared.engine).core.video_sent(d, Instant::now());
         let handle = spawn_named("video-sender", move || {
-            threads::run_video_sender(source, encoder, udp, st, sent, warn)
+            threads::run_video_sender(source, encoder, udp, st, sent, keep, warn)
         })?;
         lock(&self.shared.media).video = Some(Worker { stop, handle });
         self.send(ClientMessage::VideoState {
@@ -592,6 +609,8 @@ impl Session {
             malformed_datagrams: core.malformed_datagrams,
             file_bytes_sent: core.file_bytes_sent,
             jitter: core.jitter,
+            video_nacks_sent: core.video_nacks_sent,
+            video_fragments_resent: core.video_fragments_resent,
         }
     }
 

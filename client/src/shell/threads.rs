@@ -317,12 +317,36 @@ pub(crate) fn finish(shared: &Arc<Shared>, reason: DisconnectReason) {
     shared.done.stop();
 }
 
+/// How long the UDP reader waits for a datagram before it looks at the
+/// stop flag (and the session's socket is set up with it).
+const UDP_READ_TIMEOUT: Duration = Duration::from_millis(200);
+
 /// The UDP reader thread: hello answers, video fragments, mixed audio, all
 /// into the core. The socket is connected to the server's UDP address, so
 /// datagrams from anyone else never reach it.
+///
+/// Requests for lost video fragments (section 13) fall due 20 ms after a
+/// frame's last fragment: the reader wakes for them itself (the timer
+/// thread sleeps on the deadline it saw before the fragment came).
 pub(crate) fn run_udp_reader(shared: Arc<Shared>) {
     let mut buf = vec![0u8; 65_536];
+    let mut timeout = UDP_READ_TIMEOUT;
     while !shared.stop.is_stopped() {
+        let due = lock(&shared.engine).core.video_recovery_deadline();
+        let wait = match due {
+            Some(due) => {
+                let now = Instant::now();
+                if due <= now {
+                    shared.drive(Input::Tick);
+                    continue;
+                }
+                (due - now).clamp(Duration::from_millis(1), UDP_READ_TIMEOUT)
+            }
+            None => UDP_READ_TIMEOUT,
+        };
+        if wait != timeout && shared.udp.set_read_timeout(Some(wait)).is_ok() {
+            timeout = wait;
+        }
         match shared.udp.recv(&mut buf) {
             Ok(n) => shared.drive(Input::Datagram(&buf[..n])),
             // Timeouts let us check the stop flag.
@@ -361,13 +385,15 @@ fn warn_once(warn: &impl Fn(String), last: &mut String, text: String) {
 }
 
 /// The video sender thread: frames from `source` at the configured rate
-/// until `stop`.
+/// until `stop`; each datagram sent is also handed to `keep` (the core
+/// keeps them for re-sending, section 13).
 pub(crate) fn run_video_sender(
     mut source: Box<dyn VideoSource>,
     mut encoder: VideoEncoder,
     udp: Arc<UdpSocket>,
     stop: StopSignal,
     sent: Arc<AtomicU64>,
+    keep: impl Fn(&[u8]),
     warn: impl Fn(String),
 ) {
     let period = encoder.period();
@@ -384,6 +410,7 @@ pub(crate) fn run_video_sender(
         // the receiver drops the frame: acceptable.
         match encoder.send_frame(source.as_mut(), |d| {
             let _ = udp.send(d);
+            keep(d);
         }) {
             Ok(true) => {
                 sent.fetch_add(1, Ordering::Relaxed);

@@ -16,14 +16,21 @@
 //!
 //! Mixing on the timer rather than on every packet keeps the output at 100
 //! frames a second per listener, whatever the number of speakers.
+//!
+//! Section 13: while someone in a meeting named `"nack"`, each relayed
+//! fragment is also kept for 500 ms, and `'N'` requests are answered from
+//! there (`nack.rs`).
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use lanmeet_common::audio::{self, FRAME_SAMPLES};
+use lanmeet_common::nack::Nack;
 use lanmeet_common::udp::{self, Kind};
 use lanmeet_common::video::FragmentHeader;
 
 use super::meeting::AUDIO_QUEUE_LEN;
+use super::nack::named_nack;
 use super::Core;
 
 /// The server's answer to a valid hello: `'I'`, empty id, body `ok`.
@@ -45,6 +52,58 @@ pub struct MediaStats {
     pub send_failed: u64,
     /// Mixer ticks run.
     pub mix_ticks: u64,
+    /// Mixed frames sent (to all listeners).
+    pub mixes_sent: u64,
+    /// Video frames not relayed because the server was overloaded.
+    pub video_frames_shed: u64,
+    /// Section 13: video fragments re-sent on a receiver's request.
+    pub nack_resent: u64,
+    /// Section 13: requests passed on to a sender for fragments the server
+    /// never received.
+    pub nack_asked_sender: u64,
+    /// Section 13: requests about a sender, layer or frame not held
+    /// (also counted in `dropped`).
+    pub nack_unknown: u64,
+}
+
+/// Which video frames are relayed while the server is overloaded: a
+/// frame's fate is decided at its first fragment seen, so frames are
+/// shed whole and a frame begun is finished (see `crate::turn`).
+#[derive(Default)]
+pub(super) struct Shedding {
+    /// Whether new frames are shed now.
+    on: bool,
+    /// Per sender: its newest frame and whether it is relayed.
+    frames: HashMap<String, (u32, bool)>,
+}
+
+impl Shedding {
+    /// Whether to relay a fragment of `sender`'s frame `frame_seq`; counts
+    /// a frame shed in `stats`.
+    fn admit(&mut self, sender: &str, frame_seq: u32, stats: &mut MediaStats) -> bool {
+        let on = self.on;
+        let entry = match self.frames.get_mut(sender) {
+            Some(e) => e,
+            None => self
+                .frames
+                .entry(sender.to_string())
+                .or_insert((frame_seq.wrapping_sub(1), true)),
+        };
+        if entry.0 == frame_seq {
+            return entry.1;
+        }
+        if frame_seq.wrapping_sub(entry.0) >= 1 << 31 {
+            return !on; // a late fragment of an older frame
+        }
+        *entry = (frame_seq, !on);
+        stats.video_frames_shed += u64::from(on);
+        !on
+    }
+
+    /// Forgets a sender (it left).
+    pub(super) fn forget(&mut self, sender: &str) {
+        self.frames.remove(sender);
+    }
 }
 
 /// Buffers the mixer reuses every tick, so a tick allocates nothing.
@@ -77,14 +136,27 @@ impl Core {
         };
         let result = match d.kind {
             Kind::Hello => self.on_hello(from, d.client_id, d.body),
-            Kind::Video => self.on_video(from, d.client_id, d.body),
+            Kind::Video => self.on_video(from, d.client_id, d.body, data),
             Kind::Audio => self.on_audio(from, d.client_id, d.body),
+            Kind::Nack => self.on_nack(from, d.client_id, d.body),
         };
         match result {
             Ok(sent) => self.media_stats.datagrams_out += sent,
             Err(Refused::Dropped) => self.media_stats.dropped += 1,
             Err(Refused::Malformed) => self.media_stats.malformed += 1,
+            Err(Refused::Unknown) => {
+                self.media_stats.dropped += 1;
+                self.media_stats.nack_unknown += 1;
+            }
         }
+    }
+
+    /// The loop is (or no longer is) overloaded: while it is, new video
+    /// frames are not relayed (whole frames; audio and the mixer go on).
+    /// (It changes often under overload: `video_frames_shed` in the
+    /// counters says how much was shed.)
+    pub fn set_video_shedding(&mut self, on: bool) {
+        self.shedding.on = on;
     }
 
     /// Counts a datagram the socket would not send.
@@ -118,21 +190,74 @@ impl Core {
     }
 
     /// Relays a video fragment, unchanged, to every other participant with
-    /// a bound address: one output for all the copies.
-    fn on_video(&mut self, from: SocketAddr, client_id: &str, body: &[u8]) -> Result<u64, Refused> {
-        FragmentHeader::parse(body).map_err(|_| Refused::Malformed)?;
+    /// a bound address: one output for all the copies. Keeps a copy of the
+    /// whole `datagram` when another participant could ask for it again.
+    fn on_video(
+        &mut self,
+        from: SocketAddr,
+        client_id: &str,
+        body: &[u8],
+        datagram: &[u8],
+    ) -> Result<u64, Refused> {
+        let (header, _) = FragmentHeader::parse(body).map_err(|_| Refused::Malformed)?;
         let code = self.clients.get(client_id).ok_or(Refused::Dropped)?;
         let meeting = self.meetings.get(code).ok_or(Refused::Dropped)?;
         let sender = meeting.participant(client_id).ok_or(Refused::Dropped)?;
         if sender.udp_addr != Some(from) {
             return Err(Refused::Dropped);
         }
+        if !self
+            .shedding
+            .admit(client_id, header.frame_seq, &mut self.media_stats)
+        {
+            return Ok(0);
+        }
         let others = meeting
             .participants
             .iter()
             .filter(|p| p.client_id != client_id)
             .filter_map(|p| p.udp_addr);
-        Ok(self.out.relay(others))
+        let sent = self.out.relay(others);
+        let someone_may_ask = meeting
+            .participants
+            .iter()
+            .any(|p| p.client_id != client_id && p.udp_addr.is_some() && named_nack(p));
+        if someone_may_ask {
+            self.nack.keep(client_id, header, datagram, self.now);
+        }
+        Ok(sent)
+    }
+
+    /// Section 13: a receiver asks for fragments again. Held ones go back
+    /// to it; ones never received are asked of the sender.
+    fn on_nack(&mut self, from: SocketAddr, client_id: &str, body: &[u8]) -> Result<u64, Refused> {
+        let nack = Nack::parse(body).map_err(|_| Refused::Malformed)?;
+        let code = self.clients.get(client_id).ok_or(Refused::Dropped)?;
+        let meeting = self.meetings.get(code).ok_or(Refused::Dropped)?;
+        let receiver = meeting.participant(client_id).ok_or(Refused::Dropped)?;
+        if receiver.udp_addr != Some(from) || !named_nack(receiver) {
+            return Err(Refused::Dropped);
+        }
+        let sender = meeting
+            .participant(nack.sender)
+            .filter(|s| s.client_id != client_id)
+            .ok_or(Refused::Unknown)?;
+        // Only a sender that named "nack" is ever sent an 'N'.
+        let sender_addr = sender.udp_addr.filter(|_| named_nack(sender));
+        let answer = self
+            .nack
+            .answer(
+                &nack,
+                receiver.conn,
+                from,
+                sender_addr,
+                self.now,
+                &mut self.out,
+            )
+            .ok_or(Refused::Unknown)?;
+        self.media_stats.nack_resent += answer.resent;
+        self.media_stats.nack_asked_sender += u64::from(answer.asked_sender);
+        Ok(answer.resent + u64::from(answer.asked_sender))
     }
 
     fn on_audio(&mut self, from: SocketAddr, client_id: &str, body: &[u8]) -> Result<u64, Refused> {
@@ -199,6 +324,7 @@ impl Core {
                 }
                 p.mix_seq = p.mix_seq.wrapping_add(1);
                 stats.datagrams_out += 1;
+                stats.mixes_sent += 1;
                 out.datagram(addr, &mixer.datagram);
             }
         }
@@ -209,4 +335,6 @@ impl Core {
 enum Refused {
     Dropped,
     Malformed,
+    /// A NACK about a sender, layer or frame the server does not hold.
+    Unknown,
 }

@@ -27,13 +27,15 @@
 //!
 //! The work is split by area: `handshake` (create and join), `control`
 //! (chat, presence, host commands, screen sharing), `files` (brokered
-//! transfers) and `media` (UDP binding, the video relay and the mixer).
+//! transfers), `media` (UDP binding, the video relay and the mixer) and
+//! `nack` (section 13: relayed fragments kept for re-sending).
 
 mod control;
 mod files;
 mod handshake;
 mod media;
 mod meeting;
+mod nack;
 mod rate;
 mod resume;
 
@@ -239,6 +241,10 @@ pub struct Core {
     /// UDP counters, read by the shell for its periodic log line.
     pub media_stats: MediaStats,
     mixer: media::Mixer,
+    /// Section 13: the relayed fragments kept for re-sending.
+    nack: nack::NackCaches,
+    /// Video frames shed while the loop is overloaded.
+    shedding: media::Shedding,
 }
 
 /// Maps the monotonic `Instant`s the inputs carry to unix time for stamps.
@@ -295,6 +301,8 @@ impl Core {
             next_idle_check: now + IDLE_CHECK_PERIOD,
             media_stats: MediaStats::default(),
             mixer: media::Mixer::new(),
+            nack: nack::NackCaches::default(),
+            shedding: media::Shedding::default(),
         }
     }
 
@@ -324,6 +332,11 @@ impl Core {
     /// File transfers open now.
     pub fn transfer_count(&self) -> usize {
         self.transfers.len()
+    }
+
+    /// Bytes of relayed video kept for re-sending (section 13).
+    pub fn nack_cache_bytes(&self) -> usize {
+        self.nack.bytes_held()
     }
 
     /// A connection from `peer` was accepted. Beyond the connection limit,
@@ -457,6 +470,7 @@ impl Core {
         if now >= self.next_idle_check {
             self.next_idle_check = now + IDLE_CHECK_PERIOD;
             self.close_idle(now);
+            self.nack.sweep(now);
         }
     }
 
@@ -499,6 +513,8 @@ impl Core {
             return;
         };
         self.clients.remove(&client_id);
+        self.nack.forget(&client_id);
+        self.shedding.forget(&client_id);
         let Some(meeting) = self.meetings.get_mut(&code) else {
             return;
         };

@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 
 use lanmeet_common::audio;
 use lanmeet_common::base64;
+use lanmeet_common::features::SERVER_FEATURES;
 use lanmeet_common::framing;
 use lanmeet_common::udp::{self, Kind};
 use lanmeet_common::video;
@@ -714,14 +715,14 @@ fn a_client_naming_no_features_sees_exactly_version_1() {
         &mut h,
         json!({"type":"join_meeting","version":1,"username":"New","meeting_code":code,"features":[]}),
     );
-    assert_eq!(reply["features"], json!(["resume"]));
+    assert_eq!(reply["features"], json!(SERVER_FEATURES.names()));
     assert!(reply.get("resume_token").is_none());
     let (_, reply) = enter_with(
         &mut h,
         json!({"type":"join_meeting","version":1,"username":"Newer","meeting_code":code,
                "features":["polls","resume"]}),
     );
-    assert_eq!(reply["features"], json!(["resume"]));
+    assert_eq!(reply["features"], json!(SERVER_FEATURES.names()));
     assert_eq!(reply["resume_token"].as_str().unwrap().len(), 32);
     assert!(reply.get("resumed").is_none());
     // `features` of the wrong type is bad_request.
@@ -1836,3 +1837,11 @@ fn the_largest_possible_join_reply_fits_a_client_frame() {
         "join reply of {size} bytes is over {MAX_SERVER_FRAME}"
     );
 }
+
+// ------------------------------------------------ section 13: video NACKs
+
+#[path = "nack_tests.rs"]
+mod nack;
+
+#[path = "shed_tests.rs"]
+mod shed;
