@@ -26,6 +26,8 @@ struct Harness {
     sent: Vec<(SocketAddr, Vec<u8>)>,
     /// The datagram last handed to the core (what a relay sends).
     handling: Vec<u8>,
+    /// Attendance files asked for: (file name, CSV).
+    reports: Vec<(String, String)>,
 }
 
 /// What came of a datagram, as the tests tell it from the outputs.
@@ -56,6 +58,7 @@ fn config(max_participants: usize) -> CoreConfig {
         max_connections: 16,
         max_handshakes_per_address: 8,
         idle_timeout: Duration::from_secs(30),
+        ..CoreConfig::default()
     }
 }
 
@@ -83,6 +86,7 @@ impl Harness {
             closed: HashSet::new(),
             sent: Vec::new(),
             handling: Vec::new(),
+            reports: Vec::new(),
         }
     }
 
@@ -114,6 +118,7 @@ impl Harness {
                     }
                 }
                 Output::Log(_) => {}
+                Output::Attendance { file_name, csv } => self.reports.push((file_name, csv)),
             }
         }
     }
@@ -714,14 +719,20 @@ fn a_client_naming_no_features_sees_exactly_version_1() {
         &mut h,
         json!({"type":"join_meeting","version":1,"username":"New","meeting_code":code,"features":[]}),
     );
-    assert_eq!(reply["features"], json!(["resume"]));
+    assert_eq!(
+        reply["features"],
+        json!(lanmeet_common::features::SERVER_FEATURES.names())
+    );
     assert!(reply.get("resume_token").is_none());
     let (_, reply) = enter_with(
         &mut h,
         json!({"type":"join_meeting","version":1,"username":"Newer","meeting_code":code,
                "features":["polls","resume"]}),
     );
-    assert_eq!(reply["features"], json!(["resume"]));
+    assert_eq!(
+        reply["features"],
+        json!(lanmeet_common::features::SERVER_FEATURES.names())
+    );
     assert_eq!(reply["resume_token"].as_str().unwrap().len(), 32);
     assert!(reply.get("resumed").is_none());
     // `features` of the wrong type is bad_request.
@@ -1836,3 +1847,6 @@ fn the_largest_possible_join_reply_fits_a_client_frame() {
         "join reply of {size} bytes is over {MAX_SERVER_FRAME}"
     );
 }
+
+// Sections 15-18: polls, attendance, spotlight, discovery.
+mod classroom;
