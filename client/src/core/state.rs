@@ -116,6 +116,15 @@ pub struct MeetingState {
     pub offers: Vec<FileOfferInfo>,
     /// Transfers, newest last.
     pub transfers: Vec<TransferInfo>,
+    // Sections 15-18
+    /// The meeting's title, if it has one.
+    pub title: Option<String>,
+    /// The open poll.
+    pub poll: Option<super::classroom::OpenPoll>,
+    /// The results of the last poll that closed.
+    pub poll_results: Option<lanmeet_common::message::PollResults>,
+    /// Who is on everyone's stage.
+    pub spotlight: Option<String>,
 }
 
 impl MeetingState {
@@ -148,6 +157,7 @@ impl MeetingState {
             chat: reply.chat_history.clone(),
             offers: reply.files.clone(),
             transfers: Vec::new(),
+            ..MeetingState::default()
         }
     }
 
@@ -229,6 +239,7 @@ impl MeetingState {
     /// Applies one server message. Messages that do not change the
     /// meeting (pong, errors, file data) leave it as it is.
     pub fn apply(&mut self, msg: &ServerMessage) {
+        self.apply_classroom(msg);
         match msg {
             ServerMessage::UserJoined {
                 client_id,

@@ -56,6 +56,10 @@ pub struct Config {
     pub connect_timeout: Duration,
     /// Where to log.
     pub log: Log,
+    /// Section 18, on create: the meeting's title (1..80 characters).
+    pub title: Option<String>,
+    /// Section 18, on create: list the meeting in discovery answers.
+    pub listed: bool,
 }
 
 impl Config {
@@ -77,6 +81,8 @@ impl Config {
             server_timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(10),
             log: Log::disabled(),
+            title: None,
+            listed: false,
         }
     }
 

@@ -87,7 +87,7 @@ pub struct Stats {
 ///
 /// Dropping it leaves the meeting (as [`Session::leave`] does).
 pub struct Session {
-    shared: Arc<Shared>,
+    pub(super) shared: Arc<Shared>,
     reader: Option<JoinHandle<()>>,
 }
 
@@ -141,7 +141,7 @@ impl Session {
             additions,
         } = handshake(
             &config,
-            &with_features(&hello),
+            &super::classroom::with_listing(with_features(&hello), &config),
             created,
             config.connect_timeout,
         )
@@ -221,6 +221,7 @@ impl Session {
         });
         // Joined and the first hello, queued by the core.
         shared.drive(Input::Tick);
+        shared.drive(Input::JoinAdditions(&additions));
 
         // The writer is joined by the shutdown path like the others. A
         // failed write ends the session: shutting the socket down wakes

@@ -1,0 +1,146 @@
+//! Polls, attendance, spotlight and the meeting's title as this client
+//! sees them (PROTOCOL.md sections 15-18).
+//!
+//! ```text
+//!  join reply additions -> title, the open poll, the spotlight      (Input::JoinAdditions)
+//!  poll_started         -> state.poll (our vote empty)              -> Event::PollStarted
+//!  Command::Vote        -> poll_vote, our choices remembered
+//!  poll_update (host)   -> state.poll counts                        -> Event::PollUpdate
+//!  poll_results         -> state.poll cleared, state.poll_results   -> Event::PollResults
+//!  attendance (host)    ->                                          -> Event::Attendance
+//!  spotlight_changed    -> state.spotlight                          -> Event::SpotlightChanged
+//! ```
+//!
+//! The server sends these only because the session names the additions
+//! in its handshake; a server that does not know them sends none, and
+//! the state keeps its empty defaults.
+
+use lanmeet_common::features::JoinReplyAdditions;
+use lanmeet_common::message::{PollInfo, ServerMessage};
+use lanmeet_common::ClientMessage;
+use serde::Serialize;
+
+use super::state::MeetingState;
+use super::{ClientCore, Event};
+
+/// The open poll, with what we know of it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OpenPoll {
+    /// As the server announced it.
+    pub info: PollInfo,
+    /// What we voted (empty: not yet).
+    pub my_choices: Vec<u32>,
+    /// The live counts (the host's; zeros until the first update).
+    pub counts: Vec<u32>,
+    /// How many voted (the host's).
+    pub voters: u32,
+}
+
+impl OpenPoll {
+    fn new(info: PollInfo) -> OpenPoll {
+        OpenPoll {
+            counts: vec![0; info.options.len()],
+            my_choices: Vec::new(),
+            voters: 0,
+            info,
+        }
+    }
+}
+
+impl MeetingState {
+    /// Applies a message of sections 15-17.
+    pub(super) fn apply_classroom(&mut self, msg: &ServerMessage) {
+        match msg {
+            ServerMessage::PollStarted(info) => self.poll = Some(OpenPoll::new(info.clone())),
+            ServerMessage::PollUpdate {
+                poll_id,
+                counts,
+                voters,
+            } => {
+                if let Some(p) = self.poll.as_mut().filter(|p| p.info.poll_id == *poll_id) {
+                    p.counts = counts.clone();
+                    p.voters = *voters;
+                }
+            }
+            ServerMessage::PollResults(results) => {
+                if self.poll.as_ref().map(|p| &p.info.poll_id) == Some(&results.poll_id) {
+                    self.poll = None;
+                }
+                self.poll_results = Some(results.clone());
+            }
+            ServerMessage::SpotlightChanged { client_id } => self.spotlight = client_id.clone(),
+            ServerMessage::UserLeft { client_id, .. }
+                if self.spotlight.as_deref() == Some(client_id) =>
+            {
+                self.spotlight = None;
+            }
+            _ => {}
+        }
+    }
+}
+
+impl ClientCore {
+    /// The additions' fields of a join reply (after a join or a resume).
+    pub(super) fn on_join_additions(&mut self, additions: &JoinReplyAdditions) {
+        let state = &mut self.state;
+        state.title = additions.title.clone().flatten();
+        let poll = additions.poll.clone().flatten();
+        let same = state.poll.as_ref().map(|p| &p.info) == poll.as_ref();
+        if !same {
+            state.poll = poll.clone().map(OpenPoll::new);
+            if let Some(info) = poll {
+                self.out.event(Event::PollStarted(info));
+            }
+        }
+        let spotlight = additions.spotlight.clone().flatten();
+        if state.spotlight != spotlight {
+            state.spotlight = spotlight.clone();
+            self.out.event(Event::SpotlightChanged {
+                client_id: spotlight,
+            });
+        }
+    }
+
+    /// The event for a message of sections 15-17.
+    pub(super) fn classroom_event(msg: ServerMessage) -> Option<Event> {
+        match msg {
+            ServerMessage::PollStarted(info) => Some(Event::PollStarted(info)),
+            ServerMessage::PollUpdate {
+                poll_id,
+                counts,
+                voters,
+            } => Some(Event::PollUpdate {
+                poll_id,
+                counts,
+                voters,
+            }),
+            ServerMessage::PollResults(results) => Some(Event::PollResults(results)),
+            ServerMessage::Attendance {
+                meeting_code,
+                started_at,
+                rows,
+            } => Some(Event::Attendance {
+                meeting_code,
+                started_at,
+                rows,
+            }),
+            ServerMessage::SpotlightChanged { client_id } => {
+                Some(Event::SpotlightChanged { client_id })
+            }
+            _ => None,
+        }
+    }
+
+    /// Votes in the open poll and remembers our choices.
+    pub(super) fn vote(&mut self, poll_id: String, choices: Vec<u32>) {
+        if let Some(p) = self
+            .state
+            .poll
+            .as_mut()
+            .filter(|p| p.info.poll_id == poll_id)
+        {
+            p.my_choices = choices.clone();
+        }
+        self.out.send(ClientMessage::PollVote { poll_id, choices });
+    }
+}
