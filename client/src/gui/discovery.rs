@@ -80,9 +80,9 @@ pub fn lines(found: &[Found]) -> Vec<(String, Pick)> {
             }
             out.push((
                 format!(
-                    "@.    {}  {}  - {}",
-                    m.meeting_code,
+                    "@.    {}  ({}, {})",
                     escape(title),
+                    m.meeting_code,
                     notes.join(", ")
                 ),
                 Pick {
