@@ -9,6 +9,7 @@
 #   poll-card.png     a student's window with the poll card
 #   poll-host.png     the teacher's window: the poll card with live counts
 #   poll-results.png  the results everyone sees once the poll closes
+#   spotlight.png     a student's window: the spotlighted student large
 #
 # Every process it starts is stopped by its id when it ends.
 set -euo pipefail
@@ -117,3 +118,15 @@ xdotool mousemove $((X + 460 - 16 - 230 + 55)) $((Y + HEIGHT - 50 + 17)) click 1
 sleep 2
 shot poll-results.png
 
+kill "$gui"
+
+# 5. A teacher spotlights a student: another student's window.
+headless --name "Dr Hopper" --create --spotlight "Kim Student"
+cs103=$(code_of "Dr Hopper")
+headless --name "Kim Student" --join "$cs103" --video test --size 640x480 --fps 10
+headless --name "Lee Student" --join "$cs103" --video test --size 320x240 --fps 5
+LANMEET_AUTOJOIN="127.0.0.1:$port:Sam Student:$cs103" "$client" 2>"$work/gui-spot.err" &
+gui=$!; pids+=($gui)
+xdotool search --sync --name "lanmeet - meeting" >/dev/null
+sleep 8               # pictures arrive, the notices fade
+shot spotlight.png

@@ -89,7 +89,8 @@ stdout, e.g. {\"event\":\"joined\",\"meeting_code\":\"K7Q2XZ\",...}.
                        before leaving, when --seconds is given)
   --vote N[,N...]      vote for these options (counting from 0) in the open
                        poll, or in the next one that opens
-  --spotlight ID       as host: put participant ID on everyone's stage
+  --spotlight WHO      as host: put this participant (client id or name) on
+                       everyone's stage, now or when they join
   --attendance         as host: ask for the attendance just before leaving
                        (an {\"event\":\"attendance\",...} line)
   --discover           look for servers on the network: probe every broadcast
@@ -503,8 +504,16 @@ impl<'a> Classroom<'a> {
                 print_error(&e.to_string());
             }
         };
-        if let Some(id) = &o.spotlight {
-            report(session.set_spotlight(Some(id)));
+        if let Some(who) = &o.spotlight {
+            // Someone already here, by id or name; otherwise when they join.
+            let state = session.state();
+            if let Some(p) = state
+                .participants
+                .iter()
+                .find(|p| p.client_id == *who || p.username == *who)
+            {
+                report(session.set_spotlight(Some(&p.client_id)));
+            }
         }
         if let Some((question, options)) = &o.poll {
             report(session.create_poll(question, options, o.poll_anonymous, o.poll_multiple));
@@ -535,6 +544,20 @@ impl<'a> Classroom<'a> {
     }
 
     fn on_event(&mut self, session: &Session, event: &Event) {
+        if let (
+            Event::ParticipantJoined {
+                client_id,
+                username,
+            },
+            Some(who),
+        ) = (event, &self.o.spotlight)
+        {
+            if client_id == who || username == who {
+                if let Err(e) = session.set_spotlight(Some(client_id)) {
+                    print_error(&e.to_string());
+                }
+            }
+        }
         if let Event::PollStarted(info) = event {
             if self.o.poll.is_some() && info.by == session.identity().client_id {
                 let close_at = self

@@ -144,3 +144,68 @@ impl ClientCore {
         self.out.send(ClientMessage::PollVote { poll_id, choices });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lanmeet_common::message::{LeaveReason, PollResults};
+
+    fn info() -> PollInfo {
+        PollInfo {
+            poll_id: "p1".into(),
+            question: "Done?".into(),
+            options: vec!["Yes".into(), "No".into()],
+            anonymous: true,
+            multiple: false,
+            by: "c1".into(),
+        }
+    }
+
+    #[test]
+    fn a_poll_opens_counts_and_closes_in_the_state() {
+        let mut s = MeetingState::default();
+        s.apply(&ServerMessage::PollStarted(info()));
+        assert_eq!(s.poll.as_ref().unwrap().counts, [0, 0]);
+        s.apply(&ServerMessage::PollUpdate {
+            poll_id: "p1".into(),
+            counts: vec![2, 1],
+            voters: 3,
+        });
+        s.apply(&ServerMessage::PollUpdate {
+            poll_id: "p0".into(),
+            counts: vec![9, 9],
+            voters: 18,
+        });
+        let poll = s.poll.clone().unwrap();
+        assert_eq!(
+            (poll.counts, poll.voters),
+            (vec![2, 1], 3),
+            "another poll's update is ignored"
+        );
+        s.apply(&ServerMessage::PollResults(PollResults {
+            poll_id: "p1".into(),
+            question: "Done?".into(),
+            options: vec!["Yes".into(), "No".into()],
+            counts: vec![2, 1],
+            voters: 3,
+            votes: None,
+        }));
+        assert!(s.poll.is_none());
+        assert_eq!(s.poll_results.unwrap().voters, 3);
+    }
+
+    #[test]
+    fn the_spotlight_follows_messages_and_leaves() {
+        let mut s = MeetingState::default();
+        s.apply(&ServerMessage::SpotlightChanged {
+            client_id: Some("c3".into()),
+        });
+        assert_eq!(s.spotlight.as_deref(), Some("c3"));
+        s.apply(&ServerMessage::UserLeft {
+            client_id: "c3".into(),
+            username: "Bob".into(),
+            reason: LeaveReason::Timeout,
+        });
+        assert_eq!(s.spotlight, None);
+    }
+}

@@ -196,10 +196,9 @@ pub enum CardView {
 
 /// The text beside a bar: "3 (60%)".
 pub fn count_label(count: u32, voters: u32) -> String {
-    if voters == 0 {
-        format!("{count}")
-    } else {
-        format!("{count} ({}%)", (count * 100 + voters / 2) / voters)
+    match (count * 100 + voters / 2).checked_div(voters) {
+        Some(share) => format!("{count} ({share}%)"),
+        None => format!("{count}"),
     }
 }
 

@@ -63,9 +63,7 @@ impl App {
             Message::PollSaveResults => self.save_poll_results(),
             Message::PollHide => self.poll_card.hide(),
             Message::Attendance => {
-                if self.with_session(|s| s.request_attendance()).is_some() {
-                    self.saving_attendance = true;
-                }
+                self.saving_attendance = self.with_session(|s| s.request_attendance()).is_some();
             }
             Message::Spotlight(target) => {
                 self.with_session(|s| s.set_spotlight(target.as_deref()));
