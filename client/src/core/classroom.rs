@@ -16,36 +16,12 @@
 //! the state keeps its empty defaults.
 
 use lanmeet_common::features::JoinReplyAdditions;
-use lanmeet_common::message::{PollInfo, ServerMessage};
+use lanmeet_common::message::ServerMessage;
 use lanmeet_common::ClientMessage;
-use serde::Serialize;
 
 use super::state::MeetingState;
+pub use super::state::OpenPoll;
 use super::{ClientCore, Event};
-
-/// The open poll, with what we know of it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct OpenPoll {
-    /// As the server announced it.
-    pub info: PollInfo,
-    /// What we voted (empty: not yet).
-    pub my_choices: Vec<u32>,
-    /// The live counts (the host's; zeros until the first update).
-    pub counts: Vec<u32>,
-    /// How many voted (the host's).
-    pub voters: u32,
-}
-
-impl OpenPoll {
-    fn new(info: PollInfo) -> OpenPoll {
-        OpenPoll {
-            counts: vec![0; info.options.len()],
-            my_choices: Vec::new(),
-            voters: 0,
-            info,
-        }
-    }
-}
 
 impl MeetingState {
     /// Applies a message of sections 15-17.
@@ -148,7 +124,7 @@ impl ClientCore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lanmeet_common::message::{LeaveReason, PollResults};
+    use lanmeet_common::message::{LeaveReason, PollInfo, PollResults};
 
     fn info() -> PollInfo {
         PollInfo {

@@ -92,6 +92,30 @@ pub struct TransferInfo {
     pub path: Option<PathBuf>,
 }
 
+/// The open poll, with what we know of it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OpenPoll {
+    /// As the server announced it.
+    pub info: lanmeet_common::message::PollInfo,
+    /// What we voted (empty: not yet).
+    pub my_choices: Vec<u32>,
+    /// The live counts (the host's; zeros until the first update).
+    pub counts: Vec<u32>,
+    /// How many voted (the host's).
+    pub voters: u32,
+}
+
+impl OpenPoll {
+    pub(crate) fn new(info: lanmeet_common::message::PollInfo) -> OpenPoll {
+        OpenPoll {
+            counts: vec![0; info.options.len()],
+            my_choices: Vec::new(),
+            voters: 0,
+            info,
+        }
+    }
+}
+
 /// Everything a UI shows about the meeting.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct MeetingState {
@@ -120,7 +144,7 @@ pub struct MeetingState {
     /// The meeting's title, if it has one.
     pub title: Option<String>,
     /// The open poll.
-    pub poll: Option<super::classroom::OpenPoll>,
+    pub poll: Option<OpenPoll>,
     /// The results of the last poll that closed.
     pub poll_results: Option<lanmeet_common::message::PollResults>,
     /// Who is on everyone's stage.

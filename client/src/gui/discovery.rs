@@ -236,7 +236,7 @@ mod tests {
         assert!(l[0].0.contains("Lab 3 server") && l[0].0.contains("192.168.1.20:5001"));
         assert_eq!(l[0].1.code, None);
         assert!(
-            l[1].0.contains("K7Q2XZ  CS101 lab  - 12 people, password"),
+            l[1].0.contains("CS101 lab  (K7Q2XZ, 12 people, password)"),
             "{}",
             l[1].0
         );

@@ -1,44 +1,21 @@
 //! The session's methods for polls, attendance and spotlight (PROTOCOL.md
-//! sections 15-17), and the title and listing a create sends (section 18).
+//! sections 15-17). (The title and listing a create sends, section 18,
+//! are `Config::with_listing`.)
 //! Each checks its arguments, then hands the core a command; answers come
 //! back as events (`PollStarted`, `PollUpdate`, `PollResults`,
 //! `Attendance`, `SpotlightChanged`).
 
 use lanmeet_common::limits::{
-    MAX_POLL_OPTIONS, MAX_POLL_OPTION_CHARS, MAX_POLL_QUESTION_CHARS, MAX_TITLE_CHARS,
-    MIN_POLL_OPTIONS,
+    MAX_POLL_OPTIONS, MAX_POLL_OPTION_CHARS, MAX_POLL_QUESTION_CHARS, MIN_POLL_OPTIONS,
 };
 use lanmeet_common::ClientMessage;
 
-use super::config::{Config, JoinAction};
 use super::session::Session;
 use crate::core::Command;
 use crate::error::SessionError;
 
 fn invalid(text: String) -> SessionError {
     SessionError::InvalidInput(text)
-}
-
-/// A create's first frame with the title and listing of `config`.
-pub(super) fn with_listing(mut hello: serde_json::Value, config: &Config) -> serde_json::Value {
-    if config.action != JoinAction::Create {
-        return hello;
-    }
-    if let Some(fields) = hello.as_object_mut() {
-        if let Some(title) = config
-            .title
-            .as_deref()
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-        {
-            let title: String = title.chars().take(MAX_TITLE_CHARS).collect();
-            fields.insert("title".into(), title.into());
-        }
-        if config.listed {
-            fields.insert("listed".into(), true.into());
-        }
-    }
-    hello
 }
 
 impl Session {

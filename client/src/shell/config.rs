@@ -119,3 +119,31 @@ pub struct Identity {
     /// Whether we created the meeting.
     pub created: bool,
 }
+
+impl Config {
+    /// Section 18: a create's first frame with our title and listing
+    /// (a join's is returned as it is).
+    pub(super) fn with_listing(&self, mut hello: serde_json::Value) -> serde_json::Value {
+        if self.action != JoinAction::Create {
+            return hello;
+        }
+        if let Some(fields) = hello.as_object_mut() {
+            let title = self
+                .title
+                .as_deref()
+                .map(str::trim)
+                .filter(|t| !t.is_empty());
+            if let Some(title) = title {
+                let title: String = title
+                    .chars()
+                    .take(lanmeet_common::limits::MAX_TITLE_CHARS)
+                    .collect();
+                fields.insert("title".into(), title.into());
+            }
+            if self.listed {
+                fields.insert("listed".into(), true.into());
+            }
+        }
+        hello
+    }
+}

@@ -141,7 +141,7 @@ impl Session {
             additions,
         } = handshake(
             &config,
-            &super::classroom::with_listing(with_features(&hello), &config),
+            &config.with_listing(with_features(&hello)),
             created,
             config.connect_timeout,
         )

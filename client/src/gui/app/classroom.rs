@@ -203,6 +203,15 @@ impl App {
         }
     }
 
+    /// Out of the meeting: its poll windows go.
+    pub(super) fn classroom_left(&mut self) {
+        self.poll_card.hide();
+        if let Some(mut form) = self.poll_form.take() {
+            form.close();
+        }
+        self.saving_attendance = false;
+    }
+
     /// `LANMEET_AUTOVOTE`: ticks the options of a poll just shown and votes.
     fn autovote(&mut self) {
         let (Some(choices), Some(poll)) = (self.options.autovote.clone(), &self.state.poll) else {

@@ -218,6 +218,7 @@ impl App {
         if let Some(mut p) = self.prompt.take() {
             p.close();
         }
+        self.classroom_left();
         let sender = self.sender;
         // Leaving waits for the session's threads (up to about 2 s): not on
         // the UI thread. Dropping the last handle leaves the meeting.
@@ -527,6 +528,7 @@ impl App {
         if let Some(mut p) = self.prompt.take() {
             p.close();
         }
+        self.classroom_left();
         self.camera_on = false;
         self.self_view.clear();
         if let Some(session) = session {
