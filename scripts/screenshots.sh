@@ -65,7 +65,7 @@ pids+=($gui)
 xdotool search --sync --name "lanmeet - join" >/dev/null
 sleep 1
 shot join.png "lanmeet - join"
-click 90 452           # Settings...
+click 90 522           # Settings...
 xdotool search --sync --name "^Settings$" >/dev/null
 sleep 0.5
 shot settings.png "^Settings$"

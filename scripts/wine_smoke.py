@@ -400,7 +400,7 @@ class Smoke:
         self.xdotool("type", "--delay", "30", code)
         time.sleep(1)
         self.shot("windows-join.png", wid)
-        self.click(wid, 410, 432)   # Join
+        self.click(wid, 410, 502)   # Join
         peer = host.wait_event(lambda e: e.get("event") == "participant_joined"
                                and e.get("username") == "Wine Student", 60,
                                "the window joining as Wine Student")

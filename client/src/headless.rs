@@ -38,6 +38,10 @@ Usage:
                  [--camera ID] [--mic ID] [--speaker ID] [--monitor ID]
                  [--offer FILE] [--download-dir DIR] [--accept-files] [--seconds S]
                  [--size WxH] [--fps N] [--quality Q] [--log-dir DIR]
+                 [--title TITLE] [--listed] [--poll \"QUESTION|OPTION|OPTION...\"]
+                 [--poll-anonymous] [--poll-multiple] [--close-poll-after S]
+                 [--vote N[,N...]] [--spotlight ID] [--attendance]
+  lanmeet-client --discover [--host HOST] [--port PORT | --udp-port PORT] [--seconds S]
   lanmeet-client --list-devices
   lanmeet-client --help
 
@@ -74,6 +78,25 @@ stdout, e.g. {\"event\":\"joined\",\"meeting_code\":\"K7Q2XZ\",...}.
   --fps N              video frames per second, 1..30 (default 20)
   --quality Q          JPEG quality, 1..100 (default 60)
   --log-dir DIR        log folder (default logs/client)
+  --title TITLE        with --create: the meeting's title (1..80 characters)
+  --listed             with --create: list the meeting for --discover and the
+                       join window's list of meetings on the network
+  --poll SPEC          as host: open a poll after joining; SPEC is the question
+                       and 2..10 options separated by |, e.g. \"Done?|Yes|No\"
+  --poll-anonymous     the poll's results do not say who chose what
+  --poll-multiple      voters may choose several options
+  --close-poll-after S close the poll S seconds after opening it (default: just
+                       before leaving, when --seconds is given)
+  --vote N[,N...]      vote for these options (counting from 0) in the open
+                       poll, or in the next one that opens
+  --spotlight WHO      as host: put this participant (client id or name) on
+                       everyone's stage, now or when they join
+  --attendance         as host: ask for the attendance just before leaving
+                       (an {\"event\":\"attendance\",...} line)
+  --discover           look for servers on the network: probe every broadcast
+                       address (and --host, if given) on the UDP port
+                       (--udp-port, default --port + 1), print one {\"event\":\"server_found\",...} line per
+                       answer and exit after --seconds (default 2)
 ";
 
 /// What the command line asks for.
@@ -87,6 +110,31 @@ pub enum Command {
     Headless(Box<Options>),
     /// Print the devices and exit.
     ListDevices,
+    /// Look for servers on the network and exit.
+    Discover {
+        /// Also probe this address (a server that broadcast does not reach).
+        host: Option<String>,
+        /// The servers' UDP port.
+        udp_port: u16,
+        /// How long to listen for answers.
+        seconds: f64,
+    },
+}
+
+/// Sections 15-18: what the headless client does with polls, attendance,
+/// spotlight and listing.
+#[derive(Debug, Default, PartialEq)]
+pub struct ClassroomOptions {
+    title: Option<String>,
+    listed: bool,
+    /// The question and the options.
+    poll: Option<(String, Vec<String>)>,
+    poll_anonymous: bool,
+    poll_multiple: bool,
+    close_poll_after: Option<f64>,
+    vote: Option<Vec<u32>>,
+    spotlight: Option<String>,
+    attendance: bool,
 }
 
 /// Where the microphone sound comes from.
@@ -136,6 +184,7 @@ pub struct Options {
     quality: u8,
     log_dir: PathBuf,
     devices: DeviceOptions,
+    classroom: ClassroomOptions,
 }
 
 fn number<T: std::str::FromStr>(option: &str, value: &str) -> Result<T, String> {
@@ -171,7 +220,10 @@ pub fn parse_args(args: &[String]) -> Result<Command, String> {
         quality: 60,
         log_dir: PathBuf::from("logs/client"),
         devices: DeviceOptions::default(),
+        classroom: ClassroomOptions::default(),
     };
+    let mut discover = false;
+    let mut udp_port = None;
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         let mut value = |opt: &str| {
@@ -272,8 +324,47 @@ pub fn parse_args(args: &[String]) -> Result<Command, String> {
                 }
             }
             "--log-dir" => o.log_dir = PathBuf::from(value(arg)?),
+            // Sections 15-18
+            "--title" => o.classroom.title = Some(value(arg)?),
+            "--listed" => o.classroom.listed = true,
+            "--poll" => {
+                let spec = value(arg)?;
+                let mut parts = spec.split('|').map(|p| p.trim().to_string());
+                let question = parts.next().unwrap_or_default();
+                let options: Vec<String> = parts.collect();
+                if question.is_empty() || !(2..=10).contains(&options.len()) {
+                    return Err("--poll is \"QUESTION|OPTION|OPTION...\" with 2..10 options".into());
+                }
+                o.classroom.poll = Some((question, options));
+            }
+            "--poll-anonymous" => o.classroom.poll_anonymous = true,
+            "--poll-multiple" => o.classroom.poll_multiple = true,
+            "--close-poll-after" => {
+                let s: f64 = number(arg, &value(arg)?)?;
+                if !(s >= 0.0 && s.is_finite()) {
+                    return Err("--close-poll-after must be 0 or more".into());
+                }
+                o.classroom.close_poll_after = Some(s);
+            }
+            "--vote" => {
+                let v = value(arg)?;
+                let choices: Result<Vec<u32>, String> =
+                    v.split(',').map(|n| number(arg, n.trim())).collect();
+                o.classroom.vote = Some(choices?);
+            }
+            "--spotlight" => o.classroom.spotlight = Some(value(arg)?),
+            "--attendance" => o.classroom.attendance = true,
+            "--discover" => discover = true,
+            "--udp-port" => udp_port = Some(number(arg, &value(arg)?)?),
             other => return Err(format!("unknown option {other:?}")),
         }
+    }
+    if discover {
+        return Ok(Command::Discover {
+            host,
+            udp_port: udp_port.unwrap_or(port.saturating_add(1)),
+            seconds: o.seconds.unwrap_or(2.0),
+        });
     }
     if !headless {
         return Ok(Command::Gui);
@@ -318,6 +409,8 @@ pub fn run(o: Options) -> ExitCode {
     config.video.fps = o.fps;
     config.video.quality = o.quality;
     config.log = log.clone();
+    config.title = o.classroom.title.clone();
+    config.listed = o.classroom.listed;
 
     let (session, events) = match Session::connect(config) {
         Ok(s) => s,
@@ -343,18 +436,23 @@ pub fn run(o: Options) -> ExitCode {
             }
         }
     }
+    let mut classroom = Classroom::start(&session, &o.classroom);
     let mut ended = false;
     loop {
-        let wait = match deadline {
+        classroom.tick(&session);
+        let left = match deadline {
             Some(d) => match d.checked_duration_since(Instant::now()) {
                 Some(left) => left,
                 None => break,
             },
             None => Duration::from_secs(3600),
         };
+        // Wake for the poll's closing time too.
+        let wait = classroom.until_due().map_or(left, |due| due.min(left));
         match events.recv_timeout(wait) {
             Ok(event) => {
                 print_line(&event);
+                classroom.on_event(&session, &event);
                 match &event {
                     Event::FileOffered(offer) if o.accept_files && offer.sender_id != me => {
                         if let Err(e) = session.request_file(&offer.sender_id, &offer.file_id) {
@@ -372,6 +470,9 @@ pub fn run(o: Options) -> ExitCode {
             Err(RecvTimeoutError::Disconnected) => break,
         }
     }
+    if !ended {
+        classroom.before_leaving(&session, &events);
+    }
     let mut stats = serde_json::to_value(session.stats()).unwrap_or_default();
     if let Some(map) = stats.as_object_mut() {
         map.insert("event".into(), "stats".into());
@@ -384,6 +485,162 @@ pub fn run(o: Options) -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+/// What `--poll`, `--vote`, `--spotlight` and `--attendance` ask for,
+/// carried out as the session goes.
+struct Classroom<'a> {
+    o: &'a ClassroomOptions,
+    /// The poll we opened, once the server announced it, and when to close it.
+    our_poll: Option<(String, Option<Instant>)>,
+    /// Polls we already voted in.
+    voted: Vec<String>,
+}
+
+impl<'a> Classroom<'a> {
+    fn start(session: &Session, o: &'a ClassroomOptions) -> Classroom<'a> {
+        let report = |r: Result<(), lanmeet_client::SessionError>| {
+            if let Err(e) = r {
+                print_error(&e.to_string());
+            }
+        };
+        if let Some(who) = &o.spotlight {
+            // Someone already here, by id or name; otherwise when they join.
+            let state = session.state();
+            if let Some(p) = state
+                .participants
+                .iter()
+                .find(|p| p.client_id == *who || p.username == *who)
+            {
+                report(session.set_spotlight(Some(&p.client_id)));
+            }
+        }
+        if let Some((question, options)) = &o.poll {
+            report(session.create_poll(question, options, o.poll_anonymous, o.poll_multiple));
+        }
+        let mut c = Classroom {
+            o,
+            our_poll: None,
+            voted: Vec::new(),
+        };
+        // A poll already open when we joined came in the join reply.
+        if let Some(poll) = session.state().poll {
+            c.vote_in(session, &poll.info.poll_id);
+        }
+        c
+    }
+
+    fn vote_in(&mut self, session: &Session, poll_id: &str) {
+        let Some(choices) = &self.o.vote else {
+            return;
+        };
+        if self.voted.iter().any(|v| v == poll_id) {
+            return;
+        }
+        self.voted.push(poll_id.to_string());
+        if let Err(e) = session.vote(poll_id, choices) {
+            print_error(&e.to_string());
+        }
+    }
+
+    fn on_event(&mut self, session: &Session, event: &Event) {
+        if let (
+            Event::ParticipantJoined {
+                client_id,
+                username,
+            },
+            Some(who),
+        ) = (event, &self.o.spotlight)
+        {
+            if client_id == who || username == who {
+                if let Err(e) = session.set_spotlight(Some(client_id)) {
+                    print_error(&e.to_string());
+                }
+            }
+        }
+        if let Event::PollStarted(info) = event {
+            if self.o.poll.is_some() && info.by == session.identity().client_id {
+                let close_at = self
+                    .o
+                    .close_poll_after
+                    .map(|s| Instant::now() + Duration::from_secs_f64(s));
+                self.our_poll = Some((info.poll_id.clone(), close_at));
+            }
+            self.vote_in(session, &info.poll_id);
+        }
+    }
+
+    /// How long until the poll is to be closed.
+    fn until_due(&self) -> Option<Duration> {
+        let (_, at) = self.our_poll.as_ref()?;
+        Some(at.as_ref()?.saturating_duration_since(Instant::now()))
+    }
+
+    /// Closes our poll when its time has come.
+    fn tick(&mut self, session: &Session) {
+        if self.until_due().is_some_and(|d| d.is_zero()) {
+            if let Some((id, _)) = self.our_poll.take() {
+                if let Err(e) = session.close_poll(&id) {
+                    print_error(&e.to_string());
+                }
+            }
+        }
+    }
+
+    /// Before leaving: close our poll and ask for the attendance, and
+    /// print the answers (for a second at most).
+    fn before_leaving(&mut self, session: &Session, events: &std::sync::mpsc::Receiver<Event>) {
+        let mut waiting_for = 0;
+        if let Some((id, _)) = self.our_poll.take() {
+            if session.close_poll(&id).is_ok() {
+                waiting_for += 1;
+            }
+        }
+        if self.o.attendance && session.request_attendance().is_ok() {
+            waiting_for += 1;
+        }
+        let until = Instant::now() + Duration::from_secs(1);
+        while waiting_for > 0 {
+            let Some(left) = until.checked_duration_since(Instant::now()) else {
+                break;
+            };
+            match events.recv_timeout(left) {
+                Ok(event) => {
+                    print_line(&event);
+                    if matches!(event, Event::PollResults(_) | Event::Attendance { .. }) {
+                        waiting_for -= 1;
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+    }
+}
+
+/// `--discover`: probes, prints one `server_found` line per answer.
+pub fn discover(host: Option<&str>, udp_port: u16, seconds: f64) -> ExitCode {
+    use std::net::ToSocketAddrs;
+    let extra: Vec<std::net::IpAddr> = host
+        .and_then(|h| (h, udp_port).to_socket_addrs().ok())
+        .map(|addrs| addrs.map(|a| a.ip()).collect())
+        .unwrap_or_default();
+    let wait = Duration::from_secs_f64(seconds.clamp(0.1, 3600.0));
+    match lanmeet_client::discovery::discover(udp_port, &extra, wait) {
+        Ok(found) => {
+            for server in found {
+                let mut line = serde_json::to_value(&server).unwrap_or_default();
+                if let Some(map) = line.as_object_mut() {
+                    map.insert("event".into(), "server_found".into());
+                }
+                print_line(&line);
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            print_error(&format!("cannot look for servers: {e}"));
+            ExitCode::from(1)
+        }
+    }
 }
 
 fn start_media(session: &Session, o: &Options) {
@@ -503,6 +760,55 @@ mod tests {
             Command::ListDevices
         );
         assert!(parse_args(&args("--headless --host h --name a --create --video cam")).is_err());
+    }
+
+    #[test]
+    fn parses_classroom_options() {
+        let cmd = parse_args(
+            &[
+                "--headless",
+                "--host",
+                "h",
+                "--name",
+                "a",
+                "--create",
+                "--title",
+                "CS101 lab",
+                "--listed",
+                "--poll",
+                "Done?|Yes|No",
+                "--poll-multiple",
+                "--close-poll-after",
+                "3",
+                "--vote",
+                "0,1",
+                "--attendance",
+            ]
+            .map(String::from),
+        )
+        .unwrap();
+        let Command::Headless(o) = cmd else {
+            panic!("not headless: {cmd:?}")
+        };
+        let c = &o.classroom;
+        assert_eq!(c.title.as_deref(), Some("CS101 lab"));
+        assert!(c.listed && c.poll_multiple && c.attendance && !c.poll_anonymous);
+        assert_eq!(
+            c.poll,
+            Some(("Done?".into(), vec!["Yes".into(), "No".into()]))
+        );
+        assert_eq!(c.vote, Some(vec![0, 1]));
+        assert_eq!(c.close_poll_after, Some(3.0));
+        assert!(parse_args(&args("--headless --host h --name a --create --poll Q|only")).is_err());
+        assert!(parse_args(&args("--headless --host h --name a --create --vote x")).is_err());
+        assert_eq!(
+            parse_args(&args("--discover --host 127.0.0.1 --port 6000 --seconds 1")).unwrap(),
+            Command::Discover {
+                host: Some("127.0.0.1".into()),
+                udp_port: 6001,
+                seconds: 1.0
+            }
+        );
     }
 
     #[test]

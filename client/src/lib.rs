@@ -43,7 +43,7 @@ pub mod media;
 mod shell;
 
 pub use media::{image, screen, wav};
-pub use shell::log;
+pub use shell::{discovery, log};
 
 pub use crate::core::{
     DisconnectReason, Event, JitterStats, MediaPath, MeetingState, Participant, TransferDirection,

@@ -22,6 +22,11 @@ fn main() -> ExitCode {
         }
         Ok(headless::Command::Gui) => gui::run(&args),
         Ok(headless::Command::Headless(options)) => headless::run(*options),
+        Ok(headless::Command::Discover {
+            host,
+            udp_port,
+            seconds,
+        }) => headless::discover(host.as_deref(), udp_port, seconds),
         Ok(headless::Command::ListDevices) => {
             print!(
                 "{}",

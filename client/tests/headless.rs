@@ -176,3 +176,119 @@ fn headless_help_gui_and_errors() {
     assert_eq!(line["event"], "error");
     assert!(line["message"].as_str().unwrap().contains("cannot reach"));
 }
+
+/// Runs the binary with `args` to the end and returns its JSON lines.
+fn run_binary(args: &[&str]) -> Vec<Value> {
+    let out = Command::new(BIN)
+        .args(args)
+        .stderr(Stdio::null())
+        .output()
+        .expect("the client binary runs");
+    assert!(out.status.success(), "{:?}", out.status);
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("every line is JSON"))
+        .collect()
+}
+
+#[test]
+fn headless_poll_vote_attendance_and_discover() {
+    let server = server();
+    let dir = TempDir::new("headless-poll");
+    let logs = dir.join("logs");
+    let logs = logs.to_str().unwrap();
+    let port = server.tcp_addr().port().to_string();
+    let mut host = create(&server, "Teacher", dir.path());
+    let code = host.code();
+    let options = ["Yes".to_string(), "No".to_string()];
+    host.session
+        .create_poll("Ready?", &options, true, false)
+        .unwrap();
+    host.events
+        .wait(|e| matches!(e, Event::PollStarted(_)), "the poll");
+    // The student votes in the poll its join reply carries.
+    let student = run_binary(&[
+        "--headless",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        &port,
+        "--name",
+        "Student",
+        "--join",
+        &code,
+        "--vote",
+        "1",
+        "--seconds",
+        "1.5",
+        "--log-dir",
+        logs,
+    ]);
+    assert!(student
+        .iter()
+        .any(|l| l["event"] == "poll_started" && l["question"] == "Ready?"));
+    host.events.wait(
+        |e| matches!(e, Event::PollUpdate { counts, .. } if counts == &[0, 1]),
+        "the binary's vote",
+    );
+
+    // A teacher binary: a listed meeting with a poll it closes itself,
+    // and the attendance before leaving; --discover finds the meeting.
+    let mut teacher = Command::new(BIN)
+        .args([
+            "--headless",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port,
+            "--name",
+            "T2",
+        ])
+        .args([
+            "--create",
+            "--title",
+            "CS101 lab",
+            "--listed",
+            "--poll",
+            "Done?|Yes|No",
+        ])
+        .args([
+            "--close-poll-after",
+            "0.5",
+            "--attendance",
+            "--seconds",
+            "2.5",
+        ])
+        .args(["--log-dir", logs])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the client binary runs");
+    std::thread::sleep(std::time::Duration::from_millis(1000));
+    let udp = server.udp_addr().port().to_string();
+    let found = run_binary(&[
+        "--discover",
+        "--host",
+        "127.0.0.1",
+        "--udp-port",
+        &udp,
+        "--seconds",
+        "0.5",
+    ]);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["event"], "server_found");
+    let meetings = found[0]["meetings"].as_array().unwrap();
+    assert_eq!(meetings.len(), 1, "only the listed meeting: {found:?}");
+    assert_eq!(meetings[0]["title"], "CS101 lab");
+    let stdout = teacher.stdout.take().unwrap();
+    let lines: Vec<Value> = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .map(|l| serde_json::from_str(&l).unwrap())
+        .collect();
+    assert!(teacher.wait().unwrap().success());
+    let kinds: Vec<&str> = lines.iter().filter_map(|l| l["event"].as_str()).collect();
+    for kind in ["poll_started", "poll_results", "attendance", "disconnected"] {
+        assert!(kinds.contains(&kind), "{kind} in {kinds:?}");
+    }
+}

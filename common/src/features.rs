@@ -23,7 +23,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::message::JoinReply;
+use crate::limits::MAX_TITLE_CHARS;
+use crate::message::{JoinReply, PollInfo};
 
 /// One addition to version 1, by the name it has on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,6 +142,10 @@ pub const SERVER_FEATURES: FeatureSet = FeatureSet::of(&[
     // One line per addition, in section order.
     Feature::Nack,
     Feature::Resume,
+    Feature::Polls,
+    Feature::Attendance,
+    Feature::Spotlight,
+    Feature::Discovery,
 ]);
 
 /// What the additions add to `create_meeting` and `join_meeting`:
@@ -150,15 +155,34 @@ pub struct HandshakeAdditions {
     /// The additions the client understands; absent for a version 1 client.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub features: Option<Vec<String>>,
+    /// Section 18, `create_meeting` only: the meeting's title, 1..80
+    /// characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Section 18, `create_meeting` only: whether discovery answers list
+    /// the meeting (absent: not listed).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub listed: bool,
 }
 
 impl HandshakeAdditions {
     /// Reads the additions' fields from a handshake frame body (the version
     /// 1 fields are read by [`crate::message::ClientMessage::parse`]).
     pub fn parse(body: &[u8]) -> Result<HandshakeAdditions, crate::message::BadRequest> {
-        serde_json::from_slice(body).map_err(|_| {
-            crate::message::BadRequest("features must be a list of strings".to_string())
-        })
+        let additions: HandshakeAdditions = serde_json::from_slice(body).map_err(|_| {
+            crate::message::BadRequest(
+                "features must be a list of strings, title a string, listed a boolean".to_string(),
+            )
+        })?;
+        if let Some(title) = &additions.title {
+            let count = title.chars().take(MAX_TITLE_CHARS + 1).count();
+            if count == 0 || count > MAX_TITLE_CHARS || title.chars().any(char::is_control) {
+                return Err(crate::message::BadRequest(format!(
+                    "title must be 1..={MAX_TITLE_CHARS} characters, no control characters"
+                )));
+            }
+        }
+        Ok(additions)
     }
 }
 
@@ -178,6 +202,18 @@ pub struct JoinReplyAdditions {
     /// otherwise).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub resumed: bool,
+    /// Section 18: the meeting's title, or null; only to a client that
+    /// named `"discovery"` (the outer `None`: not sent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<Option<String>>,
+    /// Section 15: the open poll, or null; only to a client that named
+    /// `"polls"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub poll: Option<Option<PollInfo>>,
+    /// Section 17: who is in the spotlight, or null; only to a client that
+    /// named `"spotlight"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spotlight: Option<Option<String>>,
 }
 
 impl JoinReplyAdditions {
@@ -243,9 +279,36 @@ mod tests {
         for bad in [
             &br#"{"type":"create_meeting","features":"resume"}"#[..],
             br#"{"type":"create_meeting","features":[1]}"#,
+            br#"{"type":"create_meeting","title":""}"#,
+            br#"{"type":"create_meeting","title":"a\nb"}"#,
+            br#"{"type":"create_meeting","listed":"yes"}"#,
         ] {
             assert!(HandshakeAdditions::parse(bad).is_err());
         }
+    }
+
+    #[test]
+    fn title_and_listed_read_back() {
+        let body = br#"{"type":"create_meeting","title":"CS101 lab","listed":true}"#;
+        let a = HandshakeAdditions::parse(body).unwrap();
+        assert_eq!(a.title.as_deref(), Some("CS101 lab"));
+        assert!(a.listed);
+        let long = format!(r#"{{"title":"{}"}}"#, "x".repeat(81));
+        assert!(HandshakeAdditions::parse(long.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn a_null_title_is_sent_as_null_and_an_absent_one_not_at_all() {
+        let sent = JoinReplyAdditions {
+            title: Some(None),
+            spotlight: Some(Some("c3".into())),
+            ..JoinReplyAdditions::default()
+        };
+        let v = serde_json::to_value(&sent).unwrap();
+        assert_eq!(v["title"], serde_json::Value::Null);
+        assert!(v.as_object().unwrap().contains_key("title"));
+        assert!(!v.as_object().unwrap().contains_key("poll"));
+        assert_eq!(v["spotlight"], "c3");
     }
 
     #[test]
@@ -278,6 +341,7 @@ mod tests {
             features: Some(vec!["resume".into()]),
             resume_token: Some("5e".repeat(16)),
             resumed: true,
+            ..JoinReplyAdditions::default()
         };
         let body = serde_json::to_vec(&JoinReplyMessage {
             kind: JoinReplyKind::JoinSuccess,

@@ -10,7 +10,9 @@
 //! - [`limits`]: every number the protocol fixes;
 //! - [`base64`], [`sha256`]: the encodings the messages carry;
 //! - [`filename`]: the receiver's rule for the names in file offers;
-//! - [`time`]: protocol timestamps and log file names.
+//! - [`time`]: protocol timestamps and log file names;
+//! - [`discovery`]: the LAN probe and its answer (section 18);
+//! - [`csv`]: the attendance and poll results files (sections 15-16).
 //!
 //! Out of scope: sockets, threads, clocks you cannot pass in. The server and
 //! the client do the I/O and depend on this crate; it depends on neither.
@@ -21,6 +23,8 @@
 
 pub mod audio;
 pub mod base64;
+pub mod csv;
+pub mod discovery;
 pub mod features;
 pub mod filename;
 pub mod framing;

@@ -143,3 +143,29 @@ pub const MAX_FRAGMENTS: usize = 256;
 
 /// A client gives up on an incomplete video frame after this long, in ms.
 pub const FRAGMENT_TIMEOUT_MS: u64 = 500;
+
+// Sections 15-18
+
+/// A poll's question, in characters (section 15).
+pub const MAX_POLL_QUESTION_CHARS: usize = 500;
+
+/// Fewest options a poll has (section 15).
+pub const MIN_POLL_OPTIONS: usize = 2;
+
+/// Most options a poll has (section 15).
+pub const MAX_POLL_OPTIONS: usize = 10;
+
+/// One poll option, in characters (section 15).
+pub const MAX_POLL_OPTION_CHARS: usize = 200;
+
+/// Live poll counts go to the host at most this often (4 a second).
+pub const POLL_UPDATE_INTERVAL_MS: u64 = 250;
+
+/// A meeting title, in characters (section 18).
+pub const MAX_TITLE_CHARS: usize = 80;
+
+/// The body of a discovery probe, in bytes: `lanmeet?` and zero padding (section 18).
+pub const DISCOVERY_PROBE_LEN: usize = 256;
+
+/// Discovery answers to one source address a second (section 18).
+pub const DISCOVERY_ANSWERS_PER_SEC: u64 = 5;

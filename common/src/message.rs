@@ -219,6 +219,44 @@ pub enum ClientMessage {
         /// The sender's id of the offer.
         file_id: String,
     },
+
+    // Sections 15-18: polls, attendance, spotlight.
+    /// Section 15, host: open a poll.
+    /// `{"type":"poll_create","question":"Done?","options":["Yes","No"],"anonymous":true,"multiple":false}`
+    PollCreate {
+        /// 1..500 characters.
+        question: String,
+        /// 2..10 options of 1..200 characters each.
+        options: Vec<String>,
+        /// Whether `poll_results` leaves out who chose what. Absent means `false`.
+        #[serde(default)]
+        anonymous: bool,
+        /// Whether a voter may choose more than one option. Absent means `false`.
+        #[serde(default)]
+        multiple: bool,
+    },
+    /// Section 15, anyone: vote (again) in the open poll.
+    /// `{"type":"poll_vote","poll_id":"p1","choices":[0]}`
+    PollVote {
+        /// The open poll.
+        poll_id: String,
+        /// Indices into its options, no repeats; exactly one unless `multiple`.
+        choices: Vec<u32>,
+    },
+    /// Section 15, host: close the open poll: `{"type":"poll_close","poll_id":"p1"}`
+    PollClose {
+        /// The open poll.
+        poll_id: String,
+    },
+    /// Section 16, host: ask for the attendance rows: `{"type":"attendance_request"}`
+    AttendanceRequest,
+    /// Section 17, host: put someone on everyone's stage, or clear it.
+    /// `{"type":"spotlight","client_id":"c3"}` / `{"type":"spotlight","client_id":null}`
+    Spotlight {
+        /// Who, or null to clear (an absent field clears too).
+        #[serde(default)]
+        client_id: Option<String>,
+    },
 }
 
 /// Camera state in `video_state` and `participant_video_state`.
@@ -625,6 +663,105 @@ pub enum ServerMessage {
         /// The sender's id of the offer.
         file_id: String,
     },
+
+    // Sections 15-18: polls, attendance, spotlight.
+    /// Section 15: a poll opened (to all, the host included); see [`PollInfo`].
+    PollStarted(PollInfo),
+    /// Section 15, to the host: live counts, at most 4 a second.
+    /// `{"type":"poll_update","poll_id":"p1","counts":[3,1],"voters":4}`
+    PollUpdate {
+        /// The poll.
+        poll_id: String,
+        /// `counts[i]`: voters choosing option `i`.
+        counts: Vec<u32>,
+        /// Participants who voted.
+        voters: u32,
+    },
+    /// Section 15: a poll closed (to all); see [`PollResults`].
+    PollResults(PollResults),
+    /// Section 16, to the host: the meeting's attendance.
+    /// `{"type":"attendance","meeting_code":"K7Q2XZ","started_at":1763700000.0,"rows":[...]}`
+    Attendance {
+        /// The meeting.
+        meeting_code: String,
+        /// Server unix time the meeting was created.
+        started_at: f64,
+        /// One row per stay, in order of joining.
+        rows: Vec<AttendanceRow>,
+    },
+    /// Section 17: `{"type":"spotlight_changed","client_id":"c3"}` (null: cleared)
+    SpotlightChanged {
+        /// Who is on everyone's stage, or null.
+        client_id: Option<String>,
+    },
+}
+
+/// Section 15: an open poll, as in `poll_started` and a join reply's `poll`.
+///
+/// `{"type":"poll_started","poll_id":"p1","question":"Done?","options":["Yes","No"],
+///   "anonymous":true,"multiple":false,"by":"c1"}`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PollInfo {
+    /// Unique on the server.
+    pub poll_id: String,
+    /// The question.
+    pub question: String,
+    /// The options, 2..10.
+    pub options: Vec<String>,
+    /// Whether the results leave out who chose what.
+    pub anonymous: bool,
+    /// Whether a voter may choose more than one option.
+    pub multiple: bool,
+    /// The host who opened it.
+    pub by: String,
+}
+
+/// Section 15: a closed poll's results.
+///
+/// `{"type":"poll_results","poll_id":"p1","question":"Done?","options":["Yes","No"],
+///   "counts":[3,1],"voters":4,"votes":{"c3":{"username":"Bob","choices":[1]}}}`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PollResults {
+    /// The poll.
+    pub poll_id: String,
+    /// The question.
+    pub question: String,
+    /// The options.
+    pub options: Vec<String>,
+    /// `counts[i]`: voters choosing option `i`.
+    pub counts: Vec<u32>,
+    /// Participants who voted.
+    pub voters: u32,
+    /// Who chose what, by client id; only when the poll was not anonymous.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub votes: Option<std::collections::BTreeMap<String, PollVoteInfo>>,
+}
+
+/// Section 15: one voter's choices in non-anonymous results:
+/// `{"username":"Bob","choices":[1]}`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PollVoteInfo {
+    /// The voter's name.
+    pub username: String,
+    /// The options it chose.
+    pub choices: Vec<u32>,
+}
+
+/// Section 16: one stay of one participant.
+///
+/// `{"username":"Bob","client_id":"c7","joined_at":1763700000.5,"left_at":null,"reason":null}`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttendanceRow {
+    /// Its name.
+    pub username: String,
+    /// Its id.
+    pub client_id: String,
+    /// Server unix time of joining.
+    pub joined_at: f64,
+    /// Server unix time of leaving; null while present.
+    pub left_at: Option<f64>,
+    /// Why it left (as in `user_left`); null while present.
+    pub reason: Option<LeaveReason>,
 }
 
 /// Why a client frame was refused as `bad_request`.
@@ -740,6 +877,42 @@ impl ClientMessage {
             ClientMessage::FileUnoffer { file_id } => {
                 check_chars("file_id", file_id, 1, MAX_FILE_ID_CHARS)
             }
+            // Sections 15-18
+            ClientMessage::PollCreate {
+                question, options, ..
+            } => {
+                check_chars("question", question, 1, MAX_POLL_QUESTION_CHARS)?;
+                if options.len() < MIN_POLL_OPTIONS || options.len() > MAX_POLL_OPTIONS {
+                    return Err(bad(format!(
+                        "options must hold {MIN_POLL_OPTIONS}..={MAX_POLL_OPTIONS} strings"
+                    )));
+                }
+                for option in options {
+                    check_chars("each option", option, 1, MAX_POLL_OPTION_CHARS)?;
+                }
+                Ok(())
+            }
+            ClientMessage::PollVote { poll_id, choices } => {
+                check_chars("poll_id", poll_id, 1, 64)?;
+                if choices.is_empty() {
+                    return Err(bad("choices is empty"));
+                }
+                if choices.len() > MAX_POLL_OPTIONS {
+                    return Err(bad(format!(
+                        "choices holds over {MAX_POLL_OPTIONS} entries"
+                    )));
+                }
+                for (i, c) in choices.iter().enumerate() {
+                    if choices[..i].contains(c) {
+                        return Err(bad(format!("choice {c} is repeated")));
+                    }
+                }
+                Ok(())
+            }
+            ClientMessage::PollClose { poll_id } => check_chars("poll_id", poll_id, 1, 64),
+            ClientMessage::Spotlight {
+                client_id: Some(id),
+            } => check_chars("client_id", id, 1, 64),
             _ => Ok(()),
         }
     }

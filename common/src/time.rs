@@ -29,6 +29,22 @@ pub fn log_stamp(t: SystemTime) -> String {
     )
 }
 
+/// `YYYY-MM-DDTHH:MM:SSZ` (ISO 8601, UTC) for a unix time in seconds, as
+/// the attendance CSV writes times; times before 1970 read as 1970.
+pub fn iso8601_utc(unix: f64) -> String {
+    let secs = if unix.is_finite() {
+        unix.clamp(0.0, 1e12)
+    } else {
+        0.0
+    };
+    let t = UNIX_EPOCH + std::time::Duration::from_secs_f64(secs);
+    let u = Utc::of(t);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        u.year, u.month, u.day, u.hour, u.minute, u.second
+    )
+}
+
 /// A moment as UTC calendar fields.
 struct Utc {
     year: i64,
@@ -85,6 +101,8 @@ mod tests {
         assert_eq!(file_stamp(t), "2025-11-21T04-40-00Z");
         let leap = UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
         assert_eq!(file_stamp(leap), "2000-02-29T00-00-00Z");
+        assert_eq!(iso8601_utc(1_763_700_000.75), "2025-11-21T04:40:00Z");
+        assert_eq!(iso8601_utc(-5.0), "1970-01-01T00:00:00Z");
         assert_eq!(
             unix_seconds(t + Duration::from_millis(250)),
             1_763_700_000.25

@@ -35,7 +35,7 @@ use lanmeet_server::core::{ConnId, Core, CoreConfig, Output, Outputs};
 use lanmeet_server::rng::SeededRandom;
 
 /// Every `type` a client may send.
-const TYPES: [&str; 33] = [
+const TYPES: [&str; 38] = [
     "create_meeting",
     "join_meeting",
     "ping",
@@ -69,6 +69,12 @@ const TYPES: [&str; 33] = [
     "file_end",
     "file_cancel",
     "file_unoffer",
+    // Sections 15-18
+    "poll_create",
+    "poll_vote",
+    "poll_close",
+    "attendance_request",
+    "spotlight",
 ];
 
 const NAMES: [&str; 4] = ["Alice", "alice", "Bob", " Carol "];
@@ -189,6 +195,16 @@ fn build(kind: u8, f: &Fields, known: &Known) -> Value {
         "transfer_id": format!("t{}", f.transfer % 6),
         "offset": f.number % 5000,
         "data": blob,
+        "question": f.text,
+        "options": ["a", "b", "c"],
+        "anonymous": f.flag,
+        "multiple": !f.flag,
+        "poll_id": format!("p{}", f.file % 3),
+        "choices": [f.small % 4],
+        "client_id": who,
+        "features": ["polls", "attendance", "spotlight", "discovery"],
+        "title": "Lab",
+        "listed": f.flag,
     });
     v["state"] = if ty == "video_state" {
         json!(if f.flag { "started" } else { "stopped" })
@@ -250,6 +266,9 @@ impl Harness {
                     }
                 }
                 Output::Close { conn } => self.open.retain(|&c| c != conn),
+                Output::Datagram { bytes, .. } if bytes.first() == Some(&b'D') => {
+                    lanmeet_common::discovery::parse_reply(bytes).expect("discovery answers parse");
+                }
                 Output::Datagram { bytes, .. } => {
                     let d = udp::parse(bytes).expect("server datagrams parse");
                     if d.kind == Kind::Audio {
@@ -257,7 +276,7 @@ impl Harness {
                         audio::parse_body(d.body).expect("a whole audio frame");
                     }
                 }
-                Output::Relay { .. } | Output::Log(_) => {}
+                Output::Relay { .. } | Output::Log(_) | Output::Attendance { .. } => {}
             }
         }
         assert_eq!(self.core.connection_count(), self.open.len());

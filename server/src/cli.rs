@@ -33,7 +33,10 @@ OPTIONS:
     --max-incomplete-mib N  memory for messages still arriving, over all
                             connections, in MiB; past it the newest
                             connection holding one is refused [default: 256]
-    --log-dir DIR           where the log file goes [default: logs/server]
+    --log-dir DIR           where the log file goes (and attendance/ with one
+                            CSV per meeting) [default: logs/server]
+    --name NAME             the name clients see when they look for servers
+                            on the network, 1..64 characters [default: the host name]
     -h, --help              print this help
 
 Clients need the TCP port and the UDP port open in the firewall.
@@ -78,6 +81,14 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
                 config.max_incomplete_bytes = number(&name, &value()?, 8, 1 << 20)? << 20
             }
             "--log-dir" => config.log_dir = Some(PathBuf::from(value()?)),
+            "--name" => {
+                let name = value()?.trim().to_string();
+                let count = name.chars().count();
+                if count == 0 || count > 64 || name.chars().any(char::is_control) {
+                    return Err("--name: 1..64 characters, no control characters".into());
+                }
+                config.name = Some(name);
+            }
             _ => return Err(format!("unknown option {flag} (see --help)")),
         }
     }
@@ -141,6 +152,12 @@ mod tests {
             run(&["--log-dir", "x"]).unwrap().log_dir,
             Some(PathBuf::from("x"))
         );
+        assert_eq!(
+            run(&["--name", "Lab 3 server"]).unwrap().name.as_deref(),
+            Some("Lab 3 server")
+        );
+        assert!(run(&["--name", ""]).is_err());
+        assert!(run(&["--name", &"x".repeat(65)]).is_err());
     }
 
     #[test]

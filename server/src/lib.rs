@@ -55,6 +55,8 @@ pub struct Config {
     /// A connection silent this long is closed (30 s in the protocol;
     /// tests shorten it).
     pub idle_timeout: std::time::Duration,
+    /// The name discovery answers give (section 18); `None`: the host name.
+    pub name: Option<String>,
 }
 
 impl Default for Config {
@@ -70,8 +72,20 @@ impl Default for Config {
             max_incomplete_bytes: limits::DEFAULT_MAX_INCOMPLETE_BYTES,
             max_handshakes_per_address: limits::MAX_HANDSHAKES_PER_ADDRESS,
             idle_timeout: std::time::Duration::from_secs(limits::IDLE_TIMEOUT_SECS),
+            name: None,
         }
     }
+}
+
+/// This machine's host name, the default `--name` (section 18): read
+/// from the kernel, or "lanmeet" where that is not possible.
+pub fn host_name() -> String {
+    ["/proc/sys/kernel/hostname", "/etc/hostname"]
+        .iter()
+        .filter_map(|path| std::fs::read_to_string(path).ok())
+        .map(|name| name.trim().chars().take(64).collect::<String>())
+        .find(|name| !name.is_empty())
+        .unwrap_or_else(|| "lanmeet".to_string())
 }
 
 /// A server whose sockets are bound, ready to run.
@@ -110,6 +124,8 @@ impl Server {
             max_connections: config.max_connections,
             max_handshakes_per_address: config.max_handshakes_per_address,
             idle_timeout: config.idle_timeout,
+            server_name: config.name.clone().unwrap_or_else(host_name),
+            tcp_port: tcp_addr.port(),
         };
         let shell = shell::Shell::new(
             poll,

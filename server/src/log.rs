@@ -12,6 +12,7 @@ use lanmeet_common::time::{file_stamp, log_stamp};
 pub struct Logger {
     file: Option<LineWriter<File>>,
     path: Option<PathBuf>,
+    dir: Option<PathBuf>,
 }
 
 impl Logger {
@@ -22,6 +23,7 @@ impl Logger {
             return Ok(Logger {
                 file: None,
                 path: None,
+                dir: None,
             });
         };
         fs::create_dir_all(dir)?;
@@ -33,12 +35,27 @@ impl Logger {
         Ok(Logger {
             file: Some(LineWriter::new(file)),
             path: Some(path),
+            dir: Some(dir.to_path_buf()),
         })
     }
 
     /// Where the lines go, if anywhere.
     pub fn path(&self) -> Option<&Path> {
         self.path.as_deref()
+    }
+
+    /// Writes `contents` to `<log dir>/<folder>/<name>` (the attendance
+    /// CSV of a meeting that ended) and logs where, or why not. Without a
+    /// log dir nothing is written.
+    pub fn write_report(&mut self, folder: &str, name: &str, contents: &str) {
+        let Some(dir) = self.dir.as_ref().map(|d| d.join(folder)) else {
+            return;
+        };
+        let path = dir.join(name);
+        match fs::create_dir_all(&dir).and_then(|()| fs::write(&path, contents)) {
+            Ok(()) => self.line(&format!("wrote {}", path.display())),
+            Err(e) => self.line(&format!("cannot write {}: {e}", path.display())),
+        }
     }
 
     /// Writes one line. A failing disk must not stop the meeting, so write

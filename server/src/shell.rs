@@ -652,6 +652,9 @@ impl LoopState {
                         }
                     }
                     Output::Log(line) => self.logger.line(&line),
+                    Output::Attendance { file_name, csv } => {
+                        self.logger.write_report("attendance", &file_name, &csv)
+                    }
                 }
             }
             self.outputs = outputs;

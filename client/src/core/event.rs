@@ -13,7 +13,9 @@
 
 use std::path::PathBuf;
 
-use lanmeet_common::message::{ChatLine, FileOfferInfo, LeaveReason};
+use lanmeet_common::message::{
+    AttendanceRow, ChatLine, FileOfferInfo, LeaveReason, PollInfo, PollResults,
+};
 use lanmeet_common::ErrorCode;
 use serde::Serialize;
 
@@ -305,6 +307,34 @@ pub enum Event {
         is_host: bool,
         /// How many others are there.
         others: usize,
+    },
+    // Sections 15-17
+    /// A poll opened (the open poll is also in the state).
+    PollStarted(PollInfo),
+    /// Live counts of the open poll (the host only).
+    PollUpdate {
+        /// The poll.
+        poll_id: String,
+        /// Voters per option.
+        counts: Vec<u32>,
+        /// How many voted.
+        voters: u32,
+    },
+    /// A poll closed with these results.
+    PollResults(PollResults),
+    /// The attendance the host asked for.
+    Attendance {
+        /// The meeting.
+        meeting_code: String,
+        /// Server unix time it started.
+        started_at: f64,
+        /// One row per stay.
+        rows: Vec<AttendanceRow>,
+    },
+    /// The host put someone on everyone's stage, or cleared it.
+    SpotlightChanged {
+        /// Who, or none.
+        client_id: Option<String>,
     },
     /// The session is over. Always the last event.
     Disconnected {

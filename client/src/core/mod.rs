@@ -30,10 +30,12 @@
 //! front end hears), `parse` (what a server frame is), `assembler` (camera
 //! frames from fragments, and restarts), `jitter` (the adaptive audio
 //! jitter buffer) and `conceal` (what to play for a lost frame), `heartbeat` (ping, hello, media path, server silence),
-//! `nack` (section 13: asking for lost video fragments, re-sending ours) and
-//! `transfers` (the file protocol).
+//! `nack` (section 13: asking for lost video fragments, re-sending ours),
+//! `transfers` (the file protocol) and `classroom` (polls, attendance,
+//! spotlight: sections 15-17).
 
 pub mod assembler;
+pub mod classroom;
 pub mod conceal;
 pub mod event;
 pub mod heartbeat;
@@ -118,6 +120,9 @@ pub enum Input<'a> {
         /// The next resume token.
         resume_token: Option<String>,
     },
+    /// The additions' fields of the join reply (sections 15-18: title,
+    /// open poll, spotlight), right after a join or a resume.
+    JoinAdditions(&'a lanmeet_common::features::JoinReplyAdditions),
     /// The connection is over (all session threads have stopped). The last
     /// input: the core fails open transfers, marks the state disconnected
     /// and sends `Disconnected`, then ignores everything.
@@ -154,6 +159,13 @@ pub enum Command {
     Cancel {
         /// The transfer.
         transfer_id: String,
+    },
+    /// Section 15: vote in the open poll (and remember our choices).
+    Vote {
+        /// The poll.
+        poll_id: String,
+        /// Indices of the chosen options.
+        choices: Vec<u32>,
     },
 }
 
@@ -372,6 +384,7 @@ impl ClientCore {
                 reply,
                 resume_token,
             } => self.on_resumed(&reply, resume_token, now),
+            Input::JoinAdditions(additions) => self.on_join_additions(additions),
             Input::Ended(reason) => self.on_ended(reason),
         }
     }
@@ -675,6 +688,7 @@ impl ClientCore {
             Command::Cancel { transfer_id } => {
                 self.transfers.cancel(state, out, &transfer_id);
             }
+            Command::Vote { poll_id, choices } => self.vote(poll_id, choices),
         }
     }
 
@@ -723,6 +737,8 @@ impl ClientCore {
         }
         // Private lines are not in the server's history: keep ours.
         state.chat = self.state.chat.clone();
+        // Our vote, until the reply's additions say the poll is gone.
+        state.poll = self.state.poll.clone();
         self.state = state;
         self.config.client_id = reply.client_id.clone();
         self.config.udp_token = reply.udp_token.clone();
@@ -1022,6 +1038,12 @@ impl ClientCore {
                 self.transfers.on_error(state, out, &transfer_id, why);
                 None
             }
+            // Sections 15-17
+            msg @ (ServerMessage::PollStarted(_)
+            | ServerMessage::PollUpdate { .. }
+            | ServerMessage::PollResults(_)
+            | ServerMessage::Attendance { .. }
+            | ServerMessage::SpotlightChanged { .. }) => Self::classroom_event(msg),
         };
         if let Some(e) = event {
             self.out.event(e);

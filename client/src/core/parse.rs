@@ -49,6 +49,12 @@ pub const KNOWN_SERVER_TYPES: &[&str] = &[
     "file_end",
     "file_error",
     "file_unavailable",
+    // Sections 15-18, named in our handshake
+    "poll_started",
+    "poll_update",
+    "poll_results",
+    "attendance",
+    "spotlight_changed",
 ];
 
 /// What one server frame turned out to be.

@@ -92,6 +92,30 @@ pub struct TransferInfo {
     pub path: Option<PathBuf>,
 }
 
+/// The open poll, with what we know of it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OpenPoll {
+    /// As the server announced it.
+    pub info: lanmeet_common::message::PollInfo,
+    /// What we voted (empty: not yet).
+    pub my_choices: Vec<u32>,
+    /// The live counts (the host's; zeros until the first update).
+    pub counts: Vec<u32>,
+    /// How many voted (the host's).
+    pub voters: u32,
+}
+
+impl OpenPoll {
+    pub(crate) fn new(info: lanmeet_common::message::PollInfo) -> OpenPoll {
+        OpenPoll {
+            counts: vec![0; info.options.len()],
+            my_choices: Vec::new(),
+            voters: 0,
+            info,
+        }
+    }
+}
+
 /// Everything a UI shows about the meeting.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct MeetingState {
@@ -116,6 +140,15 @@ pub struct MeetingState {
     pub offers: Vec<FileOfferInfo>,
     /// Transfers, newest last.
     pub transfers: Vec<TransferInfo>,
+    // Sections 15-18
+    /// The meeting's title, if it has one.
+    pub title: Option<String>,
+    /// The open poll.
+    pub poll: Option<OpenPoll>,
+    /// The results of the last poll that closed.
+    pub poll_results: Option<lanmeet_common::message::PollResults>,
+    /// Who is on everyone's stage.
+    pub spotlight: Option<String>,
 }
 
 impl MeetingState {
@@ -148,6 +181,7 @@ impl MeetingState {
             chat: reply.chat_history.clone(),
             offers: reply.files.clone(),
             transfers: Vec::new(),
+            ..MeetingState::default()
         }
     }
 
@@ -229,6 +263,7 @@ impl MeetingState {
     /// Applies one server message. Messages that do not change the
     /// meeting (pong, errors, file data) leave it as it is.
     pub fn apply(&mut self, msg: &ServerMessage) {
+        self.apply_classroom(msg);
         match msg {
             ServerMessage::UserJoined {
                 client_id,

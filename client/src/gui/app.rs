@@ -49,6 +49,7 @@ use super::theme;
 use super::toolbar::{StatusBar, StatusState, Toolbar, ToolbarState, STATUS_H, TOOLBAR_H};
 
 mod actions;
+mod classroom;
 mod meeting;
 
 /// Width of the sidebar.
@@ -236,6 +237,15 @@ pub struct App {
     frame_seen: HashMap<String, Instant>,
     /// Who each of our private lines went to, by timestamp bits.
     private_to: HashMap<u64, String>,
+    // Sections 15-18
+    /// The host's new-poll form, while open.
+    poll_form: Option<super::poll::PollForm>,
+    /// The poll card (hidden when there is no poll).
+    poll_card: super::poll::PollCard,
+    /// We asked for the attendance and save it when it comes.
+    saving_attendance: bool,
+    /// Whether the discovery thread should probe (the join window is up).
+    discovering: Arc<AtomicBool>,
 }
 
 impl App {
@@ -254,6 +264,9 @@ impl App {
         let last = LastJoin::load(last_path.as_deref());
         let mut join = JoinForm::new(&last, sender);
         join.set_server(options.host.as_deref(), options.port);
+        if let Some(title) = &options.title {
+            join.set_listing(title, true);
+        }
         join.set_devices(
             catalog.cameras.missing.clone().map_or(Ok(()), Err),
             catalog.microphones.missing.clone().map_or(Ok(()), Err),
@@ -303,6 +316,10 @@ impl App {
             frame_seen: HashMap::new(),
             join_number: 0,
             private_to: HashMap::new(),
+            poll_form: None,
+            poll_card: super::poll::PollCard::new(sender),
+            saving_attendance: false,
+            discovering: Arc::new(AtomicBool::new(true)),
         };
         let sender = gui.sender;
         gui.join.window.set_callback(move |w| {
@@ -317,6 +334,8 @@ impl App {
     /// Shows the join window and runs until the user quits.
     pub fn run(mut self) {
         self.join.window.show();
+        let ports = self.options.port.into_iter().collect();
+        super::discovery::spawn_prober(self.discovering.clone(), ports, self.sender);
         if let Some(auto) = self.options.autojoin.clone() {
             self.join
                 .fill(&auto.host, auto.port, &auto.name, auto.code.as_deref());
@@ -486,6 +505,7 @@ impl App {
             Message::VideoTick => {
                 self.tick_pending.store(false, Ordering::Release);
                 self.refresh_stage();
+                self.keep_discovering();
             }
             Message::HideNotice(id) => {
                 if id == self.notice_id {
@@ -498,6 +518,16 @@ impl App {
                     self.prompt = None;
                 }
             }
+            m @ (Message::OpenPoll
+            | Message::PollFormSubmit
+            | Message::PollVote
+            | Message::PollClose
+            | Message::PollSaveResults
+            | Message::PollHide
+            | Message::Attendance
+            | Message::Spotlight(_)
+            | Message::Discovered(_)
+            | Message::DiscoveryPicked) => self.classroom_message(m),
         }
     }
 
@@ -612,6 +642,9 @@ impl App {
             sharing: self.am_presenting() || self.share_pending,
             hand_up: me.as_ref().is_some_and(|p| p.hand_raised),
             sidebar_shown: self.sidebar_shown,
+            poll_button: self.state.am_host()
+                || self.state.poll.is_some()
+                || self.state.poll_results.is_some(),
             no_microphone: self.catalog.microphones.missing.clone(),
             no_camera: self.catalog.cameras.missing.clone(),
             no_screen: self.catalog.monitors.missing.clone(),
@@ -747,6 +780,8 @@ impl App {
                 }
             }
         }
+        changed |= model.spotlight != self.state.spotlight;
+        model.spotlight = self.state.spotlight.clone();
         model.tiles = tiles;
         model.presenter = presenter;
         drop(model);

@@ -110,6 +110,8 @@ pub struct StageModel {
     /// The connection dropped: "Reconnecting…" over the whole stage,
     /// which keeps showing the meeting as it was.
     pub reconnecting: bool,
+    /// Section 17: who the host put on everyone's stage.
+    pub spotlight: Option<String>,
 }
 
 /// The stage widget.
@@ -153,8 +155,33 @@ fn draw_stage(model: &mut StageModel, area: Rect) {
         screen,
         notice,
         reconnecting,
+        spotlight,
     } = model;
+    // The spotlighted person large, everyone else in the strip (a
+    // screen share takes the stage first).
+    let spotlit = spotlight
+        .as_deref()
+        .and_then(|id| tiles.iter().position(|t| t.client_id == id));
     match presenter {
+        None if spotlit.is_some() => {
+            let at = spotlit.unwrap_or_default();
+            let others: Vec<&TileView> = tiles
+                .iter()
+                .filter(|t| t.client_id != tiles[at].client_id)
+                .collect();
+            let share = layout::share_layout(area, others.len(), GAP);
+            let star = &tiles[at];
+            draw_tile(star, share.screen, images.get_mut(&star.client_id), false);
+            draw_spotlight_label(share.screen);
+            let shown = share.strip.len();
+            for (i, (tile, rect)) in others.into_iter().zip(share.strip).enumerate() {
+                if i + 1 == shown && share.hidden > 0 {
+                    draw_more(rect, share.hidden + 1);
+                } else {
+                    draw_tile(tile, rect, images.get_mut(&tile.client_id), true);
+                }
+            }
+        }
         None => {
             let rects = layout::grid_tiles(area, tiles.len(), GAP);
             for (tile, rect) in tiles.iter().zip(rects) {
@@ -251,6 +278,16 @@ fn draw_screen(r: Rect, name: &str, is_me: bool, image: Option<&mut StageImage>)
     draw::draw_rect_fill(r.x + 8, r.y + 8, tw, 28, theme::ACCENT);
     draw::set_draw_color(fltk::enums::Color::White);
     draw::draw_text2(&label, r.x + 8, r.y + 8, tw, 28, Align::Center);
+}
+
+/// "Spotlight" at the top left of the spotlighted tile.
+fn draw_spotlight_label(r: Rect) {
+    let label = "Spotlight";
+    draw::set_font(Font::HelveticaBold, 14);
+    let tw = draw::width(label) as i32 + 24;
+    draw::draw_rect_fill(r.x + 8, r.y + 8, tw, 28, theme::HAND);
+    draw::set_draw_color(fltk::enums::Color::Black);
+    draw::draw_text2(label, r.x + 8, r.y + 8, tw, 28, Align::Center);
 }
 
 fn draw_more(r: Rect, count: usize) {

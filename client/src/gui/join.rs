@@ -1,5 +1,7 @@
-//! The join window: which server, who we are, create or join by code, an
-//! optional password, and what went wrong when joining fails.
+//! The join window: which server, who we are, create (with an optional
+//! title, listed on the network or not) or join by code, an optional
+//! password, what went wrong when joining fails, and the servers and
+//! meetings found on the network (`discovery.rs`).
 //!
 //! ```text
 //!  JoinForm (prefilled from last.txt, then --host/--port)
@@ -25,6 +27,7 @@ use lanmeet_client::{JoinAction, SessionError};
 use lanmeet_common::limits::DEFAULT_TCP_PORT;
 use lanmeet_common::ErrorCode;
 
+use super::discovery::DiscoveryPanel;
 use super::message::Message;
 use super::theme;
 
@@ -45,6 +48,10 @@ pub struct JoinRequest {
     pub camera: bool,
     /// Start with the microphone on.
     pub microphone: bool,
+    /// On create: the meeting's title (section 18).
+    pub title: Option<String>,
+    /// On create: list it for others' join windows.
+    pub listed: bool,
 }
 
 /// Checks the form's fields and builds a request, or says what to fix.
@@ -88,6 +95,8 @@ pub fn check_fields(
         password: Some(password.to_string()).filter(|p| !p.is_empty()),
         camera: true,
         microphone: true,
+        title: None,
+        listed: false,
     })
 }
 
@@ -238,13 +247,17 @@ pub struct JoinForm {
     microphone: CheckButton,
     status: Frame,
     submit: ReturnButton,
+    title: Input,
+    listed: CheckButton,
+    /// Servers and listed meetings found on the network.
+    pub discovery: DiscoveryPanel,
 }
 
 impl JoinForm {
     /// Builds the window, filled in from `last` (not shown yet).
     pub fn new(last: &LastJoin, sender: fltk::app::Sender<Message>) -> JoinForm {
         let mut window = Window::default()
-            .with_size(500, 470)
+            .with_size(820, 540)
             .with_label("lanmeet - join a meeting");
         window.set_color(theme::PANEL);
 
@@ -279,20 +292,31 @@ impl JoinForm {
         pw_hint.set_label_color(theme::MUTED_TEXT);
         pw_hint.set_align(Align::Left | Align::Inside);
 
-        let mut camera = CheckButton::new(30 + label_w, 312, 150, 26, "Camera on");
+        let mut title_input = Input::new(30 + label_w, 314, 320, 30, "Meeting title");
+        title_input.set_maximum_size(80);
+        title_input.set_tooltip("Optional. Shown in the list of meetings on the network.");
+        let listed = CheckButton::new(
+            30 + label_w,
+            348,
+            320,
+            26,
+            "List this meeting on the network",
+        );
+
+        let mut camera = CheckButton::new(30 + label_w, 384, 150, 26, "Camera on");
         camera.set_value(true);
-        let mut microphone = CheckButton::new(30 + label_w + 150, 312, 170, 26, "Microphone on");
+        let mut microphone = CheckButton::new(30 + label_w + 150, 384, 170, 26, "Microphone on");
         microphone.set_value(true);
 
-        let mut status = Frame::new(30, 346, 440, 58, "");
+        let mut status = Frame::new(30, 416, 440, 58, "");
         status.set_align(Align::Left | Align::Inside | Align::Wrap | Align::Top);
         status.set_label_color(theme::ERROR);
         status.set_frame(FrameType::FlatBox);
         status.set_color(theme::PANEL);
 
-        let mut settings = Button::new(30, 416, 120, 34, "Settings...");
+        let mut settings = Button::new(30, 486, 120, 34, "Settings...");
         settings.emit(sender, Message::OpenSettings);
-        let mut submit = ReturnButton::new(350, 416, 120, 34, "Join");
+        let mut submit = ReturnButton::new(350, 486, 120, 34, "Join");
         submit.set_color(theme::ACCENT);
         submit.set_label_color(Color::White);
         submit.emit(sender, Message::JoinSubmit);
@@ -304,6 +328,7 @@ impl JoinForm {
         port.emit(sender, Message::JoinSubmit);
         password.set_trigger(CallbackTrigger::EnterKeyAlways);
         password.emit(sender, Message::JoinSubmit);
+        let discovery = DiscoveryPanel::new(500, 92, 300, 382, sender);
         window.end();
 
         let mut form = JoinForm {
@@ -319,6 +344,9 @@ impl JoinForm {
             microphone,
             status,
             submit,
+            title: title_input,
+            listed,
+            discovery,
         };
         form.mode_changed();
         form
@@ -361,13 +389,34 @@ impl JoinForm {
         self.mode_changed();
     }
 
-    /// Enables the code field only when joining by code.
+    /// Enables the code field only when joining by code, the title and
+    /// listing only when starting a meeting.
     pub fn mode_changed(&mut self) {
         if self.join.value() {
             self.code.activate();
+            self.title.deactivate();
+            self.listed.deactivate();
         } else {
             self.code.deactivate();
+            self.title.activate();
+            self.listed.activate();
         }
+    }
+
+    /// Fills server, port and (for a meeting) the code from a line of the
+    /// discovery list.
+    pub fn pick(&mut self, pick: &super::discovery::Pick) {
+        self.set_server(Some(&pick.host), Some(pick.port));
+        if let Some(code) = &pick.code {
+            self.offer_rejoin(code);
+        }
+        self.window.redraw();
+    }
+
+    /// Sets the title and listing of a new meeting (for automated runs).
+    pub fn set_listing(&mut self, title: &str, listed: bool) {
+        self.title.set_value(title);
+        self.listed.set_value(listed);
     }
 
     /// The request the fields describe, or what to fix.
@@ -382,6 +431,9 @@ impl JoinForm {
         )?;
         req.camera = self.camera.value();
         req.microphone = self.microphone.value();
+        let title = self.title.value().trim().to_string();
+        req.title = (!title.is_empty()).then_some(title);
+        req.listed = self.listed.value();
         Ok(req)
     }
 

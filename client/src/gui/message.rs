@@ -115,4 +115,26 @@ pub enum Message {
     HideNotice(u64),
     /// A prompt window was answered or closed.
     ClosePrompt,
+
+    // Sections 15-18
+    /// Toolbar "Poll": the host's new-poll form, or the open poll's card.
+    OpenPoll,
+    /// New-poll form: start the poll.
+    PollFormSubmit,
+    /// Poll card: vote with the ticked options.
+    PollVote,
+    /// Poll card (host): close the poll.
+    PollClose,
+    /// Poll card: save the results as CSV.
+    PollSaveResults,
+    /// Poll card: hide it.
+    PollHide,
+    /// Host menu: ask for the attendance and save it as CSV.
+    Attendance,
+    /// Host menu: put this participant on everyone's stage, or clear it.
+    Spotlight(Option<String>),
+    /// The discovery thread's latest round of answers.
+    Discovered(Vec<lanmeet_client::discovery::Found>),
+    /// Join window: a line of the discovery list was double-clicked.
+    DiscoveryPicked,
 }

@@ -15,7 +15,8 @@
 //!    settings.rs (devices, video, push-to-talk), dialogs.rs (prompts),
 //!    capture.rs (opening devices, self-view and level taps),
 //!    options.rs (command line and environment), message.rs (the one
-//!    message type), theme.rs (colours)
+//!    message type), theme.rs (colours), poll.rs (the poll form and
+//!    card), discovery.rs (servers found on the network, in the join window)
 //! ```
 //!
 //! The split follows the teaching rule of the whole client: the session
@@ -29,11 +30,13 @@
 mod app;
 mod capture;
 mod dialogs;
+mod discovery;
 mod grid;
 mod join;
 mod layout;
 mod message;
 mod options;
+mod poll;
 mod settings;
 mod sidebar;
 mod theme;

@@ -1,7 +1,8 @@
 //! How the window was started: `--host`/`--port` from the command line,
 //! and the environment variables that let scripts and tests drive it
 //! (join at once, send a chat line, use test sources, save downloads
-//! without asking, open a given sidebar tab).
+//! without asking, open a given sidebar tab, start a poll, vote, give a
+//! new meeting a title).
 
 use std::path::PathBuf;
 
@@ -25,6 +26,26 @@ pub struct Options {
     pub download_dir: Option<PathBuf>,
     /// `LANMEET_TAB=chat|people|files`: the sidebar tab to show first.
     pub tab: Option<String>,
+    /// `LANMEET_AUTOPOLL=question|option|option...`: as host, once joined,
+    /// open the new-poll form with this poll and start it.
+    pub autopoll: Option<(String, Vec<String>)>,
+    /// `LANMEET_AUTOVOTE=0,2`: tick these options of each poll that opens
+    /// and press Vote.
+    pub autovote: Option<Vec<u32>>,
+    /// `LANMEET_TITLE=text`: the create form's title, with "List this
+    /// meeting on the network" ticked.
+    pub title: Option<String>,
+}
+
+/// Parses `question|option|option...` (at least two options).
+pub fn parse_poll(text: &str) -> Result<(String, Vec<String>), String> {
+    let mut parts = text.split('|').map(|p| p.trim().to_string());
+    let question = parts.next().unwrap_or_default();
+    let options: Vec<String> = parts.collect();
+    if question.is_empty() || options.len() < 2 {
+        return Err(format!("expected question|option|option..., got {text:?}"));
+    }
+    Ok((question, options))
 }
 
 /// A join to run without anyone typing.
@@ -77,6 +98,18 @@ impl Options {
             test_sources: var("LANMEET_TEST_SOURCES").is_some_and(|v| v == "1"),
             download_dir: var("LANMEET_DOWNLOAD_DIR").map(PathBuf::from),
             tab: var("LANMEET_TAB"),
+            autopoll: var("LANMEET_AUTOPOLL")
+                .map(|v| parse_poll(&v))
+                .transpose()?,
+            autovote: var("LANMEET_AUTOVOTE")
+                .map(|v| {
+                    v.split(',')
+                        .map(|n| n.trim().parse::<u32>())
+                        .collect::<Result<Vec<u32>, _>>()
+                        .map_err(|_| format!("LANMEET_AUTOVOTE: numbers like 0,2, not {v:?}"))
+                })
+                .transpose()?,
+            title: var("LANMEET_TITLE"),
         })
     }
 }
@@ -96,5 +129,17 @@ mod tests {
         assert_eq!(AutoJoin::parse("h:1:n:").unwrap().code, None);
         assert!(AutoJoin::parse("h:1:n").is_err());
         assert!(AutoJoin::parse("h:x:n:c").is_err());
+    }
+
+    #[test]
+    fn polls_read_question_and_options() {
+        assert_eq!(
+            parse_poll("Done? | Yes | No").unwrap(),
+            (
+                "Done?".to_string(),
+                vec!["Yes".to_string(), "No".to_string()]
+            )
+        );
+        assert!(parse_poll("Done?|Yes").is_err());
     }
 }

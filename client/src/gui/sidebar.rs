@@ -331,6 +331,21 @@ impl Sidebar {
                 Message::Everyone(action),
             );
         }
+        // Sections 16-17
+        everyone.add_emit(
+            "Attendance\u{2026}",
+            fltk::enums::Shortcut::None,
+            fltk::menu::MenuFlag::Normal,
+            sender,
+            Message::Attendance,
+        );
+        everyone.add_emit(
+            "Turn the spotlight off",
+            fltk::enums::Shortcut::None,
+            fltk::menu::MenuFlag::Normal,
+            sender,
+            Message::Spotlight(None),
+        );
         let mut lock = Button::new(x + 12 + bw, gy + gh - 42, bw, 34, "Lock meeting");
         lock.emit(sender, Message::LockMeeting(true));
         let mut person_menu = MenuButton::new(x, gy, 0, 0, None);

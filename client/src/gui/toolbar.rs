@@ -54,6 +54,8 @@ pub struct ToolbarState {
     pub no_screen: Option<String>,
     /// The push-to-talk key's name, while push-to-talk is on.
     pub talk_key: Option<String>,
+    /// Section 15: show the Poll button (host, or a poll to look at).
+    pub poll_button: bool,
 }
 
 /// Height of the toolbar.
@@ -68,6 +70,7 @@ pub struct Toolbar {
     share: Button,
     hand: Button,
     sidebar: Button,
+    poll: Button,
 }
 
 fn bar_button(x: i32, y: i32, w: i32, label: &str) -> Button {
@@ -123,6 +126,10 @@ impl Toolbar {
         settings.emit(sender, Message::OpenSettings);
         let mut sidebar = bar_button(next(112), by, 112, "Hide panel");
         sidebar.emit(sender, Message::ToggleSidebar);
+        // Section 15: the host starts polls; everyone reopens the card.
+        let mut poll = bar_button(next(72), by, 72, "Poll");
+        poll.emit(sender, Message::OpenPoll);
+        poll.hide();
         let spacer = Frame::new(bx, by, (x + w - 110 - bx).max(1), 10, None);
         let mut leave = bar_button(x + w - 104, by, 94, "Leave");
         leave.set_color(theme::ERROR);
@@ -137,6 +144,7 @@ impl Toolbar {
             share,
             hand,
             sidebar,
+            poll,
         }
     }
 
@@ -230,6 +238,11 @@ impl Toolbar {
             "Show panel"
         });
         self.sidebar.redraw();
+        if state.poll_button {
+            self.poll.show();
+        } else {
+            self.poll.hide();
+        }
     }
 }
 

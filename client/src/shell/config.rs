@@ -56,6 +56,10 @@ pub struct Config {
     pub connect_timeout: Duration,
     /// Where to log.
     pub log: Log,
+    /// Section 18, on create: the meeting's title (1..80 characters).
+    pub title: Option<String>,
+    /// Section 18, on create: list the meeting in discovery answers.
+    pub listed: bool,
 }
 
 impl Config {
@@ -77,6 +81,8 @@ impl Config {
             server_timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(10),
             log: Log::disabled(),
+            title: None,
+            listed: false,
         }
     }
 
@@ -112,4 +118,32 @@ pub struct Identity {
     pub max_datagram: usize,
     /// Whether we created the meeting.
     pub created: bool,
+}
+
+impl Config {
+    /// Section 18: a create's first frame with our title and listing
+    /// (a join's is returned as it is).
+    pub(super) fn with_listing(&self, mut hello: serde_json::Value) -> serde_json::Value {
+        if self.action != JoinAction::Create {
+            return hello;
+        }
+        if let Some(fields) = hello.as_object_mut() {
+            let title = self
+                .title
+                .as_deref()
+                .map(str::trim)
+                .filter(|t| !t.is_empty());
+            if let Some(title) = title {
+                let title: String = title
+                    .chars()
+                    .take(lanmeet_common::limits::MAX_TITLE_CHARS)
+                    .collect();
+                fields.insert("title".into(), title.into());
+            }
+            if self.listed {
+                fields.insert("listed".into(), true.into());
+            }
+        }
+        hello
+    }
 }

@@ -15,14 +15,18 @@
 //!  files.rs     the disk side of transfers (part files, reads, hashing)
 //!  stop.rs      the stop signal paced threads sleep on
 //!  log.rs       the session log
+//!  classroom.rs polls, attendance, spotlight: the Session's methods
+//!  discovery.rs finding servers on the LAN (UDP probes, no session)
 //! ```
 //!
 //! The shell makes no decision about the meeting: it moves bytes between
 //! sockets, devices, files and the core, and the core
 //! ([`crate::core::ClientCore`]) decides.
 
+mod classroom;
 mod config;
 mod decode;
+pub mod discovery;
 pub(crate) mod files;
 mod handshake;
 pub mod log;

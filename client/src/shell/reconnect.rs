@@ -160,8 +160,9 @@ pub(crate) fn resume(
                 shared.tcp_generation.fetch_add(1, Ordering::AcqRel);
                 shared.drive(Input::Resumed {
                     reply,
-                    resume_token: additions.resume_token,
+                    resume_token: additions.resume_token.clone(),
                 });
+                shared.drive(Input::JoinAdditions(&additions));
                 restore_media(shared);
                 return Ok(reader);
             }

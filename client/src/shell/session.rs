@@ -91,7 +91,7 @@ pub struct Stats {
 ///
 /// Dropping it leaves the meeting (as [`Session::leave`] does).
 pub struct Session {
-    shared: Arc<Shared>,
+    pub(super) shared: Arc<Shared>,
     reader: Option<JoinHandle<()>>,
 }
 
@@ -154,7 +154,7 @@ impl Session {
             additions,
         } = handshake(
             &config,
-            &with_features(&hello),
+            &config.with_listing(with_features(&hello)),
             created,
             config.connect_timeout,
         )
@@ -235,6 +235,7 @@ impl Session {
         });
         // Joined and the first hello, queued by the core.
         shared.drive(Input::Tick);
+        shared.drive(Input::JoinAdditions(&additions));
 
         // The writer is joined by the shutdown path like the others. A
         // failed write ends the session: shutting the socket down wakes

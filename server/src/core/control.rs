@@ -348,7 +348,12 @@ impl Core {
             | M::FileAck { .. }
             | M::FileEnd { .. }
             | M::FileCancel { .. }
-            | M::FileUnoffer { .. } => {}
+            | M::FileUnoffer { .. }
+            | M::PollCreate { .. }
+            | M::PollVote { .. }
+            | M::PollClose { .. }
+            | M::AttendanceRequest
+            | M::Spotlight { .. } => {}
         }
     }
 }

@@ -45,8 +45,9 @@ impl Core {
                 version,
                 username,
                 password,
-            } => features_of(body)
-                .and_then(|features| self.create(conn, version, &username, password, features)),
+            } => HandshakeAdditions::parse(body)
+                .map_err(|e| (ErrorCode::BadRequest, e.0))
+                .and_then(|additions| self.create(conn, version, &username, password, additions)),
             ClientMessage::JoinMeeting {
                 version,
                 username,
@@ -95,10 +96,11 @@ impl Core {
         version: u32,
         username: &str,
         password: Option<String>,
-        features: Option<FeatureSet>,
+        additions: HandshakeAdditions,
     ) -> Result<(), (ErrorCode, String)> {
         check_version(version)?;
         let username = normalize_username(username).map_err(|e| (ErrorCode::BadRequest, e.0))?;
+        let features = additions.features.map(|f| FeatureSet::from_names(&f));
         let code = self.new_meeting_code();
         let password = password.filter(|p| !p.is_empty());
         self.out.log(format!(
@@ -110,8 +112,12 @@ impl Core {
             }
         ));
         self.next_meeting += 1;
-        self.meetings
-            .insert(code.clone(), Meeting::new(self.next_meeting, password));
+        let mut meeting = Meeting::new(self.next_meeting, password);
+        // Sections 16 and 18.
+        meeting.started_at = self.unix_now(self.now);
+        meeting.title = additions.title;
+        meeting.listed = additions.listed;
+        self.meetings.insert(code.clone(), meeting);
         let client_id = self.admit(conn, &code, username, true, features);
         self.send_join_reply(
             conn,
@@ -279,6 +285,7 @@ impl Core {
         }
         self.clients.insert(client_id.clone(), code.to_string());
         self.joined(conn, code, &client_id);
+        self.record_join(code, &client_id);
     }
 
     /// `conn` is now `client_id` in meeting `code`.
@@ -307,10 +314,15 @@ impl Core {
         let me = self.meetings[code]
             .participant(client_id)
             .expect("the joiner was just admitted");
+        let meeting = &self.meetings[code];
+        let named = |f: Feature| me.features.is_some_and(|s| s.contains(f));
         let additions = JoinReplyAdditions {
             features: me.features.map(|_| SERVER_FEATURES.names()),
             resume_token: me.resume_token.clone(),
             resumed,
+            title: named(Feature::Discovery).then(|| meeting.title.clone()),
+            poll: named(Feature::Polls).then(|| meeting.poll.as_ref().map(|p| p.info.clone())),
+            spotlight: named(Feature::Spotlight).then(|| meeting.spotlight.clone()),
         };
         self.out.send_join_reply(conn, kind, &reply, &additions);
     }

@@ -130,6 +130,9 @@ impl Core {
             self.media_stats.dropped += 1;
             return;
         }
+        if data.first() == Some(&lanmeet_common::discovery::KIND) {
+            return self.on_discovery(from, data); // section 18
+        }
         let Ok(d) = udp::parse(data) else {
             self.media_stats.malformed += 1;
             return;

@@ -127,6 +127,19 @@ pub struct Meeting {
     pub mute_all: Option<MuteAll>,
     /// The last hand-raise stamp, so stamps strictly increase.
     pub last_raise: f64,
+    // Sections 15-18
+    /// Server unix time the meeting was created.
+    pub started_at: f64,
+    /// Its title (section 18), if the creator gave one.
+    pub title: Option<String>,
+    /// Whether discovery answers list it (section 18).
+    pub listed: bool,
+    /// The open poll (section 15).
+    pub poll: Option<super::polls::Poll>,
+    /// One row per stay (section 16).
+    pub attendance: super::attendance::Attendance,
+    /// Who is on everyone's stage (section 17).
+    pub spotlight: Option<String>,
 }
 
 impl Meeting {
@@ -143,6 +156,12 @@ impl Meeting {
             offers: Vec::new(),
             mute_all: None,
             last_raise: 0.0,
+            started_at: 0.0,
+            title: None,
+            listed: false,
+            poll: None,
+            attendance: Default::default(),
+            spotlight: None,
         }
     }
 

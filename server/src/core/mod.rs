@@ -27,17 +27,22 @@
 //!
 //! The work is split by area: `handshake` (create and join), `control`
 //! (chat, presence, host commands, screen sharing), `files` (brokered
-//! transfers), `media` (UDP binding, the video relay and the mixer) and
-//! `nack` (section 13: relayed fragments kept for re-sending).
+//! transfers), `media` (UDP binding, the video relay and the mixer),
+//! `nack` (section 13: relayed fragments kept for re-sending);
+//! `polls`, `attendance`, `spotlight` and `discovery` hold sections 15-18.
 
+mod attendance;
 mod control;
+mod discovery;
 mod files;
 mod handshake;
 mod media;
 mod meeting;
 mod nack;
+mod polls;
 mod rate;
 mod resume;
+mod spotlight;
 
 #[cfg(test)]
 mod tests;
@@ -96,6 +101,14 @@ pub enum Output<'a> {
     },
     /// A line for the log.
     Log(String),
+    /// Section 16: a meeting ended; write its attendance `csv` as
+    /// `<log dir>/attendance/<file_name>`.
+    Attendance {
+        /// `<meeting code>-<start time>.csv`.
+        file_name: String,
+        /// The rows, with a header line.
+        csv: String,
+    },
 }
 
 /// An [`Output`] as queued: a datagram's bytes are a range of the queue's
@@ -118,6 +131,10 @@ enum Queued {
         to: Range<usize>,
     },
     Log(String),
+    Attendance {
+        file_name: String,
+        csv: String,
+    },
 }
 
 /// A batch of outputs, taken with [`Core::take_outputs`]. The shell keeps
@@ -158,6 +175,7 @@ impl Outputs {
             },
             Queued::Relay { to } => Output::Relay { to: &addrs[to] },
             Queued::Log(line) => Output::Log(line),
+            Queued::Attendance { file_name, csv } => Output::Attendance { file_name, csv },
         })
     }
 
@@ -183,6 +201,10 @@ pub struct CoreConfig {
     pub max_handshakes_per_address: usize,
     /// A connection silent this long is closed (30 s; tests shorten it).
     pub idle_timeout: Duration,
+    /// The server's name in discovery answers (section 18).
+    pub server_name: String,
+    /// The TCP port announced in discovery answers.
+    pub tcp_port: u16,
 }
 
 impl Default for CoreConfig {
@@ -194,6 +216,8 @@ impl Default for CoreConfig {
             max_connections: limits::MAX_CONNECTIONS,
             max_handshakes_per_address: limits::MAX_HANDSHAKES_PER_ADDRESS,
             idle_timeout: Duration::from_secs(limits::IDLE_TIMEOUT_SECS),
+            server_name: "lanmeet".to_string(),
+            tcp_port: limits::DEFAULT_TCP_PORT,
         }
     }
 }
@@ -245,6 +269,10 @@ pub struct Core {
     nack: nack::NackCaches,
     /// Video frames shed while the loop is overloaded.
     shedding: media::Shedding,
+    /// Poll ids and the open polls (section 15).
+    polls: polls::PollBook,
+    /// Discovery answers per source (section 18).
+    discovery: discovery::DiscoveryLimit,
 }
 
 /// Maps the monotonic `Instant`s the inputs carry to unix time for stamps.
@@ -303,6 +331,8 @@ impl Core {
             mixer: media::Mixer::new(),
             nack: nack::NackCaches::default(),
             shedding: media::Shedding::default(),
+            polls: polls::PollBook::default(),
+            discovery: discovery::DiscoveryLimit::default(),
         }
     }
 
@@ -467,6 +497,7 @@ impl Core {
             self.next_mix += MIX_PERIOD;
             ticks += 1;
         }
+        self.flush_poll_updates(now);
         if now >= self.next_idle_check {
             self.next_idle_check = now + IDLE_CHECK_PERIOD;
             self.close_idle(now);
@@ -573,7 +604,11 @@ impl Core {
             };
             self.out.broadcast(meeting, &msg, None);
         }
-        if meeting.participants.is_empty() {
+        let ended = meeting.participants.is_empty();
+        self.record_leave(&code, &client_id, reason);
+        self.clear_spotlight_of(&code, &client_id);
+        if ended {
+            self.save_attendance(&code);
             self.meetings.remove(&code);
             self.out.log(format!("meeting {code}: closed"));
         }
@@ -606,6 +641,11 @@ impl Core {
             | M::FileEnd { .. }
             | M::FileCancel { .. }
             | M::FileUnoffer { .. } => self.on_file_message(conn, client_id, code, message),
+            M::PollCreate { .. } | M::PollVote { .. } | M::PollClose { .. } => {
+                self.on_poll_message(conn, client_id, code, message, now)
+            }
+            M::AttendanceRequest => self.on_attendance_request(conn, client_id, code),
+            M::Spotlight { client_id: target } => self.on_spotlight(conn, client_id, code, target),
             other => self.on_control(conn, client_id, code, other, now),
         }
     }

@@ -27,6 +27,8 @@ struct Harness {
     sent: Vec<(SocketAddr, Vec<u8>)>,
     /// The datagram last handed to the core (what a relay sends).
     handling: Vec<u8>,
+    /// Attendance files asked for: (file name, CSV).
+    reports: Vec<(String, String)>,
 }
 
 /// What came of a datagram, as the tests tell it from the outputs.
@@ -57,6 +59,7 @@ fn config(max_participants: usize) -> CoreConfig {
         max_connections: 16,
         max_handshakes_per_address: 8,
         idle_timeout: Duration::from_secs(30),
+        ..CoreConfig::default()
     }
 }
 
@@ -84,6 +87,7 @@ impl Harness {
             closed: HashSet::new(),
             sent: Vec::new(),
             handling: Vec::new(),
+            reports: Vec::new(),
         }
     }
 
@@ -115,6 +119,7 @@ impl Harness {
                     }
                 }
                 Output::Log(_) => {}
+                Output::Attendance { file_name, csv } => self.reports.push((file_name, csv)),
             }
         }
     }
@@ -1845,3 +1850,6 @@ mod nack;
 
 #[path = "shed_tests.rs"]
 mod shed;
+
+// Sections 15-18: polls, attendance, spotlight, discovery.
+mod classroom;

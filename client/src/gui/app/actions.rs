@@ -244,16 +244,30 @@ impl App {
             return;
         };
         let actions = layout::person_menu(person, self.state.am_host());
-        if actions.is_empty() {
+        // Section 17: the host may spotlight anyone, itself included.
+        let spotlight = self.state.am_host().then(|| {
+            if self.state.spotlight.as_deref() == Some(id.as_str()) {
+                ("Turn the spotlight off", None)
+            } else {
+                ("Spotlight for everyone", Some(id.clone()))
+            }
+        });
+        if actions.is_empty() && spotlight.is_none() {
             return;
         }
-        let labels: Vec<&str> = actions.iter().map(|a| a.label()).collect();
+        let mut labels: Vec<&str> = actions.iter().map(|a| a.label()).collect();
+        if let Some((label, _)) = &spotlight {
+            labels.push(label);
+        }
         let name = person.username.clone();
-        let chosen = self
-            .main
-            .sidebar
-            .pop_person_menu(&name, &labels)
-            .and_then(|label| actions.iter().find(|a| a.label() == label).copied());
+        let picked = self.main.sidebar.pop_person_menu(&name, &labels);
+        if let (Some(label), Some((spot_label, target))) = (&picked, &spotlight) {
+            if label == spot_label {
+                self.sender.send(Message::Spotlight(target.clone()));
+                return;
+            }
+        }
+        let chosen = picked.and_then(|label| actions.iter().find(|a| a.label() == label).copied());
         if let Some(action) = chosen {
             self.person_action(action, &id);
         }

@@ -46,6 +46,8 @@ impl App {
         let mut config = Config::create(&req.host, req.port, &req.name);
         config.action = req.action.clone();
         config.password = req.password.clone();
+        config.title = req.title.clone();
+        config.listed = req.listed;
         config.video.width = self.settings.video_size.0;
         config.video.height = self.settings.video_size.1;
         config.video.fps = self.settings.fps;
@@ -123,6 +125,7 @@ impl App {
         let (camera, microphone) = req.map_or((true, true), |r| (r.camera, r.microphone));
         self.start_media(camera, microphone);
         self.refresh_all();
+        self.classroom_joined();
         match self.options.tab.as_deref() {
             Some("people") => self.main.sidebar.show_people(),
             Some("files") => self.main.sidebar.show_files(),
@@ -215,6 +218,7 @@ impl App {
         if let Some(mut p) = self.prompt.take() {
             p.close();
         }
+        self.classroom_left();
         let sender = self.sender;
         // Leaving waits for the session's threads (up to about 2 s): not on
         // the UI thread. Dropping the last handle leaves the meeting.
@@ -502,6 +506,12 @@ impl App {
                 self.disconnected(reason)
             }
             Event::VideoFrame { .. } | Event::ScreenFrame { .. } => {}
+            // Sections 15-17
+            e @ (Event::PollStarted(_)
+            | Event::PollUpdate { .. }
+            | Event::PollResults(_)
+            | Event::Attendance { .. }
+            | Event::SpotlightChanged { .. }) => self.classroom_event(e),
         }
     }
 
@@ -518,6 +528,7 @@ impl App {
         if let Some(mut p) = self.prompt.take() {
             p.close();
         }
+        self.classroom_left();
         self.camera_on = false;
         self.self_view.clear();
         if let Some(session) = session {

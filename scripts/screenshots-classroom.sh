@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Takes the screenshots of the classroom features (PROTOCOL.md sections
+# 15-18) in docs/screenshots/: a real window on a virtual display, with
+# headless clients as the teacher or the students.
+#
+#   scripts/screenshots-classroom.sh   (needs Xvfb, xdotool, x11-apps, netpbm)
+#
+#   discovery.png     the join window listing a server and its listed meetings
+#   poll-card.png     a student's window with the poll card
+#   poll-host.png     the teacher's window: the poll card with live counts
+#   poll-results.png  the results everyone sees once the poll closes
+#   spotlight.png     a student's window: the spotlighted student large
+#
+# Every process it starts is stopped by its id when it ends.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+out=docs/screenshots
+mkdir -p "$out"
+[ -n "${SKIP_BUILD:-}" ] || cargo build -p lanmeet-server -p lanmeet-client
+client=target/debug/lanmeet-client
+server=target/debug/lanmeet-server
+
+work=$(mktemp -d /tmp/lanmeet-shots.XXXXXX)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+Xvfb -displayfd 3 -screen 0 1280x800x24 -noreset -nolisten tcp 3>"$work/display" 2>"$work/xvfb.log" &
+pids+=($!)
+for _ in $(seq 50); do [ -s "$work/display" ] && break; sleep 0.1; done
+export DISPLAY=":$(cat "$work/display")"
+
+# Discovery probes the UDP port next to the TCP port: pick a free pair.
+port=$(python3 -c '
+import socket
+for _ in range(200):
+    t = socket.socket(); t.bind(("127.0.0.1", 0)); p = t.getsockname()[1]
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        u.bind(("127.0.0.1", p + 1)); print(p); break
+    except OSError: pass
+    finally: t.close(); u.close()
+')
+"$server" --bind 127.0.0.1 --port "$port" --name "Lab 3 server" --log-dir "$work/server" >"$work/server.out" 2>&1 &
+pids+=($!)
+for _ in $(seq 50); do grep -q "listening" "$work/server.out" 2>/dev/null && break; sleep 0.1; done
+
+export XDG_CONFIG_HOME="$work/config" XDG_STATE_HOME="$work/state"
+export LANMEET_TEST_SOURCES=1 LANMEET_DOWNLOAD_DIR="$work/downloads"
+mkdir -p "$XDG_CONFIG_HOME/lanmeet" "$work/downloads"
+printf 'host=\nport=5001\nname=Sam Student\n' >"$XDG_CONFIG_HOME/lanmeet/last.txt"
+
+shot() {
+  local target=(-root)
+  if [ -n "${2:-}" ]; then target=(-id "$(xdotool search --name "$2" | head -1)"); fi
+  xwd "${target[@]}" -silent | xwdtopnm 2>/dev/null | pnmtopng -compression 9 >"$out/$1"
+  echo "wrote $out/$1 ($(stat -c %s "$out/$1") bytes)"
+}
+code_of() {  # the code of the meeting whose creator is named $1
+  for _ in $(seq 100); do
+    c=$(sed -n "s/.*meeting \([A-Z0-9]*\): created by $1.*/\1/p" "$work"/server/*.log 2>/dev/null | head -1)
+    [ -n "$c" ] && { echo "$c"; return; }
+    sleep 0.1
+  done
+}
+headless() { "$client" --headless --host 127.0.0.1 --port "$port" --seconds 120 \
+  --log-dir "$work/logs" "$@" >>"$work/headless.out" 2>&1 & pids+=($!); sleep 0.5; }
+
+# 1. Two listed meetings and one that is not; the join window lists them.
+headless --name "Dr Turing" --create --title "CS101 lab - sorting" --listed \
+  --poll "Which of these sorts is stable?|Quicksort|Merge sort|Heapsort|Not sure" --video test --size 320x240 --fps 5
+cs101=$(code_of "Dr Turing")
+headless --name "Prof Noether" --create --title "Physics 2 - group B" --listed --password pw
+headless --name "Private" --create --title "Not listed"
+"$client" --host 127.0.0.1 --port "$port" 2>"$work/gui-join.err" &
+gui=$!; pids+=($gui)
+xdotool search --sync --name "lanmeet - join" >/dev/null
+sleep 4                # the first round of probes (every 3 s)
+xdotool mousemove 640 145 click --repeat 2 --delay 80 1   # double-click a meeting line
+sleep 1
+shot discovery.png "lanmeet - join"
+kill "$gui"
+
+# 2. A student's window in the CS101 lab: the poll card.
+for name in "Ada Student" "Bob Student" "Cy Student"; do
+  headless --name "$name" --join "$cs101" --video test --size 320x240 --fps 5 --vote $((RANDOM % 2 + 1))
+done
+LANMEET_AUTOJOIN="127.0.0.1:$port:Sam Student:$cs101" "$client" 2>"$work/gui-student.err" &
+gui=$!; pids+=($gui)
+xdotool search --sync --name "^Poll$" >/dev/null
+sleep 3
+shot poll-card.png
+kill "$gui"
+
+# 3. The teacher's window: a new poll, students voting, the live counts.
+LANMEET_TITLE="CS102 lab" LANMEET_AUTOPOLL="Did the program compile?|Yes, first time|Yes, after fixes|Not yet" \
+  LANMEET_AUTOJOIN="127.0.0.1:$port:Grace Teacher:create" "$client" 2>"$work/gui-host.err" &
+gui=$!; pids+=($gui)
+cs102=$(code_of "Grace Teacher")
+votes=(0 1 1 0 2 1 0)
+i=0
+for name in Ana Ben Cleo Dev Eli Fay Gus; do
+  headless --name "$name" --join "$cs102" --vote "${votes[$i]}"
+  i=$((i + 1))
+done
+sleep 3
+shot poll-host.png
+
+# 4. The teacher closes the poll: everyone sees the results.
+wid=$(xdotool search --name "^Poll$" | head -1)
+eval "$(xdotool getwindowgeometry --shell "$wid")"
+xdotool mousemove $((X + 460 - 16 - 230 + 55)) $((Y + HEIGHT - 50 + 17)) click 1   # Close poll
+sleep 2
+shot poll-results.png
+
+kill "$gui"
+
+# 5. A teacher spotlights a student: another student's window.
+headless --name "Dr Hopper" --create --spotlight "Kim Student"
+cs103=$(code_of "Dr Hopper")
+headless --name "Kim Student" --join "$cs103" --video test --size 640x480 --fps 10
+headless --name "Lee Student" --join "$cs103" --video test --size 320x240 --fps 5
+LANMEET_AUTOJOIN="127.0.0.1:$port:Sam Student:$cs103" "$client" 2>"$work/gui-spot.err" &
+gui=$!; pids+=($gui)
+xdotool search --sync --name "lanmeet - meeting" >/dev/null
+sleep 8               # pictures arrive, the notices fade
+shot spotlight.png
