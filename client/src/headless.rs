@@ -23,6 +23,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use lanmeet_client::devices;
 use lanmeet_client::log::Log;
+use lanmeet_client::media::VoiceSettings;
 use lanmeet_client::screen::ImageScreen;
 use lanmeet_client::wav::{WavSource, WavWriter};
 use lanmeet_client::{Config, Event, JoinAction, Session, TestPattern, ToneSource};
@@ -38,6 +39,7 @@ Usage:
                  [--camera ID] [--mic ID] [--speaker ID] [--monitor ID]
                  [--offer FILE] [--download-dir DIR] [--accept-files] [--seconds S]
                  [--size WxH] [--fps N] [--quality Q] [--log-dir DIR]
+                 [--no-echo-cancel] [--no-noise-suppression]
   lanmeet-client --list-devices
   lanmeet-client --help
 
@@ -58,6 +60,11 @@ stdout, e.g. {\"event\":\"joined\",\"meeting_code\":\"K7Q2XZ\",...}.
                        microphone (see --mic); none (default)
   --play               play what we hear on the speaker (see --speaker)
   --record-audio OUT   record what we hear (48 kHz mono WAV)
+  --no-echo-cancel     send the microphone without removing the echo of what we
+                       play (echo cancellation is on by default)
+  --no-noise-suppression
+                       send the microphone without removing steady noise (on by
+                       default)
   --say TEXT           send a public chat message after joining (repeatable)
   --share-image IMAGE  present this JPEG, PNG or PPM image
   --share-screen       present a monitor (see --monitor)
@@ -125,6 +132,7 @@ pub struct Options {
     video: bool,
     audio: AudioChoice,
     record: Option<PathBuf>,
+    voice: VoiceSettings,
     say: Vec<String>,
     share_image: Option<PathBuf>,
     offers: Vec<PathBuf>,
@@ -160,6 +168,7 @@ pub fn parse_args(args: &[String]) -> Result<Command, String> {
         video: false,
         audio: AudioChoice::None,
         record: None,
+        voice: VoiceSettings::default(),
         say: Vec::new(),
         share_image: None,
         offers: Vec::new(),
@@ -208,6 +217,8 @@ pub fn parse_args(args: &[String]) -> Result<Command, String> {
             }
             "--list-devices" => return Ok(Command::ListDevices),
             "--play" => o.devices.play = true,
+            "--no-echo-cancel" => o.voice.echo_cancel = false,
+            "--no-noise-suppression" => o.voice.noise_suppression = false,
             "--share-screen" => o.devices.share_screen = true,
             "--camera" => o.devices.camera_id = Some(value(arg)?),
             "--mic" => o.devices.mic_id = Some(value(arg)?),
@@ -310,6 +321,7 @@ pub fn run(o: Options) -> ExitCode {
         }
     };
     let mut config = Config::create(&o.host, o.port, &o.name);
+    config.voice = o.voice;
     config.action = o.action.clone();
     config.password = o.password.clone();
     config.download_dir = o.download_dir.clone();

@@ -15,6 +15,7 @@
 //!  files.rs     the disk side of transfers (part files, reads, hashing)
 //!  stop.rs      the stop signal paced threads sleep on
 //!  log.rs       the session log
+//!  voice.rs     the echo reference and switches the playout and sender share
 //! ```
 //!
 //! The shell makes no decision about the meeting: it moves bytes between
@@ -31,3 +32,4 @@ pub(crate) mod session;
 mod stop;
 mod tcp;
 mod threads;
+mod voice;
