@@ -44,6 +44,10 @@ pub struct Config {
     /// by default; [`crate::Session::set_voice_processing`] switches them
     /// during the meeting).
     pub voice: VoiceSettings,
+    /// How often the audio sender sends a frame: 10 ms, the protocol's
+    /// frame. A benchmark sets it a little off to play a sender whose
+    /// clock runs fast or slow against the server's and the listeners'.
+    pub audio_period: Duration,
     /// Where downloads are saved.
     pub download_dir: PathBuf,
     /// How often to ping (10 s).
@@ -75,6 +79,7 @@ impl Config {
             screen: ScreenConfig::default(),
             jitter_ms: DEFAULT_JITTER_MS,
             voice: VoiceSettings::default(),
+            audio_period: Duration::from_millis(lanmeet_common::audio::FRAME_MS),
             download_dir: PathBuf::from("downloads"),
             ping_interval: Duration::from_secs(PING_INTERVAL_SECS),
             hello_interval: Duration::from_secs(HELLO_INTERVAL_SECS),

@@ -414,7 +414,11 @@ impl Session {
         let stop = StopSignal::new();
         let encoder = AudioEncoder::new(&self.shared.identity.client_id);
         let (udp, muted, st, sent, warn) = (
-            (self.shared.udp.clone(), self.shared.voice.clone()),
+            (
+                self.shared.udp.clone(),
+                self.shared.voice.clone(),
+                self.shared.config.audio_period,
+            ),
             self.shared.muted.clone(),
             stop.clone(),
             self.shared.counters.audio_sent.clone(),

@@ -402,19 +402,18 @@ pub(crate) fn run_video_sender(
     }
 }
 
-/// The audio sender thread: one frame per 10 ms from `source` until `stop`
+/// The audio sender thread: one frame per `period` (10 ms) from `source` until `stop`
 /// or its end, cleaned by the voice processing (`voice`: echo against what
 /// the playout played, noise); frames are read but not sent while `muted`.
 pub(crate) fn run_audio_sender(
     mut source: Box<dyn AudioSource>,
     mut encoder: AudioEncoder,
-    (udp, voice): (Arc<UdpSocket>, Arc<VoicePath>),
+    (udp, voice, period): (Arc<UdpSocket>, Arc<VoicePath>, Duration),
     muted: Arc<AtomicBool>,
     stop: StopSignal,
     sent: Arc<AtomicU64>,
     warn: impl Fn(String),
 ) {
-    let period = Duration::from_millis(lanmeet_common::audio::FRAME_MS);
     let mut pacer = Pacer::new(period, period * 10, Instant::now());
     // Built here: the echo canceller is not Send.
     voice.clear();
