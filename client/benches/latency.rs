@@ -14,7 +14,14 @@
 //! cargo bench -p lanmeet-client --bench latency                       # 20 s
 //! cargo bench -p lanmeet-client --bench latency -- --seconds 600 --sender-ppm 1000   # drift
 //! cargo bench -p lanmeet-client --bench latency -- --no-voice         # without echo/noise processing
+//! scripts/with-test-services.sh cargo bench -p lanmeet-client --bench latency -- --devices
 //! ```
+//!
+//! `--devices` plays into the real speaker path instead (cpal, the
+//! PulseAudio null sink that `with-test-services.sh` starts) and hears it
+//! with the real microphone path on that sink's monitor: the onset is
+//! taken when the microphone's frame is read, so the figure includes
+//! both sound cards' buffers (as a null device keeps them).
 //!
 //! The times are when the session's threads hand a frame over: the
 //! moment a real microphone's frame would be read, and the moment a real
@@ -24,6 +31,7 @@
 //! bursts as heard.
 
 use std::f64::consts::TAU;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -35,6 +43,8 @@ const HZ: f64 = 1000.0;
 const AMPLITUDE: f64 = 10_000.0;
 const ON: usize = 300 * 48;
 const PERIOD: usize = 1000 * 48;
+/// The null sink's monitor, as `scripts/with-test-services.sh` names it.
+const MONITOR: &str = "pulseaudio:lanmeet_null_sink.monitor";
 
 /// Finds burst onsets in a stream: the first sample over a quarter of
 /// the amplitude after at least 100 ms under it.
@@ -121,6 +131,7 @@ fn main() {
     let mut seconds = 20.0f64;
     let mut ppm = 0.0f64;
     let mut voice = VoiceSettings::default();
+    let mut devices = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -137,6 +148,7 @@ fn main() {
                     .expect("--sender-ppm N")
             }
             "--no-voice" => voice = VoiceSettings::OFF,
+            "--devices" => devices = true,
             _ => {} // cargo bench passes --bench
         }
     }
@@ -173,14 +185,39 @@ fn main() {
     let sent = Arc::new(Mutex::new(Vec::new()));
     let heard = Arc::new(Mutex::new(Vec::new()));
     let clicks = Arc::new(Mutex::new(0u64));
-    listener
-        .start_playback(Box::new(OnsetSink {
-            onsets: Onsets::new(),
-            seen: heard.clone(),
-            clicks: clicks.clone(),
-            last: 0,
-        }))
-        .expect("playback");
+    let ear = Arc::new(AtomicBool::new(true));
+    if devices {
+        let speaker =
+            lanmeet_client::devices::open_speaker(None).expect("a speaker (the null sink)");
+        listener.start_playback(speaker).expect("playback");
+        let mut mic = lanmeet_client::devices::open_microphone(Some(MONITOR))
+            .expect("the null sink's monitor");
+        let (seen, clicks, on) = (heard.clone(), clicks.clone(), ear.clone());
+        std::thread::spawn(move || {
+            let mut sink = OnsetSink {
+                onsets: Onsets::new(),
+                seen,
+                clicks,
+                last: 0,
+            };
+            let mut frame = [0i16; 480];
+            while on.load(Ordering::Relaxed) {
+                if mic.read_frame(&mut frame).is_err() {
+                    break;
+                }
+                let _ = sink.write_frame(&frame);
+            }
+        });
+    } else {
+        listener
+            .start_playback(Box::new(OnsetSink {
+                onsets: Onsets::new(),
+                seen: heard.clone(),
+                clicks: clicks.clone(),
+                last: 0,
+            }))
+            .expect("playback");
+    }
     talker
         .start_audio(Box::new(BurstSource {
             n: 0,
@@ -202,6 +239,7 @@ fn main() {
     talker.stop_audio();
     std::thread::sleep(Duration::from_millis(300));
     listener.stop_playback();
+    ear.store(false, Ordering::Relaxed);
     let sent = sent.lock().expect("not poisoned").clone();
     let heard = heard.lock().expect("not poisoned").clone();
     // Pair each burst heard with the last one sent before it.
@@ -225,7 +263,8 @@ fn main() {
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!("load average at end: {}", load.trim());
     println!(
-        "voice processing: {voice:?}; sender clock {ppm:+} ppm; {seconds} s; bursts sent {}, heard {}",
+        "voice processing: {voice:?}; sender clock {ppm:+} ppm; {seconds} s; {}; bursts sent {}, heard {}",
+        if devices { "speaker and microphone: cpal on PulseAudio's null sink and its monitor" } else { "synthetic speaker" },
         sent.len(),
         heard.len()
     );

@@ -518,6 +518,20 @@ mod tests {
     }
 
     #[test]
+    fn voice_processing_is_on_unless_switched_off() {
+        let parse = |line: &str| match parse_args(&args(line)).unwrap() {
+            Command::Headless(o) => o.voice,
+            other => panic!("not headless: {other:?}"),
+        };
+        let base = "--headless --host h --name a --create --audio mic";
+        assert_eq!(parse(base), VoiceSettings::default());
+        let off = parse(&format!("{base} --no-echo-cancel"));
+        assert!(!off.echo_cancel && off.noise_suppression);
+        let off = parse(&format!("{base} --no-noise-suppression --no-echo-cancel"));
+        assert_eq!(off, VoiceSettings::OFF);
+    }
+
+    #[test]
     fn help_gui_and_errors() {
         assert_eq!(parse_args(&args("--help")).unwrap(), Command::Help);
         assert_eq!(parse_args(&[]).unwrap(), Command::Gui);
