@@ -127,6 +127,44 @@ impl AudioSink for OnsetSink {
     }
 }
 
+/// Notes onsets on their way into a real speaker.
+struct Tap {
+    onsets: Onsets,
+    seen: Arc<Mutex<Vec<Instant>>>,
+    inner: Box<dyn AudioSink>,
+}
+
+impl AudioSink for Tap {
+    fn write_frame(&mut self, frame: &Frame) -> Result<(), MediaError> {
+        let now = Instant::now();
+        for i in self.onsets.scan(frame) {
+            let at = now + Duration::from_secs_f64(i as f64 / 48_000.0);
+            self.seen.lock().expect("not poisoned").push(at);
+        }
+        self.inner.write_frame(frame)
+    }
+
+    fn finish(&mut self) -> Result<(), MediaError> {
+        self.inner.finish()
+    }
+}
+
+/// For each time in `later`, the time since the last one in `earlier`
+/// before it (under 900 ms), in ms, sorted.
+fn pair(earlier: &[Instant], later: &[Instant]) -> Vec<f64> {
+    let mut out = Vec::new();
+    for h in later {
+        if let Some(s) = earlier.iter().rev().find(|s| *s < h) {
+            let ms = h.duration_since(*s).as_secs_f64() * 1e3;
+            if ms < 900.0 {
+                out.push(ms);
+            }
+        }
+    }
+    out.sort_by(f64::total_cmp);
+    out
+}
+
 fn main() {
     let mut seconds = 20.0f64;
     let mut ppm = 0.0f64;
@@ -186,10 +224,18 @@ fn main() {
     let heard = Arc::new(Mutex::new(Vec::new()));
     let clicks = Arc::new(Mutex::new(0u64));
     let ear = Arc::new(AtomicBool::new(true));
+    // With --devices: when each onset was handed to the speaker.
+    let to_speaker = Arc::new(Mutex::new(Vec::new()));
     if devices {
         let speaker =
             lanmeet_client::devices::open_speaker(None).expect("a speaker (the null sink)");
-        listener.start_playback(speaker).expect("playback");
+        listener
+            .start_playback(Box::new(Tap {
+                onsets: Onsets::new(),
+                seen: to_speaker.clone(),
+                inner: speaker,
+            }))
+            .expect("playback");
         let mut mic = lanmeet_client::devices::open_microphone(Some(MONITOR))
             .expect("the null sink's monitor");
         let (seen, clicks, on) = (heard.clone(), clicks.clone(), ear.clone());
@@ -279,6 +325,18 @@ fn main() {
         println!(
             "latency first 10 bursts {first:.1} ms, last 10 {last:.1} ms: change {:+.1} ms",
             last - first
+        );
+    }
+    if devices {
+        let at_speaker = to_speaker.lock().expect("not poisoned").clone();
+        let path = pair(&sent, &at_speaker);
+        let device = pair(&at_speaker, &heard);
+        let median = |v: &[f64]| v.get(v.len() / 2).copied().unwrap_or(f64::NAN);
+        println!(
+            "of which: talker's frame read to listener's speaker write {:.1} ms, speaker write \
+             to monitor read {:.1} ms (medians): the second is the two sound card paths",
+            median(&path),
+            median(&device)
         );
     }
     let total = *clicks.lock().expect("not poisoned");
