@@ -25,7 +25,7 @@
 //! starts late, a stall, a playout clock a little fast) would otherwise
 //! stay as delay for the rest of the meeting, since both sides then run
 //! at the same pace. Buffers waiting are counted (up when queued, down
-//! when the callback takes one); over [`TRIM_TO`] a quiet frame is not
+//! when the callback takes one); over `TRIM_TO` a quiet frame is not
 //! queued, so the trim is never heard.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -46,7 +46,7 @@ const QUEUE: usize = 5;
 
 /// Buffers waiting over which a quiet frame is dropped: 30 ms (the
 /// device takes 20 ms at a time, and the playout may be a frame late).
-pub const TRIM_TO: usize = 3;
+const TRIM_TO: usize = 3;
 
 /// A frame whose samples all stay under this (-40 dBFS) is quiet.
 const QUIET: u16 = 328;
@@ -159,7 +159,7 @@ impl Speaker {
         self.counters.dropped.load(Ordering::Relaxed)
     }
 
-    /// Quiet frames left out to keep the queue at most [`TRIM_TO`] deep.
+    /// Quiet frames left out to keep the queue at most 30 ms deep.
     pub fn trimmed_frames(&self) -> u64 {
         self.counters.trimmed.load(Ordering::Relaxed)
     }
