@@ -23,6 +23,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use lanmeet_client::devices;
 use lanmeet_client::log::Log;
+use lanmeet_client::media::VoiceSettings;
 use lanmeet_client::screen::ImageScreen;
 use lanmeet_client::wav::{WavSource, WavWriter};
 use lanmeet_client::{Config, Event, JoinAction, Session, TestPattern, ToneSource};
@@ -41,6 +42,7 @@ Usage:
                  [--title TITLE] [--listed] [--poll \"QUESTION|OPTION|OPTION...\"]
                  [--poll-anonymous] [--poll-multiple] [--close-poll-after S]
                  [--vote N[,N...]] [--spotlight ID] [--attendance]
+                 [--no-echo-cancel] [--no-noise-suppression]
   lanmeet-client --discover [--host HOST] [--port PORT | --udp-port PORT] [--seconds S]
   lanmeet-client --list-devices
   lanmeet-client --help
@@ -62,6 +64,11 @@ stdout, e.g. {\"event\":\"joined\",\"meeting_code\":\"K7Q2XZ\",...}.
                        microphone (see --mic); none (default)
   --play               play what we hear on the speaker (see --speaker)
   --record-audio OUT   record what we hear (48 kHz mono WAV)
+  --no-echo-cancel     send the microphone without removing the echo of what we
+                       play (echo cancellation is on by default)
+  --no-noise-suppression
+                       send the microphone without removing steady noise (on by
+                       default)
   --say TEXT           send a public chat message after joining (repeatable)
   --share-image IMAGE  present this JPEG, PNG or PPM image
   --share-screen       present a monitor (see --monitor)
@@ -173,6 +180,7 @@ pub struct Options {
     video: bool,
     audio: AudioChoice,
     record: Option<PathBuf>,
+    voice: VoiceSettings,
     say: Vec<String>,
     share_image: Option<PathBuf>,
     offers: Vec<PathBuf>,
@@ -209,6 +217,7 @@ pub fn parse_args(args: &[String]) -> Result<Command, String> {
         video: false,
         audio: AudioChoice::None,
         record: None,
+        voice: VoiceSettings::default(),
         say: Vec::new(),
         share_image: None,
         offers: Vec::new(),
@@ -260,6 +269,8 @@ pub fn parse_args(args: &[String]) -> Result<Command, String> {
             }
             "--list-devices" => return Ok(Command::ListDevices),
             "--play" => o.devices.play = true,
+            "--no-echo-cancel" => o.voice.echo_cancel = false,
+            "--no-noise-suppression" => o.voice.noise_suppression = false,
             "--share-screen" => o.devices.share_screen = true,
             "--camera" => o.devices.camera_id = Some(value(arg)?),
             "--mic" => o.devices.mic_id = Some(value(arg)?),
@@ -401,6 +412,7 @@ pub fn run(o: Options) -> ExitCode {
         }
     };
     let mut config = Config::create(&o.host, o.port, &o.name);
+    config.voice = o.voice;
     config.action = o.action.clone();
     config.password = o.password.clone();
     config.download_dir = o.download_dir.clone();
@@ -809,6 +821,20 @@ mod tests {
                 seconds: 1.0
             }
         );
+    }
+
+    #[test]
+    fn voice_processing_is_on_unless_switched_off() {
+        let parse = |line: &str| match parse_args(&args(line)).unwrap() {
+            Command::Headless(o) => o.voice,
+            other => panic!("not headless: {other:?}"),
+        };
+        let base = "--headless --host h --name a --create --audio mic";
+        assert_eq!(parse(base), VoiceSettings::default());
+        let off = parse(&format!("{base} --no-echo-cancel"));
+        assert!(!off.echo_cancel && off.noise_suppression);
+        let off = parse(&format!("{base} --no-noise-suppression --no-echo-cancel"));
+        assert_eq!(off, VoiceSettings::OFF);
     }
 
     #[test]

@@ -207,6 +207,44 @@ fn speaker_consumes_at_the_real_rate() {
     let _ = speaker.finish();
 }
 
+#[test]
+fn a_speaker_queue_is_trimmed_in_quiet_frames_only() {
+    if !have(
+        "PULSE_SERVER",
+        "a_speaker_queue_is_trimmed_in_quiet_frames_only",
+    ) {
+        return;
+    }
+    let mut speaker = Speaker::open(None).expect("the null sink opens");
+    // A burst of silence, far faster than the device plays: only a few
+    // frames are queued, the rest left out, none dropped as overflow.
+    let silence = [0i16; FRAME_SAMPLES];
+    for _ in 0..20 {
+        speaker.write_frame(&silence).expect("the speaker plays");
+    }
+    assert!(
+        speaker.trimmed_frames() >= 10,
+        "{}",
+        speaker.trimmed_frames()
+    );
+    assert_eq!(speaker.dropped_frames(), 0);
+    // Sound is never trimmed: a burst of tone overflows instead.
+    let mut tone = ToneSource::new(440.0);
+    let mut frame = [0i16; FRAME_SAMPLES];
+    let trimmed = speaker.trimmed_frames();
+    for _ in 0..20 {
+        tone.read_frame(&mut frame).expect("the tone never ends");
+        speaker.write_frame(&frame).expect("the speaker plays");
+    }
+    assert_eq!(speaker.trimmed_frames(), trimmed);
+    assert!(
+        speaker.dropped_frames() >= 10,
+        "{}",
+        speaker.dropped_frames()
+    );
+    let _ = speaker.finish();
+}
+
 /// Kills the X client we started when the test ends, however it ends.
 struct Killed(Child);
 

@@ -536,6 +536,86 @@ mod tests {
         assert_eq!(s.overflow_drops, 0, "{s:?}");
     }
 
+    /// Ten simulated minutes of a 440 Hz tone from a sender whose clock
+    /// runs `ppm` fast (negative: slow), 0..3 ms of jitter. Returns the
+    /// depth (ms) averaged over each 10 s and the clicks in each minute.
+    fn drift_run(ppm: i64) -> (Vec<f64>, Vec<u32>) {
+        let t0 = Instant::now();
+        let tone = |n: u64| -> i16 {
+            let t = n as f64 / 48_000.0;
+            ((std::f64::consts::TAU * 440.0 * t).sin() * 10_000.0) as i16
+        };
+        let steepest = 10_000.0 * std::f64::consts::TAU * 440.0 / 48_000.0;
+        let mut j = JitterBuffer::new(20);
+        // Time in µs. Frame `seq` leaves at seq * period and arrives
+        // 1..3 ms later; the playout pops every 10 ms by our clock.
+        let period_us = 10_000.0 / (1.0 + ppm as f64 * 1e-6);
+        let minutes = 10;
+        let end_us = minutes * 60 * 1_000_000u64;
+        let mut seq = 0u32;
+        let mut next_pop = 5_000u64;
+        let (mut depths, mut window) = (Vec::new(), (0u64, 0u64));
+        let mut clicks = vec![0u32; minutes as usize];
+        let mut last = 0i16;
+        loop {
+            let arrival = (f64::from(seq) * period_us) as u64 + 1_000 + hash(seq, 3) * 1_000;
+            if arrival.min(next_pop) >= end_us {
+                break;
+            }
+            if arrival <= next_pop {
+                let mut f = [0i16; FRAME_SAMPLES];
+                for (i, s) in f.iter_mut().enumerate() {
+                    *s = tone(u64::from(seq) * FRAME_SAMPLES as u64 + i as u64);
+                }
+                j.push(seq, f, t0 + Duration::from_micros(arrival));
+                seq += 1;
+            } else {
+                let out = j.pop();
+                let minute = (next_pop / 60_000_000) as usize;
+                for &s in &out {
+                    if (f64::from(s) - f64::from(last)).abs() > 2.5 * steepest {
+                        clicks[minute] += 1;
+                    }
+                    last = s;
+                }
+                window.0 += j.depth() as u64 * FRAME_MS;
+                window.1 += 1;
+                if window.1 == 1000 {
+                    depths.push(window.0 as f64 / window.1 as f64);
+                    window = (0, 0);
+                }
+                next_pop += 10_000;
+            }
+        }
+        (depths, clicks)
+    }
+
+    #[test]
+    fn ten_minutes_of_a_sender_clock_0_1_percent_off_keep_the_delay_and_no_clicks() {
+        for ppm in [1000, -1000] {
+            let (depths, clicks) = drift_run(ppm);
+            // From 10 s on (the buffer has settled), the delay stays
+            // within 20 ms of where it started.
+            let start = depths[1];
+            let worst = depths[1..]
+                .iter()
+                .map(|d| (d - start).abs())
+                .fold(0.0, f64::max);
+            eprintln!(
+                "{ppm:+} ppm: depth at 10 s {start:.1} ms, moved at most {worst:.1} ms; \
+                 clicks a minute {clicks:?}"
+            );
+            assert!(
+                worst <= 20.0,
+                "{ppm} ppm: depth moved {worst} ms: {depths:?}"
+            );
+            assert!(
+                clicks.iter().all(|&c| c <= 1),
+                "{ppm} ppm: clicks a minute {clicks:?}"
+            );
+        }
+    }
+
     #[test]
     fn overflow_is_bounded() {
         let mut j = JitterBuffer::new(40);

@@ -35,11 +35,12 @@
 //!
 //! The server's mix leaves each participant's own voice out (N-1), so
 //! nobody hears themselves. It cannot remove *another* participant's
-//! voice that your microphone picks up from your speakers, and this
-//! client does no echo cancellation. People in one room, or anyone
-//! using loudspeakers, should wear headsets or use push-to-talk
-//! ([`PushToTalk`]): while push-to-talk is on, audio is sent only while
-//! the talk key is held.
+//! voice that your microphone picks up from your speakers: the
+//! session's echo canceller does (`media::voice`, fed with what the
+//! speaker plays). In one room the others' voices also reach every
+//! microphone through the air, which no canceller knows about: there,
+//! headsets or push-to-talk ([`PushToTalk`]) help most; while
+//! push-to-talk is on, audio is sent only while the talk key is held.
 
 mod camera;
 mod microphone;

@@ -5,7 +5,8 @@
 //!  playout thread, every 10 ms:
 //!    write_frame --> Resampler (48 kHz -> device rate) --> upmix to N ch
 //!      --> try_send(Vec) --+        (full: the device is behind, drop it)
-//!                          |  sync_channel(8): at most ~80 ms queued
+//!                          |  sync_channel(5): at most 50 ms queued,
+//!                          |  trimmed to 30 ms in quiet frames
 //!  cpal callback (audio thread, asks for any number of frames)
 //!    fill from the current buffer, try_recv the next one, or play silence
 //!    played Vec --> try_send(spares) --> reused by write_frame
@@ -19,8 +20,15 @@
 //! frame is dropped instead of queued. With the PulseAudio host the
 //! stream asks for a fixed 20 ms buffer; its default would add about
 //! two seconds of delay.
+//!
+//! The queue is also kept short: whatever fills it once (a device that
+//! starts late, a stall, a playout clock a little fast) would otherwise
+//! stay as delay for the rest of the meeting, since both sides then run
+//! at the same pace. Buffers waiting are counted (up when queued, down
+//! when the callback takes one); over `TRIM_TO` a quiet frame is not
+//! queued, so the trim is never heard.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError, TrySendError};
 use std::sync::{Arc, Mutex};
 
@@ -33,8 +41,15 @@ use super::sound::{self, StreamOwner};
 use super::{DeviceError, DeviceKind};
 use crate::media::{AudioSink, MediaError};
 
-/// 10 ms buffers that may wait for the device.
-const QUEUE: usize = 8;
+/// 10 ms buffers that may wait for the device: 50 ms.
+const QUEUE: usize = 5;
+
+/// Buffers waiting over which a quiet frame is dropped: 30 ms (the
+/// device takes 20 ms at a time, and the playout may be a frame late).
+const TRIM_TO: usize = 3;
+
+/// A frame whose samples all stay under this (-40 dBFS) is quiet.
+const QUIET: u16 = 328;
 
 /// Counters shared with the callback.
 #[derive(Default)]
@@ -45,6 +60,10 @@ struct PlayCounters {
     underruns: AtomicU64,
     /// Our frames dropped because the queue was full.
     dropped: AtomicU64,
+    /// Quiet frames left out to keep the queue short.
+    trimmed: AtomicU64,
+    /// Buffers waiting in the queue now.
+    queued: AtomicUsize,
 }
 
 /// An open speaker.
@@ -81,6 +100,7 @@ impl Speaker {
             let mut feed = Feed {
                 rx,
                 spares: spare_tx,
+                counters: count.clone(),
                 current: Vec::new(),
                 at: 0,
             };
@@ -138,12 +158,18 @@ impl Speaker {
     pub fn dropped_frames(&self) -> u64 {
         self.counters.dropped.load(Ordering::Relaxed)
     }
+
+    /// Quiet frames left out to keep the queue at most 30 ms deep.
+    pub fn trimmed_frames(&self) -> u64 {
+        self.counters.trimmed.load(Ordering::Relaxed)
+    }
 }
 
 /// The callback's side of the handoff: the buffer being played.
 struct Feed {
     rx: Receiver<Vec<f32>>,
     spares: SyncSender<Vec<f32>>,
+    counters: Arc<PlayCounters>,
     current: Vec<f32>,
     at: usize,
 }
@@ -161,6 +187,7 @@ impl Feed {
                 if feed.at == feed.current.len() {
                     match feed.rx.try_recv() {
                         Ok(next) => {
+                            feed.counters.queued.fetch_sub(1, Ordering::Relaxed);
                             let played = std::mem::replace(&mut feed.current, next);
                             // Full (never, in practice): freed here instead.
                             let _ = feed.spares.try_send(played);
@@ -207,6 +234,11 @@ impl AudioSink for Speaker {
         if let Some(why) = self.failure.lock().ok().and_then(|f| f.clone()) {
             return Err(MediaError::Device(format!("{}: {why}", self.name)));
         }
+        let quiet = frame.iter().all(|s| s.unsigned_abs() < QUIET);
+        if quiet && self.counters.queued.load(Ordering::Relaxed) > TRIM_TO {
+            self.counters.trimmed.fetch_add(1, Ordering::Relaxed);
+            return Ok(());
+        }
         let mono: Vec<f32> = frame.iter().map(|s| from_i16(*s)).collect();
         self.scratch.clear();
         self.resampler.process(&mono, &mut self.scratch);
@@ -218,9 +250,13 @@ impl AudioSink for Speaker {
         for s in &self.scratch {
             out.extend(std::iter::repeat_n(*s, self.channels));
         }
+        // Counted before it is sent, so the callback never takes one
+        // that was not counted.
+        self.counters.queued.fetch_add(1, Ordering::Relaxed);
         match self.buffers.try_send(out) {
             Ok(()) => Ok(()),
             Err(TrySendError::Full(_)) => {
+                self.counters.queued.fetch_sub(1, Ordering::Relaxed);
                 self.counters.dropped.fetch_add(1, Ordering::Relaxed);
                 Ok(())
             }

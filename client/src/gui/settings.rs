@@ -1,6 +1,6 @@
 //! The settings: which camera, microphone, speaker and screen, the video
-//! size, rate and quality, and the push-to-talk key; and the dialog that
-//! edits them.
+//! size, rate and quality, the push-to-talk key, and echo cancellation
+//! and noise suppression; and the dialog that edits them.
 //!
 //! ```text
 //!  [Settings] --> SettingsDialog::open(&settings, &catalog) (modal, the loop runs on)
@@ -9,10 +9,10 @@
 //! ```
 //!
 //! The video size, rate and quality are part of the session's
-//! configuration, so they apply from the next join; devices and the
-//! push-to-talk key apply at once.
+//! configuration, so they apply from the next join; devices, the
+//! push-to-talk key and the voice processing apply at once.
 
-use fltk::button::Button;
+use fltk::button::{Button, CheckButton};
 use fltk::enums::{Align, Color, Font, Key};
 use fltk::frame::Frame;
 use fltk::menu::Choice as ChoiceWidget;
@@ -23,6 +23,7 @@ use super::capture::{Choice, DeviceCatalog, DeviceOptions};
 use super::dialogs::centre_over;
 use super::message::Message;
 use super::theme;
+use lanmeet_client::media::VoiceSettings;
 
 /// Video sizes offered.
 pub const VIDEO_SIZES: [(u32, u32); 4] = [(320, 240), (640, 480), (960, 720), (1280, 720)];
@@ -57,6 +58,8 @@ pub struct Settings {
     pub quality: u8,
     /// Push-to-talk key (`None`: off).
     pub talk_key: Option<Key>,
+    /// Echo cancellation and noise suppression of the microphone.
+    pub voice: VoiceSettings,
 }
 
 impl Settings {
@@ -72,6 +75,7 @@ impl Settings {
             fps: 20,
             quality: 60,
             talk_key: None,
+            voice: VoiceSettings::default(),
         }
     }
 
@@ -88,7 +92,7 @@ impl Settings {
             .position(|(_, k)| *k == self.talk_key)
             .unwrap_or(0);
         format!(
-            "camera={}\nmicrophone={}\nspeaker={}\nmonitor={}\nvideo_size={}x{}\nfps={}\nquality={}\ntalk_key={}\n",
+            "camera={}\nmicrophone={}\nspeaker={}\nmonitor={}\nvideo_size={}x{}\nfps={}\nquality={}\ntalk_key={}\necho_cancel={}\nnoise_suppression={}\n",
             device(&self.camera),
             device(&self.microphone),
             device(&self.speaker),
@@ -98,6 +102,8 @@ impl Settings {
             self.fps,
             self.quality,
             talk,
+            on_off(self.voice.echo_cancel),
+            on_off(self.voice.noise_suppression),
         )
     }
 
@@ -157,6 +163,16 @@ impl Settings {
                         s.talk_key = *key;
                     }
                 }
+                "echo_cancel" => {
+                    if let Some(on) = parse_on_off(value) {
+                        s.voice.echo_cancel = on;
+                    }
+                }
+                "noise_suppression" => {
+                    if let Some(on) = parse_on_off(value) {
+                        s.voice.noise_suppression = on;
+                    }
+                }
                 _ => {}
             }
         }
@@ -166,6 +182,22 @@ impl Settings {
     /// `$XDG_CONFIG_HOME/lanmeet/settings.txt` (next to `last.txt`).
     pub fn path() -> Option<std::path::PathBuf> {
         super::join::LastJoin::path().map(|p| p.with_file_name("settings.txt"))
+    }
+}
+
+fn on_off(on: bool) -> &'static str {
+    if on {
+        "on"
+    } else {
+        "off"
+    }
+}
+
+fn parse_on_off(value: &str) -> Option<bool> {
+    match value {
+        "on" => Some(true),
+        "off" => Some(false),
+        _ => None,
     }
 }
 
@@ -192,6 +224,8 @@ pub struct SettingsDialog {
     fps: ChoiceWidget,
     quality: ChoiceWidget,
     talk: ChoiceWidget,
+    echo_cancel: CheckButton,
+    noise_suppression: CheckButton,
     catalog: DeviceCatalog,
 }
 
@@ -261,7 +295,7 @@ impl SettingsDialog {
     ) -> SettingsDialog {
         // A top-level window: not inside whatever group was built last.
         fltk::group::Group::set_current(None::<&fltk::group::Group>);
-        let mut window = Window::default().with_size(530, 470).with_label("Settings");
+        let mut window = Window::default().with_size(530, 500).with_label("Settings");
         centre_over(&mut window, over);
         window.set_color(theme::PANEL);
         let mut title = Frame::new(20, 12, 490, 30, "Devices");
@@ -319,8 +353,15 @@ impl SettingsDialog {
             index_of(TALK_KEYS.iter().map(|k| k.1), &settings.talk_key, 0),
         );
 
-        let mut cancel = Button::new(290, 422, 100, 34, "Cancel");
-        let mut apply = Button::new(400, 422, 110, 34, "Apply");
+        let mut echo_cancel = CheckButton::new(170, 406, 160, 26, "Echo cancellation");
+        echo_cancel.set_checked(settings.voice.echo_cancel);
+        echo_cancel.set_tooltip("Others do not hear themselves from your speakers");
+        let mut noise_suppression = CheckButton::new(335, 406, 175, 26, "Noise suppression");
+        noise_suppression.set_checked(settings.voice.noise_suppression);
+        noise_suppression.set_tooltip("Fans, hum and keyboards are taken out of your microphone");
+
+        let mut cancel = Button::new(290, 452, 100, 34, "Cancel");
+        let mut apply = Button::new(400, 452, 110, 34, "Apply");
         apply.set_color(theme::ACCENT);
         apply.set_label_color(Color::White);
         apply.emit(sender, Message::ApplySettings);
@@ -339,6 +380,8 @@ impl SettingsDialog {
             fps,
             quality,
             talk,
+            echo_cancel,
+            noise_suppression,
             catalog: catalog.clone(),
         }
     }
@@ -355,6 +398,10 @@ impl SettingsDialog {
             fps: FRAME_RATES[pick(&self.fps, FRAME_RATES.len())],
             quality: QUALITIES[pick(&self.quality, QUALITIES.len())].1,
             talk_key: TALK_KEYS[pick(&self.talk, TALK_KEYS.len())].1,
+            voice: VoiceSettings {
+                echo_cancel: self.echo_cancel.is_checked(),
+                noise_suppression: self.noise_suppression.is_checked(),
+            },
         }
     }
 
@@ -387,10 +434,17 @@ mod tests {
         s.fps = 30;
         s.quality = 80;
         s.talk_key = Some(Key::F9);
+        s.voice.echo_cancel = false;
         assert_eq!(Settings::parse(&s.to_text(), &catalog), s);
-        let gone = Settings::parse("camera=device:v9\nfps=7\njunk\n", &catalog);
+        s.voice = VoiceSettings::OFF;
+        assert_eq!(Settings::parse(&s.to_text(), &catalog), s);
+        let gone = Settings::parse(
+            "camera=device:v9\nfps=7\njunk\necho_cancel=maybe\n",
+            &catalog,
+        );
         assert_eq!(gone.camera, Choice::Device("v0".into()));
         assert_eq!(gone.fps, 20);
+        assert_eq!(gone.voice, VoiceSettings::default(), "on unless said off");
     }
 
     #[test]

@@ -3,11 +3,12 @@
 //!
 //! ```text
 //!  send (the shell runs it on a thread, one frame per 10 ms from a Pacer):
-//!    AudioSource::read_frame --> (muted or talk key up? read, not sent)
-//!      --> 'A' seq | 480 samples --> send
+//!    AudioSource::read_frame --> VoiceProcessor::process (voice.rs: echo, noise)
+//!      --> (muted or talk key up? read, not sent) --> 'A' seq | 480 samples --> send
 //!
 //!  playout (a thread, one frame per 10 ms):
 //!    ClientCore::play_frame (the jitter buffer) --> AudioSink::write_frame
+//!                                               --> VoiceProcessor::far_end
 //! ```
 //!
 //! A frame is read even when it is not sent: a real microphone keeps
@@ -19,6 +20,7 @@ use std::f64::consts::TAU;
 use lanmeet_common::audio::{build_datagram, Frame, FRAME_SAMPLES, SAMPLE_RATE};
 
 use super::error::MediaError;
+use super::voice::VoiceProcessor;
 
 /// Where microphone sound comes from: 10 ms frames of 48 kHz mono.
 pub trait AudioSource: Send {
@@ -83,6 +85,145 @@ impl AudioSource for ToneSource {
     }
 }
 
+/// A synthetic talker: voiced "syllables" (a glottal pulse train at a
+/// gliding pitch of about 100-250 Hz, shaped by three moving formants),
+/// a few hiss-like consonants, and pauses between words. It is not
+/// speech, but it has speech's spectrum, rhythm and pauses, which is what
+/// echo cancellers and noise suppressors key on; tests and benches use it
+/// where a recording would otherwise be needed. The same seed gives the
+/// same sound.
+pub struct SpeechLike {
+    rng: u64,
+    /// Samples produced.
+    t: u64,
+    /// Pitch in Hz and where the glottal cycle is (0..1).
+    pitch: f32,
+    phase: f32,
+    /// Relative pitch change per sample in this syllable.
+    glide: f32,
+    /// This glottal cycle's length relative to the pitch (jitter).
+    cycle: f32,
+    /// Samples left in the current segment and what it is.
+    left: u32,
+    segment: Segment,
+    /// Formant centres (Hz) for this syllable.
+    formants: [f32; 3],
+    /// Two-pole resonator states, one per formant.
+    resonators: [(f32, f32); 3],
+    level: f32,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Segment {
+    Voiced,
+    Hiss,
+    Pause,
+}
+
+impl SpeechLike {
+    /// A talker whose sound follows from `seed`, at about a sixth of full
+    /// scale while talking.
+    pub fn new(seed: u64) -> SpeechLike {
+        let mut s = SpeechLike {
+            rng: seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407)
+                | 1,
+            t: 0,
+            pitch: 150.0,
+            phase: 0.0,
+            glide: 0.0,
+            cycle: 1.0,
+            left: 0,
+            segment: Segment::Pause,
+            formants: [500.0, 1500.0, 2500.0],
+            resonators: [(0.0, 0.0); 3],
+            level: 0.0,
+        };
+        s.pitch = 100.0 + 150.0 * s.uniform();
+        s
+    }
+
+    /// A number in 0..1.
+    fn uniform(&mut self) -> f32 {
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        (self.rng >> 40) as f32 / (1u64 << 24) as f32
+    }
+
+    fn next_segment(&mut self) {
+        let r = self.uniform();
+        let ms = |lo: f32, hi: f32, u: f32| ((lo + (hi - lo) * u) * 48.0) as u32;
+        (self.segment, self.left) = match self.segment {
+            Segment::Voiced if r < 0.25 => (Segment::Pause, ms(60.0, 300.0, self.uniform())),
+            Segment::Voiced if r < 0.45 => (Segment::Hiss, ms(30.0, 90.0, self.uniform())),
+            _ => (Segment::Voiced, ms(80.0, 250.0, self.uniform())),
+        };
+        if self.segment == Segment::Voiced {
+            self.formants = [
+                300.0 + 500.0 * self.uniform(),
+                900.0 + 1300.0 * self.uniform(),
+                2200.0 + 800.0 * self.uniform(),
+            ];
+            self.pitch = (self.pitch * (0.85 + 0.3 * self.uniform())).clamp(90.0, 260.0);
+            // Up or down by as much as a third over the syllable.
+            self.glide = (self.uniform() - 0.5) * 0.6 / self.left as f32;
+        }
+    }
+}
+
+impl AudioSource for SpeechLike {
+    fn read_frame(&mut self, out: &mut Frame) -> Result<bool, MediaError> {
+        let rate = SAMPLE_RATE as f32;
+        for s in out.iter_mut() {
+            if self.left == 0 {
+                self.next_segment();
+            }
+            self.left -= 1;
+            self.t += 1;
+            let (excitation, target) = match self.segment {
+                Segment::Voiced => {
+                    // The pitch glides through a syllable and wobbles
+                    // (vibrato, and each cycle a little off: jitter and
+                    // shimmer), and breath rides along, as in a voice.
+                    self.pitch = (self.pitch * (1.0 + self.glide)).clamp(80.0, 280.0);
+                    let vibrato = 1.0 + 0.03 * (self.t as f32 * 5.0 * TAU as f32 / rate).sin();
+                    self.phase += self.pitch * vibrato * self.cycle / rate;
+                    let pulse = if self.phase >= 1.0 {
+                        self.phase -= 1.0;
+                        self.cycle = 0.95 + 0.1 * self.uniform();
+                        0.7 + 0.6 * self.uniform()
+                    } else {
+                        0.0
+                    };
+                    (pulse * 4.0 + 0.15 * (self.uniform() - 0.5), 1.0)
+                }
+                Segment::Hiss => (self.uniform() - 0.5, 0.5),
+                Segment::Pause => (0.0, 0.0),
+            };
+            // Syllables swell and fade over ~10 ms rather than switch.
+            self.level += (target - self.level) * 0.002;
+            let mut y = 0.0;
+            for (k, f) in self.formants.iter().enumerate() {
+                let f = if self.segment == Segment::Hiss {
+                    f + 2500.0
+                } else {
+                    *f
+                };
+                let r = 0.97f32;
+                let c = 2.0 * r * (TAU as f32 * f / rate).cos();
+                let (y1, y2) = self.resonators[k];
+                let v = excitation + c * y1 - r * r * y2;
+                self.resonators[k] = (v, y1);
+                y += v / (k + 1) as f32;
+            }
+            *s = (y * self.level * 600.0).clamp(-32768.0, 32767.0) as i16;
+        }
+        Ok(true)
+    }
+}
+
 /// What one 10 ms step of the sending pipeline gave.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AudioStep {
@@ -118,8 +259,23 @@ impl AudioEncoder {
         source: &mut dyn AudioSource,
         muted: bool,
     ) -> Result<AudioStep, MediaError> {
+        self.step_with(source, muted, None)
+    }
+
+    /// [`AudioEncoder::step`] with the frame cleaned by `voice` (echo
+    /// and noise) first. Frames that are not sent are cleaned too, so
+    /// that the echo canceller stays adapted to the room while muted.
+    pub fn step_with(
+        &mut self,
+        source: &mut dyn AudioSource,
+        muted: bool,
+        voice: Option<&mut VoiceProcessor>,
+    ) -> Result<AudioStep, MediaError> {
         if !source.read_frame(&mut self.frame)? {
             return Ok(AudioStep::Ended);
+        }
+        if let Some(voice) = voice {
+            voice.process(&mut self.frame);
         }
         if muted || !source.may_send() {
             return Ok(AudioStep::Quiet);

@@ -4,7 +4,7 @@
 //! ```text
 //!  camera:  VideoSource  --> VideoEncoder::send_frame --> 'V' datagrams
 //!  screen:  ScreenSource --> ScreenEncoder::next_frame --> screen_frame
-//!  mic:     AudioSource  --> AudioEncoder::step       --> 'A' datagrams
+//!  mic:     AudioSource  --> VoiceProcessor (echo, noise) --> AudioEncoder --> 'A' datagrams
 //!  receive: DecodeJob    --> video::decode_frame      --> RgbImage
 //!  speaker: play_frame   --> AudioSink::write_frame
 //!  pacing:  Pacer (frame n due at start + n x period)
@@ -22,11 +22,13 @@ pub mod image;
 pub mod pace;
 pub mod screen;
 pub mod video;
+pub mod voice;
 pub mod wav;
 
-pub use audio::{AudioEncoder, AudioSink, AudioSource, AudioStep, ToneSource};
+pub use audio::{AudioEncoder, AudioSink, AudioSource, AudioStep, SpeechLike, ToneSource};
 pub use error::MediaError;
 pub use image::RgbImage;
 pub use pace::Pacer;
 pub use screen::{ImageScreen, ScreenConfig, ScreenEncoder, ScreenSource};
 pub use video::{TestPattern, VideoConfig, VideoEncoder, VideoFrame, VideoSource};
+pub use voice::{VoiceProcessor, VoiceSettings};

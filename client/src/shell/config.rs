@@ -9,7 +9,7 @@ use lanmeet_common::limits::{DEFAULT_TCP_PORT, HELLO_INTERVAL_SECS, PING_INTERVA
 
 use super::log::Log;
 use crate::core::DEFAULT_JITTER_MS;
-use crate::media::{ScreenConfig, VideoConfig};
+use crate::media::{ScreenConfig, VideoConfig, VoiceSettings};
 
 /// Create a meeting or join one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +40,14 @@ pub struct Config {
     /// Jitter buffer depth to start with, in ms (20..=100); the measured
     /// jitter takes over after half a second of audio.
     pub jitter_ms: u64,
+    /// Echo cancellation and noise suppression of the microphone (both on
+    /// by default; [`crate::Session::set_voice_processing`] switches them
+    /// during the meeting).
+    pub voice: VoiceSettings,
+    /// How often the audio sender sends a frame: 10 ms, the protocol's
+    /// frame. A benchmark sets it a little off to play a sender whose
+    /// clock runs fast or slow against the server's and the listeners'.
+    pub audio_period: Duration,
     /// Where downloads are saved.
     pub download_dir: PathBuf,
     /// How often to ping (10 s).
@@ -74,6 +82,8 @@ impl Config {
             video: VideoConfig::default(),
             screen: ScreenConfig::default(),
             jitter_ms: DEFAULT_JITTER_MS,
+            voice: VoiceSettings::default(),
+            audio_period: Duration::from_millis(lanmeet_common::audio::FRAME_MS),
             download_dir: PathBuf::from("downloads"),
             ping_interval: Duration::from_secs(PING_INTERVAL_SECS),
             hello_interval: Duration::from_secs(HELLO_INTERVAL_SECS),

@@ -17,6 +17,7 @@
 //!  log.rs       the session log
 //!  classroom.rs polls, attendance, spotlight: the Session's methods
 //!  discovery.rs finding servers on the LAN (UDP probes, no session)
+//!  voice.rs     the echo reference and switches the playout and sender share
 //! ```
 //!
 //! The shell makes no decision about the meeting: it moves bytes between
@@ -35,3 +36,4 @@ pub(crate) mod session;
 mod stop;
 mod tcp;
 mod threads;
+mod voice;

@@ -45,6 +45,7 @@ use super::reconnect;
 use super::stop::{lock, StopSignal};
 use super::tcp::Outgoing;
 use super::threads::{self, spawn_named, Counters, Engine, Media, Shared, Worker};
+use super::voice::VoicePath;
 use crate::core::heartbeat::Timing;
 use crate::core::Event;
 use crate::core::{
@@ -54,6 +55,7 @@ use crate::devices::PushToTalk;
 use crate::error::SessionError;
 use crate::media::{
     AudioEncoder, AudioSink, AudioSource, ScreenSource, VideoEncoder, VideoFrame, VideoSource,
+    VoiceSettings,
 };
 
 /// Counters a UI or a test can read.
@@ -231,6 +233,7 @@ impl Session {
             slots: Arc::new(FrameSlots::default()),
             counters: Counters::default(),
             pending_screen: Mutex::new(None),
+            voice: Arc::new(VoicePath::new(config.voice)),
             config,
         });
         // Joined and the first hello, queued by the core.
@@ -330,6 +333,17 @@ impl Session {
         self.shared.push_to_talk.set_enabled(enabled);
     }
 
+    /// Switches echo cancellation and noise suppression of the
+    /// microphone, from its next frame on.
+    pub fn set_voice_processing(&self, settings: VoiceSettings) {
+        self.shared.voice.set(settings);
+    }
+
+    /// Which voice processing is on.
+    pub fn voice_processing(&self) -> VoiceSettings {
+        self.shared.voice.settings()
+    }
+
     /// Whether push-to-talk is on.
     pub fn push_to_talk(&self) -> bool {
         self.shared.push_to_talk.is_enabled()
@@ -418,7 +432,11 @@ impl Session {
         let stop = StopSignal::new();
         let encoder = AudioEncoder::new(&self.shared.identity.client_id);
         let (udp, muted, st, sent, warn) = (
-            self.shared.udp.clone(),
+            (
+                self.shared.udp.clone(),
+                self.shared.voice.clone(),
+                self.shared.config.audio_period,
+            ),
             self.shared.muted.clone(),
             stop.clone(),
             self.shared.counters.audio_sent.clone(),

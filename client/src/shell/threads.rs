@@ -13,8 +13,8 @@
 //!                                                               File     -> Disk (answer fed back)
 //!                                                               End      -> close TCP: the reader ends
 //!  [video sender]  VideoEncoder   paced, -> UDP
-//!  [audio sender]  AudioEncoder   every 10 ms, -> UDP
-//!  [playout]       core.play_frame every 10 ms -> AudioSink
+//!  [audio sender]  VoiceProcessor (echo, noise), AudioEncoder   every 10 ms, -> UDP
+//!  [playout]       core.play_frame every 10 ms -> AudioSink, and the echo reference
 //!  [screen sender] ScreenEncoder  -> outbox
 //! ```
 //!
@@ -44,12 +44,13 @@ use super::files::Disk;
 use super::log::Log;
 use super::stop::{lock, StopSignal};
 use super::tcp::{FrameReader, Outgoing, ReadError};
+use super::voice::VoicePath;
 use crate::core::{ClientCore, DisconnectReason, Event, Input, Output};
 use crate::devices::PushToTalk;
 use crate::error::SessionError;
 use crate::media::{
     AudioEncoder, AudioSink, AudioSource, AudioStep, Pacer, ScreenConfig, ScreenEncoder,
-    ScreenSource, VideoEncoder, VideoSource,
+    ScreenSource, VideoEncoder, VideoSource, VoiceProcessor,
 };
 
 /// The core and the files it reads and writes, behind one lock.
@@ -122,6 +123,9 @@ pub(crate) struct Shared {
     pub(crate) slots: Arc<FrameSlots>,
     pub(crate) counters: Counters,
     pub(crate) pending_screen: Mutex<Option<Box<dyn ScreenSource>>>,
+    /// What the playout played, for the audio sender's echo canceller,
+    /// and the voice processing switches.
+    pub(crate) voice: Arc<VoicePath>,
 }
 
 pub(crate) fn spawn_named(
@@ -425,25 +429,44 @@ pub(crate) fn run_video_sender(
     }
 }
 
-/// The audio sender thread: one frame per 10 ms from `source` until `stop`
-/// or its end; frames are read but not sent while `muted`.
+/// The audio sender thread: one frame per `period` (10 ms) from `source` until `stop`
+/// or its end, cleaned by the voice processing (`voice`: echo against what
+/// the playout played, noise); frames are read but not sent while `muted`.
 pub(crate) fn run_audio_sender(
     mut source: Box<dyn AudioSource>,
     mut encoder: AudioEncoder,
-    udp: Arc<UdpSocket>,
+    (udp, voice, period): (Arc<UdpSocket>, Arc<VoicePath>, Duration),
     muted: Arc<AtomicBool>,
     stop: StopSignal,
     sent: Arc<AtomicU64>,
     warn: impl Fn(String),
 ) {
-    let period = Duration::from_millis(lanmeet_common::audio::FRAME_MS);
     let mut pacer = Pacer::new(period, period * 10, Instant::now());
+    // Built here: the echo canceller is not Send.
+    voice.clear();
+    let mut processor = match VoiceProcessor::new(voice.settings()) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            warn(format!("voice processing is off: {e}"));
+            None
+        }
+    };
     loop {
         if stop.wait_until(pacer.due()) {
             return;
         }
         pacer.advance(Instant::now());
-        match encoder.step(source.as_mut(), muted.load(Ordering::Acquire)) {
+        if let Some(p) = processor.as_mut() {
+            if let Err(e) = voice.feed(p) {
+                warn(format!("voice processing is off: {e}"));
+                processor = None;
+            }
+        }
+        match encoder.step_with(
+            source.as_mut(),
+            muted.load(Ordering::Acquire),
+            processor.as_mut(),
+        ) {
             Ok(AudioStep::Send(datagram)) => {
                 if udp.send(&datagram).is_ok() {
                     sent.fetch_add(1, Ordering::Relaxed);
@@ -475,6 +498,7 @@ pub(crate) fn run_playout(
         }
         pacer.advance(Instant::now());
         let frame = lock(&shared.engine).core.play_frame();
+        shared.voice.push_played(&frame);
         if let Err(e) = sink.write_frame(&frame) {
             warn(format!("audio output stopped: {e}"));
             break;

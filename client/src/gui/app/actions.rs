@@ -158,6 +158,7 @@ impl App {
         let Some(session) = self.session.clone() else {
             return;
         };
+        session.set_voice_processing(new.voice);
         if new.camera != old.camera && self.camera_on {
             let _ = session.stop_video();
             self.camera_on = false;

@@ -52,6 +52,7 @@ impl App {
         config.video.height = self.settings.video_size.1;
         config.video.fps = self.settings.fps;
         config.video.quality = self.settings.quality;
+        config.voice = self.settings.voice;
         config.download_dir = self
             .options
             .download_dir
