@@ -140,6 +140,7 @@ impl FeatureSet {
 pub const SERVER_FEATURES: FeatureSet = FeatureSet::of(&[
     // One line per addition, in section order.
     Feature::Resume,
+    Feature::ScreenPatches,
 ]);
 
 /// What the additions add to `create_meeting` and `join_meeting`:

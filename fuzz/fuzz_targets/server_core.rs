@@ -257,7 +257,7 @@ impl Harness {
                         audio::parse_body(d.body).expect("a whole audio frame");
                     }
                 }
-                Output::Relay { .. } | Output::Log(_) => {}
+                Output::Relay { .. } | Output::Log(_) | Output::ScreenPatch { .. } => {}
             }
         }
         assert_eq!(self.core.connection_count(), self.open.len());

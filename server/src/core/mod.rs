@@ -26,8 +26,9 @@
 //! and no sockets, and the same inputs always give the same outputs.
 //!
 //! The work is split by area: `handshake` (create and join), `control`
-//! (chat, presence, host commands, screen sharing), `files` (brokered
-//! transfers) and `media` (UDP binding, the video relay and the mixer).
+//! (chat, presence, host commands), `screen` (screen sharing, keyframes and
+//! patches), `files` (brokered transfers) and `media` (UDP binding, the
+//! video relay and the mixer).
 
 mod control;
 mod files;
@@ -36,6 +37,7 @@ mod media;
 mod meeting;
 mod rate;
 mod resume;
+mod screen;
 
 #[cfg(test)]
 mod tests;
@@ -94,6 +96,19 @@ pub enum Output<'a> {
     },
     /// A line for the log.
     Log(String),
+    /// Section 19: queue the screen patch `frame` on `conn`. The queue
+    /// takes it unless it still holds screen data not yet begun on the
+    /// wire: then it drops that data and the patch, and the shell calls
+    /// [`Core::on_screen_viewer_behind`]. A `catch_up` patch (one of those
+    /// a late joiner gets after the keyframe) is queued without that check.
+    ScreenPatch {
+        /// Where.
+        conn: ConnId,
+        /// The whole frame, shared between recipients.
+        frame: Rc<[u8]>,
+        /// Part of a late joiner's catch-up run.
+        catch_up: bool,
+    },
 }
 
 /// An [`Output`] as queued: a datagram's bytes are a range of the queue's
@@ -116,6 +131,11 @@ enum Queued {
         to: Range<usize>,
     },
     Log(String),
+    ScreenPatch {
+        conn: ConnId,
+        frame: Rc<[u8]>,
+        catch_up: bool,
+    },
 }
 
 /// A batch of outputs, taken with [`Core::take_outputs`]. The shell keeps
@@ -156,6 +176,15 @@ impl Outputs {
             },
             Queued::Relay { to } => Output::Relay { to: &addrs[to] },
             Queued::Log(line) => Output::Log(line),
+            Queued::ScreenPatch {
+                conn,
+                frame,
+                catch_up,
+            } => Output::ScreenPatch {
+                conn,
+                frame,
+                catch_up,
+            },
         })
     }
 
@@ -458,6 +487,7 @@ impl Core {
             self.next_idle_check = now + IDLE_CHECK_PERIOD;
             self.close_idle(now);
         }
+        self.screen_timer(now);
     }
 
     fn close_idle(&mut self, now: Instant) {
@@ -506,6 +536,7 @@ impl Core {
             return;
         };
         self.tokens.remove(&p.udp_token);
+        meeting.screen.forget(&client_id);
         if let Some(token) = &p.resume_token {
             self.resume_tokens.remove(token);
             if resumable {
@@ -540,12 +571,7 @@ impl Core {
             }
         }
         if meeting.presenter.as_deref() == Some(client_id.as_str()) {
-            meeting.presenter = None;
-            meeting.latest_screen_frame = None;
-            let msg = ServerMessage::ScreenShareStopped {
-                presenter_id: client_id.clone(),
-            };
-            self.out.broadcast(meeting, &msg, None);
+            screen::end_share(meeting, &mut self.out, client_id.clone());
         }
         self.transfers.party_left(&client_id, &mut self.out, |id| {
             meeting.participant(id).map(|p| p.conn)
@@ -590,6 +616,10 @@ impl Core {
             | M::FileEnd { .. }
             | M::FileCancel { .. }
             | M::FileUnoffer { .. } => self.on_file_message(conn, client_id, code, message),
+            M::RequestScreenShare
+            | M::StopScreenShare
+            | M::ScreenFrame { .. }
+            | M::ScreenPatch { .. } => self.on_screen_message(conn, client_id, code, message, now),
             other => self.on_control(conn, client_id, code, other, now),
         }
     }
@@ -713,6 +743,15 @@ impl Outbox {
 
     fn log(&mut self, line: String) {
         self.queue.queued.push(Queued::Log(line));
+    }
+
+    /// A screen patch for `conn` (see [`Output::ScreenPatch`]).
+    fn screen_patch(&mut self, conn: ConnId, frame: Rc<[u8]>, catch_up: bool) {
+        self.queue.queued.push(Queued::ScreenPatch {
+            conn,
+            frame,
+            catch_up,
+        });
     }
 
     /// Sends `bytes` as one datagram to each of `to`; nothing when `to`
