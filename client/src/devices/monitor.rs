@@ -3,7 +3,7 @@
 //!
 //! ```text
 //!  screen thread, every 1/fps s (screen.rs):
-//!    Monitor::capture --> xcap RGBA --> RGB --> (pipeline) fit 1280 --> JPEG
+//!    Monitor::capture --> xcap RGBA --> RGB --> (pipeline) tiles --> JPEG 4:4:4
 //! ```
 //!
 //! Capturing is done on the session's screen thread, which already skips a

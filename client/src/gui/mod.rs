@@ -34,6 +34,7 @@ mod join;
 mod layout;
 mod message;
 mod options;
+mod screen_view;
 mod settings;
 mod sidebar;
 mod theme;

@@ -340,7 +340,7 @@ mod tests {
                 s ^= s << 13;
                 s ^= s >> 17;
                 s ^= s << 5;
-                if s % 5 == 0 {
+                if s.is_multiple_of(5) {
                     continue; // a space
                 }
                 let rgb = match s % 7 {
