@@ -399,8 +399,8 @@ pub fn section(server_bin: &Path, seconds: f64) -> Result<(String, Option<Screen
     }
     let psnr = text_psnr(w, h, &screen, &picture);
     stop.store(true, Ordering::Relaxed);
-    let p50 = lat.percentile(0.50).as_secs_f64() * 1000.0;
-    let p95 = lat.percentile(0.95).as_secs_f64() * 1000.0;
+    let p50 = lat.percentile(50.0).as_secs_f64() * 1000.0;
+    let p95 = lat.percentile(95.0).as_secs_f64() * 1000.0;
     let _ = std::fs::remove_dir_all(&dir);
 
     let _ = writeln!(

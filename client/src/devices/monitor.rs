@@ -135,12 +135,14 @@ fn grab(monitor: &xcap::Monitor, name: &str) -> Result<RgbImage, MediaError> {
         .capture_image()
         .map_err(|e| MediaError::Device(format!("cannot capture the screen {name}: {e}")))?;
     let (width, height) = (rgba.width(), rgba.height());
-    let raw = rgba.into_raw();
-    let mut rgb = Vec::with_capacity(width as usize * height as usize * 3);
-    for px in raw.chunks_exact(4) {
-        rgb.extend_from_slice(&px[..3]);
+    // RGBA to RGB in place: no second buffer for a 2560x1600 screen.
+    let mut pixels = rgba.into_raw();
+    let count = pixels.len() / 4;
+    for i in 0..count {
+        pixels.copy_within(i * 4..i * 4 + 3, i * 3);
     }
-    RgbImage::from_pixels(width, height, rgb)
+    pixels.truncate(count * 3);
+    RgbImage::from_pixels(width, height, pixels)
 }
 
 impl ScreenSource for MonitorScreen {
