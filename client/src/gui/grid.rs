@@ -99,6 +99,20 @@ impl StageImage {
     }
 }
 
+impl screen_view::Picture for StageImage {
+    fn size(&self) -> (i32, i32) {
+        (self.width, self.height)
+    }
+
+    fn draw_fitted(&mut self, into: Rect) {
+        self.draw_in(into);
+    }
+
+    fn draw_actual(&mut self, x: i32, y: i32) {
+        self.draw_at(x, y);
+    }
+}
+
 /// The identity of a shared frame, to tell a new frame from the last one.
 pub fn frame_identity<T>(frame: &Arc<T>) -> usize {
     Arc::as_ptr(frame) as usize
@@ -221,7 +235,8 @@ fn toggle_full_screen(
             screen_view,
             ..
         } = &mut *model;
-        screen_view::draw(screen_view, area, screen.as_mut());
+        let picture = screen.as_mut().map(|s| s as &mut dyn screen_view::Picture);
+        screen_view::draw(screen_view, area, picture);
     });
     let (m, full_for_events) = (model.clone(), full.clone());
     let stage_for_events = stage.clone();
@@ -335,7 +350,9 @@ fn draw_screen(
 ) {
     draw::draw_rect_fill(r.x, r.y, r.w, r.h, fltk::enums::Color::Black);
     match image {
-        Some(img) => screen_view::draw(view, r.inset(2), Some(img)),
+        Some(img) => {
+            screen_view::draw(view, r.inset(2), Some(img as &mut dyn screen_view::Picture))
+        }
         _ => {
             draw::set_font(Font::Helvetica, 18);
             draw::set_draw_color(theme::BAR_TEXT);

@@ -18,9 +18,19 @@
 use fltk::draw;
 use fltk::enums::{Align, Event as UiEvent, Font, Key};
 
-use super::grid::StageImage;
 use super::layout::Rect;
 use super::theme;
+
+/// A picture this view can draw (the stage's screen image implements it;
+/// a trait keeps this file from depending on the stage's).
+pub trait Picture {
+    /// Width and height in pixels.
+    fn size(&self) -> (i32, i32);
+    /// Draws it fitted into `into`, keeping its shape.
+    fn draw_fitted(&mut self, into: Rect);
+    /// Draws it at 1:1 with its top-left corner at (x, y); the caller clips.
+    fn draw_actual(&mut self, x: i32, y: i32);
+}
 
 /// Thickness of the scroll bars.
 const BAR: i32 = 12;
@@ -143,7 +153,7 @@ fn inside(r: Rect, x: i32, y: i32) -> bool {
 }
 
 /// Draws the picture in `area` as the state says, and the buttons.
-pub fn draw(state: &mut ScreenViewState, area: Rect, image: Option<&mut StageImage>) {
+pub fn draw(state: &mut ScreenViewState, area: Rect, image: Option<&mut dyn Picture>) {
     state.buttons.clear();
     state.last = None;
     let Some(img) = image else {
@@ -152,12 +162,12 @@ pub fn draw(state: &mut ScreenViewState, area: Rect, image: Option<&mut StageIma
     if state.actual_size {
         let vp = Viewport {
             area,
-            image: (img.width, img.height),
+            image: img.size(),
         };
         state.offset = vp.clamp(state.offset);
         let v = vp.view();
         draw::push_clip(v.x, v.y, v.w, v.h);
-        img.draw_at(v.x - state.offset.0, v.y - state.offset.1);
+        img.draw_actual(v.x - state.offset.0, v.y - state.offset.1);
         draw::pop_clip();
         let (h, vt) = vp.thumbs(state.offset);
         if let Some(t) = h {
@@ -170,7 +180,7 @@ pub fn draw(state: &mut ScreenViewState, area: Rect, image: Option<&mut StageIma
         }
         state.last = Some(vp);
     } else {
-        img.draw_in(area);
+        img.draw_fitted(area);
     }
     // The buttons, top right.
     let fit = if state.actual_size { "Fit" } else { "1:1" };
