@@ -354,7 +354,10 @@ pub fn section(server_bin: &Path, seconds: f64) -> Result<(String, Option<Screen
                 .status();
             keys.push(Instant::now());
             n += 1;
-            let next = start + Duration::from_millis(200) * n;
+            // Every 200 ms on average, shifted by a varying 0..96 ms so the
+            // keys do not keep one phase against the 100 ms captures.
+            let shift = Duration::from_millis(u64::from(n * 37 % 97));
+            let next = start + Duration::from_millis(200) * n + shift;
             std::thread::sleep(next.saturating_duration_since(Instant::now()));
         }
     });
@@ -406,9 +409,9 @@ pub fn section(server_bin: &Path, seconds: f64) -> Result<(String, Option<Screen
     let _ = writeln!(
         s,
         "A 1920x1080 Xvfb showing code in xedit (13-pixel font), shared by `lanmeet-client \
-         --headless --share-screen` (8 captures a second, 64x64 tiles, JPEG 4:4:4 q90); \
+         --headless --share-screen` (10 captures a second, 64x64 tiles, JPEG 4:4:4 q90); \
          {} protocol viewers naming `screen_patches` and one `lanmeet-client --headless \
-         --save-screen` viewer. {seconds} s per phase. Typing: `xdotool key` every 200 ms. \
+         --save-screen` viewer. {seconds} s per phase. Typing: `xdotool key` every 200 ms on average (shifted by 0..96 ms, so keys do not keep one phase against the captures). \
          Bytes are what each viewer read from the server (all TCP frames); server egress is \
          that times {VIEWERS}. CPU is a fraction of one core; load average (1, 5, 15 min) \
          at the end of each phase, since the machine is shared.\n",
@@ -437,11 +440,11 @@ pub fn section(server_bin: &Path, seconds: f64) -> Result<(String, Option<Screen
         "\nKeystroke to the next screen message at a viewer ({} samples): p50 {p50:.0} ms, \
          p95 {p95:.0} ms. The text of the picture the viewer holds against the display: \
          {psnr:.1} dB PSNR (over the 64x64 tiles that are not one flat colour).\n\n\
-         Where the presenter's CPU goes (perf, 1920x1080 while typing): about 40% in xcap's \
-         X11 capture (its per-pixel BGRA to RGBA conversion and the request), 15% in page \
-         faults for the fresh 8 MB buffer each capture allocates, 7% in our RGBA to RGB \
-         step, 3% hashing the tiles; JPEG encoding does not show. Capturing into a reused \
-         buffer with shared memory would cut most of it.",
+         The presenter captures X11 with one `GetImage` per capture on a connection it \
+         keeps (`client/src/devices/x11_capture.rs`). Through xcap the same run cost 27% of \
+         a core while typing: perf showed about 40% of it in xcap's per-pixel conversion \
+         and its three connections per capture, 15% in page faults for its fresh 8 MB \
+         buffers; JPEG encoding does not show.",
         lat.len()
     );
     Ok((

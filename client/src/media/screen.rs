@@ -88,7 +88,7 @@ pub struct ScreenConfig {
     pub max_width: u32,
     /// Largest height sent (default 1600).
     pub max_height: u32,
-    /// Captures per second, 1..=15 (default 8). A capture that changed
+    /// Captures per second, 1..=15 (default 10). A capture that changed
     /// nothing costs only the capture and the hashing.
     pub fps: f64,
     /// JPEG quality (default [`SCREEN_QUALITY`]).
@@ -100,7 +100,7 @@ impl Default for ScreenConfig {
         ScreenConfig {
             max_width: 2560,
             max_height: 1600,
-            fps: 8.0,
+            fps: 10.0,
             quality: SCREEN_QUALITY,
         }
     }
