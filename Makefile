@@ -44,7 +44,7 @@ doc:
 
 ## Measure the server on this machine; writes docs/BENCHMARKS.md (takes a few minutes).
 bench:
-	$(CARGO) build --release -p lanmeet-server -p lanmeet-bench
+	$(CARGO) build --release -p lanmeet-server -p lanmeet-bench -p lanmeet-client
 	target/release/lanmeet-bench --server target/release/lanmeet-server --out docs/BENCHMARKS.md
 
 ## Ten minutes of 32 participants with video and audio; fails if server memory grows.

@@ -20,6 +20,7 @@ mod media;
 mod peer;
 mod procstat;
 mod relay; // a lossy link, also used by client/tests/impaired.rs
+mod screen;
 mod server;
 mod stats;
 mod tone_quality; // clicks and silence in a tone, also client/tests
@@ -51,6 +52,9 @@ SCENARIOS (default: all):
                  gaps (needs target/release/lanmeet-client next to the server); then
                  video-loss
     video-loss   camera frames whole within 100 ms through 2% loss, without and with NACK
+    screen       a 1920x1080 screen of code shared with 30 viewers, still and typing: bytes per
+                 viewer, server egress, presenter CPU, keystroke-to-viewer latency, text PSNR
+                 (needs Xvfb, xedit, xdotool, xwd, xwdtopnm and target/release/lanmeet-client)
     soak         32 participants with video and audio for --seconds (make soak: 600); server
                  memory must stay flat within 10% after the first minute (not in \"all\")
 
@@ -77,6 +81,7 @@ struct Summary {
     file_mb_s: Option<f64>,
     rss_200_mb: Option<f64>,
     chat_p99_ms: Option<f64>,
+    screen: Option<screen::ScreenFigures>,
 }
 
 struct Args {
@@ -112,7 +117,7 @@ fn parse_args() -> Result<Option<Args>, String> {
     }
     if args.scenarios.is_empty() {
         args.scenarios = [
-            "floor", "relay", "audio", "mixed", "files", "chat", "ramp", "impaired",
+            "floor", "relay", "audio", "mixed", "files", "chat", "ramp", "impaired", "screen",
         ]
         .map(String::from)
         .to_vec();
@@ -150,6 +155,10 @@ fn main() -> ExitCode {
                 .and_then(|audio| Ok(audio + &video_loss_section(&args, &mut sum)?)),
             "video-loss" => video_loss_section(&args, &mut sum),
             "soak" => soak_section(&args, &mut sum),
+            "screen" => screen::section(&args.server, args.seconds).map(|(text, figures)| {
+                sum.screen = figures;
+                text
+            }),
             other => Err(format!("unknown scenario {other}")),
         };
         match result {
@@ -283,6 +292,33 @@ fn targets_section(sum: &Summary) -> String {
         rows.push(format!(
             "| chat p99 while a receiver has stopped reading | under 50 ms | {ms:.2} ms | {} |",
             verdict(ms < 50.0)
+        ));
+    }
+    if let Some(f) = &sum.screen {
+        rows.push(format!(
+            "| text PSNR, 1920x1080 code screen, what the viewer holds vs the screen | >= 35 dB at native size | {:.1} dB | {} |",
+            f.text_psnr_db,
+            verdict(f.text_psnr_db >= 35.0)
+        ));
+        rows.push(format!(
+            "| bytes per viewer per second, still screen | <= 2 KB/s | {:.0} B/s | {} |",
+            f.still_bytes_per_viewer,
+            verdict(f.still_bytes_per_viewer <= 2000.0)
+        ));
+        rows.push(format!(
+            "| bytes per viewer per second, typing a character every 200 ms | <= 25 KB/s | {:.1} KB/s | {} |",
+            f.typing_bytes_per_viewer / 1000.0,
+            verdict(f.typing_bytes_per_viewer <= 25_000.0)
+        ));
+        rows.push(format!(
+            "| presenter CPU, 1920x1080, typing | <= 15% of a core | {:.1}% (see the load average in the screen section) | {} |",
+            f.typing_presenter_cpu * 100.0,
+            verdict(f.typing_presenter_cpu <= 0.15)
+        ));
+        rows.push(format!(
+            "| screen change to viewer's picture, loopback | <= 150 ms p95 | {:.0} ms (keystroke to the next screen message) | {} |",
+            f.latency_p95_ms,
+            verdict(f.latency_p95_ms <= 150.0)
         ));
     }
     if rows.is_empty() {

@@ -12,8 +12,15 @@
 //! ```
 //!
 //! Every line is an [`Event`] serialized as it is, tagged `"event"`, plus
-//! two of our own: `stats` at the end and `error` when the session cannot
-//! start. Arguments are parsed by hand: the options are few and flat.
+//! three of our own: `stats` at the end, `error` when the session cannot
+//! start, and `screen_saved` after `--save-screen` wrote the picture.
+//! Arguments are parsed by hand: the options are few and flat.
+//!
+//! With `--save-screen PATH` the shared screen as this viewer holds it
+//! (the keyframe with every patch since painted over it) is written to
+//! PATH (PNG; PPM when PATH ends in `.ppm`) when the client leaves, and
+//! whenever a line `save-screen` comes on standard input, so a test can
+//! compare it with the presenter's screen.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -43,6 +50,7 @@ Usage:
                  [--poll-anonymous] [--poll-multiple] [--close-poll-after S]
                  [--vote N[,N...]] [--spotlight ID] [--attendance]
                  [--no-echo-cancel] [--no-noise-suppression]
+                 [--save-screen PATH]
   lanmeet-client --discover [--host HOST] [--port PORT | --udp-port PORT] [--seconds S]
   lanmeet-client --list-devices
   lanmeet-client --help
@@ -104,6 +112,8 @@ stdout, e.g. {\"event\":\"joined\",\"meeting_code\":\"K7Q2XZ\",...}.
                        address (and --host, if given) on the UDP port
                        (--udp-port, default --port + 1), print one {\"event\":\"server_found\",...} line per
                        answer and exit after --seconds (default 2)
+  --save-screen PATH   write the shared screen as we hold it to PATH (PNG, or PPM
+                       for .ppm) on leaving and at each line \"save-screen\" on stdin
 ";
 
 /// What the command line asks for.
@@ -193,6 +203,7 @@ pub struct Options {
     log_dir: PathBuf,
     devices: DeviceOptions,
     classroom: ClassroomOptions,
+    save_screen: Option<PathBuf>,
 }
 
 fn number<T: std::str::FromStr>(option: &str, value: &str) -> Result<T, String> {
@@ -230,6 +241,7 @@ pub fn parse_args(args: &[String]) -> Result<Command, String> {
         log_dir: PathBuf::from("logs/client"),
         devices: DeviceOptions::default(),
         classroom: ClassroomOptions::default(),
+        save_screen: None,
     };
     let mut discover = false;
     let mut udp_port = None;
@@ -367,6 +379,7 @@ pub fn parse_args(args: &[String]) -> Result<Command, String> {
             "--attendance" => o.classroom.attendance = true,
             "--discover" => discover = true,
             "--udp-port" => udp_port = Some(number(arg, &value(arg)?)?),
+            "--save-screen" => o.save_screen = Some(PathBuf::from(value(arg)?)),
             other => return Err(format!("unknown option {other:?}")),
         }
     }
@@ -449,9 +462,15 @@ pub fn run(o: Options) -> ExitCode {
         }
     }
     let mut classroom = Classroom::start(&session, &o.classroom);
+    let requests = o.save_screen.as_ref().map(|_| save_requests());
     let mut ended = false;
     loop {
         classroom.tick(&session);
+        if let (Some(path), Some(requests)) = (&o.save_screen, &requests) {
+            if requests.try_iter().count() > 0 {
+                save_screen(&session, path);
+            }
+        }
         let left = match deadline {
             Some(d) => match d.checked_duration_since(Instant::now()) {
                 Some(left) => left,
@@ -461,6 +480,11 @@ pub fn run(o: Options) -> ExitCode {
         };
         // Wake for the poll's closing time too.
         let wait = classroom.until_due().map_or(left, |due| due.min(left));
+        // Look at standard input's requests at least every 100 ms.
+        let wait = match requests {
+            Some(_) => wait.min(Duration::from_millis(100)),
+            None => wait,
+        };
         match events.recv_timeout(wait) {
             Ok(event) => {
                 print_line(&event);
@@ -490,6 +514,9 @@ pub fn run(o: Options) -> ExitCode {
         map.insert("event".into(), "stats".into());
     }
     print_line(&stats);
+    if let Some(path) = &o.save_screen {
+        save_screen(&session, path);
+    }
     session.leave();
     if !ended {
         for event in events.try_iter() {
@@ -655,6 +682,52 @@ pub fn discover(host: Option<&str>, udp_port: u16, seconds: f64) -> ExitCode {
     }
 }
 
+/// Lines `save-screen` on standard input, read on a thread of their own.
+fn save_requests() -> std::sync::mpsc::Receiver<()> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let _ = std::thread::Builder::new()
+        .name("stdin".into())
+        .spawn(move || {
+            for line in std::io::stdin().lines() {
+                let Ok(line) = line else { return };
+                if line.trim() == "save-screen" && tx.send(()).is_err() {
+                    return;
+                }
+            }
+        });
+    rx
+}
+
+/// Writes the shared screen as we hold it to `path` and says so (or says
+/// why not).
+fn save_screen(session: &Session, path: &std::path::Path) {
+    let Some(frame) = session.latest_screen_frame() else {
+        print_error("--save-screen: no shared screen to save");
+        return;
+    };
+    let img = &frame.image;
+    let bytes = if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("ppm"))
+    {
+        Ok(lanmeet_client::image::encode_ppm(img))
+    } else {
+        lanmeet_client::image::encode_png(img)
+    };
+    let written = bytes
+        .map_err(|e| e.to_string())
+        .and_then(|b| std::fs::write(path, b).map_err(|e| e.to_string()));
+    match written {
+        Ok(()) => print_line(&serde_json::json!({
+            "event": "screen_saved",
+            "path": path.display().to_string(),
+            "width": img.width,
+            "height": img.height,
+        })),
+        Err(e) => print_error(&format!("--save-screen {}: {e}", path.display())),
+    }
+}
+
 fn start_media(session: &Session, o: &Options) {
     let report = |r: Result<(), lanmeet_client::SessionError>| {
         if let Err(e) = r {
@@ -734,7 +807,8 @@ mod tests {
         let cmd = parse_args(&args(
             "--headless --host h --port 7 --name Ann --join k7q2xz --password pw --video test \
              --audio tone:440 --record-audio o.wav --say hi --say there --offer a --offer b \
-             --accept-files --seconds 2.5 --size 320x240 --fps 10 --quality 50",
+             --accept-files --seconds 2.5 --size 320x240 --fps 10 --quality 50 \
+             --save-screen held.png",
         ))
         .unwrap();
         let Command::Headless(o) = cmd else {
@@ -749,6 +823,7 @@ mod tests {
         assert_eq!(o.seconds, Some(2.5));
         assert_eq!(o.size, (320, 240));
         assert!(o.video && o.accept_files);
+        assert_eq!(o.save_screen, Some(PathBuf::from("held.png")));
     }
 
     #[test]

@@ -42,7 +42,7 @@ pub mod error;
 pub mod media;
 mod shell;
 
-pub use media::{image, screen, wav};
+pub use media::{image, screen, tiles, wav};
 pub use shell::{discovery, log};
 
 pub use crate::core::{

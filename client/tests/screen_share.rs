@@ -3,7 +3,7 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use lanmeet_client::image::{encode_jpeg, encode_ppm, resize};
 use lanmeet_client::{Event, ImageScreen, RgbImage};
@@ -52,16 +52,25 @@ fn a_shared_image_arrives_and_decodes() {
     let e = b
         .events
         .wait(|e| matches!(e, Event::ScreenFrame { .. }), "a screen frame");
-    assert!(matches!(
-        e,
-        Event::ScreenFrame { width: 1280, height: 720, ref presenter_id, .. } if *presenter_id == a_id
-    ));
+    assert!(
+        matches!(
+            e,
+            Event::ScreenFrame { width: 1920, height: 1080, ref presenter_id, .. } if *presenter_id == a_id
+        ),
+        "the screen at its own size: {e:?}"
+    );
     let frame = b
         .session
         .latest_screen_frame()
         .expect("a frame in the screen slot");
-    let expected = resize(&source, 1280, 720);
-    for (x, y) in [(100, 100), (1100, 100), (100, 600), (1200, 700)] {
+    let expected = source.clone();
+    for (x, y) in [
+        (100, 100),
+        (1100, 100),
+        (100, 600),
+        (1200, 700),
+        (1900, 1060),
+    ] {
         let (got, want) = (frame.image.get(x, y), expected.get(x, y));
         for ch in 0..3 {
             assert!(
@@ -71,19 +80,14 @@ fn a_shared_image_arrives_and_decodes() {
         }
     }
 
-    // About 3 frames per second by default.
-    let start = Instant::now();
+    // A still screen sends nothing more.
     let before = b.events.seen.len();
-    b.events.collect_for(Duration::from_secs(2));
+    b.events.collect_for(Duration::from_secs(1));
     let n = b.events.seen[before..]
         .iter()
         .filter(|e| matches!(e, Event::ScreenFrame { .. }))
-        .count() as f64;
-    let rate = n / start.elapsed().as_secs_f64();
-    assert!(
-        (1.5..=5.0).contains(&rate),
-        "{rate:.1} screen frames per second"
-    );
+        .count();
+    assert_eq!(n, 0, "screen frames for a screen that did not change");
 
     // Only one presenter at a time.
     c.session
@@ -109,7 +113,7 @@ fn a_shared_image_arrives_and_decodes() {
     );
     assert_eq!(b.session.state().presenter, None);
     assert!(b.session.latest_screen_frame().is_none());
-    assert!(a.session.stats().screen_frames_sent >= 4);
+    assert_eq!(a.session.stats().screen_frames_sent, 1, "one keyframe");
 }
 
 #[test]

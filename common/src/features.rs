@@ -146,6 +146,7 @@ pub const SERVER_FEATURES: FeatureSet = FeatureSet::of(&[
     Feature::Attendance,
     Feature::Spotlight,
     Feature::Discovery,
+    Feature::ScreenPatches,
 ]);
 
 /// What the additions add to `create_meeting` and `join_meeting`:

@@ -116,6 +116,13 @@ pub const MAX_DOWNLOADS_PER_PARTICIPANT: usize = 32;
 /// Largest width or height of a screen frame, in pixels.
 pub const MAX_SCREEN_DIMENSION: u32 = 16384;
 
+/// Section 19: rectangles in one `screen_patch`.
+pub const MAX_SCREEN_PATCHES: usize = 256;
+
+/// Section 19: patches the server keeps for late joiners since the last
+/// keyframe, in bytes; past this it asks for a keyframe instead.
+pub const MAX_KEPT_SCREEN_PATCH_BYTES: usize = 4 * 1024 * 1024;
+
 /// Participants in one meeting.
 pub const MAX_PARTICIPANTS: usize = 64;
 

@@ -257,6 +257,39 @@ pub enum ClientMessage {
         #[serde(default)]
         client_id: Option<String>,
     },
+
+    // Section 19: screen patches.
+    /// Presenter (addition `"screen_patches"`): the rectangles one capture
+    /// changed, to paint over the last keyframe.
+    /// `{"type":"screen_patch","patches":[{"x":64,"y":128,"width":64,"height":64,"frame_data":"/9j/..."}]}`
+    ScreenPatch {
+        /// 1..=256 rectangles, each inside the last keyframe.
+        patches: Vec<ScreenPatchRect>,
+    },
+}
+
+/// Section 19: one rectangle of a `screen_patch`, a JPEG of the screen
+/// there, in the coordinates of the last keyframe.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScreenPatchRect {
+    /// Left edge, pixels from the left of the keyframe.
+    pub x: u32,
+    /// Top edge, pixels from the top of the keyframe.
+    pub y: u32,
+    /// Pixels, 1..=16384.
+    pub width: u32,
+    /// Pixels, 1..=16384.
+    pub height: u32,
+    /// Base64 of one JPEG of `width` x `height` pixels.
+    pub frame_data: String,
+}
+
+impl ScreenPatchRect {
+    /// Whether the rectangle lies inside a `width` x `height` picture.
+    pub fn fits_in(&self, width: u32, height: u32) -> bool {
+        u64::from(self.x) + u64::from(self.width) <= u64::from(width)
+            && u64::from(self.y) + u64::from(self.height) <= u64::from(height)
+    }
 }
 
 /// Camera state in `video_state` and `participant_video_state`.
@@ -663,6 +696,19 @@ pub enum ServerMessage {
         /// The sender's id of the offer.
         file_id: String,
     },
+    // Section 19: screen patches.
+    /// To viewers that named `"screen_patches"`: the rectangles one capture
+    /// changed, to paint over the picture they hold, in order.
+    /// `{"type":"screen_patch","presenter_id":"c7","patches":[{"x":64,...}]}`
+    ScreenPatch {
+        /// The presenter.
+        presenter_id: String,
+        /// 1..=256 rectangles.
+        patches: Vec<ScreenPatchRect>,
+    },
+    /// To the presenter: send a keyframe (a whole `screen_frame`) at the
+    /// next capture: `{"type":"screen_keyframe_request"}`
+    ScreenKeyframeRequest,
 
     // Sections 15-18: polls, attendance, spotlight.
     /// Section 15: a poll opened (to all, the host included); see [`PollInfo`].
@@ -905,6 +951,26 @@ impl ClientMessage {
                 for (i, c) in choices.iter().enumerate() {
                     if choices[..i].contains(c) {
                         return Err(bad(format!("choice {c} is repeated")));
+                    }
+                }
+                Ok(())
+            }
+            ClientMessage::ScreenPatch { patches } => {
+                if patches.is_empty() || patches.len() > MAX_SCREEN_PATCHES {
+                    return Err(bad(format!(
+                        "patches must hold 1..={MAX_SCREEN_PATCHES} rectangles"
+                    )));
+                }
+                for p in patches {
+                    check_dimension("width", p.width)?;
+                    check_dimension("height", p.height)?;
+                    if p.x >= MAX_SCREEN_DIMENSION || p.y >= MAX_SCREEN_DIMENSION {
+                        return Err(bad(format!("x and y must be below {MAX_SCREEN_DIMENSION}")));
+                    }
+                    let len = base64::decoded_len(&p.frame_data)
+                        .map_err(|e| bad(format!("frame_data: {e}")))?;
+                    if len == 0 {
+                        return Err(bad("frame_data is empty"));
                     }
                 }
                 Ok(())

@@ -276,7 +276,10 @@ impl Harness {
                         audio::parse_body(d.body).expect("a whole audio frame");
                     }
                 }
-                Output::Relay { .. } | Output::Log(_) | Output::Attendance { .. } => {}
+                Output::Relay { .. }
+                | Output::Log(_)
+                | Output::Attendance { .. }
+                | Output::ScreenPatch { .. } => {}
             }
         }
         assert_eq!(self.core.connection_count(), self.open.len());

@@ -3,8 +3,17 @@
 //! The loop never blocks on a slow reader: frames wait here until the socket
 //! takes them. Two rules keep one slow reader from hurting anyone else:
 //!
-//! - screen frames are droppable: a new one replaces one still waiting
-//!   (moved to the back, so it never overtakes messages queued before it);
+//! - screen frames (keyframes) are droppable: a new one replaces every
+//!   piece of screen data still waiting (moved to the back, so it never
+//!   overtakes messages queued before it);
+//! - screen patches (section 19) cannot be dropped one by one, since each
+//!   paints over the last: a patch that finds screen data still waiting
+//!   (not begun on the wire) drops that data and itself, and
+//!   [`OutboundQueue::push_screen_patch`] answers [`PatchPush::Behind`];
+//!   the shell tells the core, which sends this reader nothing more of the
+//!   screen until the next keyframe. A frame partly written is always
+//!   finished. Patches never wait behind more than one keyframe's worth of
+//!   screen data, so they do not count towards the limit below;
 //! - everything else must arrive in order, so when it passes 8 MiB the
 //!   reader is too far behind and the connection is closed instead.
 //!
@@ -23,7 +32,34 @@ const MAX_IOVECS: usize = 64;
 
 struct Queued {
     frame: Rc<[u8]>,
-    droppable: bool,
+    kind: Kind,
+}
+
+/// What a queued frame is, for the rules above.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Delivered in order; counts towards the limit.
+    Reliable,
+    /// A screen keyframe.
+    Keyframe,
+    /// A screen patch.
+    Patch,
+}
+
+impl Kind {
+    fn is_screen(self) -> bool {
+        self != Kind::Reliable
+    }
+}
+
+/// What became of a screen patch handed to [`OutboundQueue::push_screen_patch`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PatchPush {
+    /// Queued.
+    Queued,
+    /// The queue still held screen data not yet begun on the wire: that
+    /// data and the patch were dropped. The reader needs a keyframe.
+    Behind,
 }
 
 /// The queue is over its limit of non-droppable bytes.
@@ -61,24 +97,59 @@ impl OutboundQueue {
         self.frames.iter().map(|q| q.frame.len()).sum::<usize>() - self.head_written
     }
 
-    /// Queues a frame. A droppable frame replaces a droppable one that has
-    /// not started going out.
+    /// Queues a frame. A droppable frame (a screen keyframe) replaces the
+    /// screen data that has not started going out.
     pub fn push(&mut self, frame: Rc<[u8]>, droppable: bool) -> Result<(), Overflow> {
-        if droppable {
-            let first_unstarted = usize::from(self.head_written > 0);
-            if let Some(i) =
-                (first_unstarted..self.frames.len()).find(|&i| self.frames[i].droppable)
-            {
-                self.frames.remove(i);
-            }
+        let kind = if droppable {
+            self.drop_unstarted_screen();
+            Kind::Keyframe
         } else {
             if self.reliable_bytes + frame.len() > self.limit {
                 return Err(Overflow);
             }
             self.reliable_bytes += frame.len();
-        }
-        self.frames.push_back(Queued { frame, droppable });
+            Kind::Reliable
+        };
+        self.frames.push_back(Queued { frame, kind });
         Ok(())
+    }
+
+    /// Queues a screen patch, unless screen data still waits unstarted
+    /// (see the module docs). A `catch_up` patch, one of the run a late
+    /// joiner gets right after its keyframe, is queued without that check.
+    pub fn push_screen_patch(&mut self, frame: Rc<[u8]>, catch_up: bool) -> PatchPush {
+        if !catch_up && self.drop_unstarted_screen() {
+            return PatchPush::Behind;
+        }
+        self.frames.push_back(Queued {
+            frame,
+            kind: Kind::Patch,
+        });
+        PatchPush::Queued
+    }
+
+    /// Whether screen data waits that has not begun to go out (the shell
+    /// then tries to write it before it queues a patch: data the socket
+    /// takes is on the wire).
+    pub fn holds_unstarted_screen(&self) -> bool {
+        self.frames
+            .iter()
+            .enumerate()
+            .any(|(i, q)| q.kind.is_screen() && !(i == 0 && self.head_written > 0))
+    }
+
+    /// Drops every screen frame not begun on the wire; returns whether
+    /// there was one.
+    fn drop_unstarted_screen(&mut self) -> bool {
+        let before = self.frames.len();
+        let mut index = 0;
+        let started = self.head_written > 0;
+        self.frames.retain(|q| {
+            let keep = !q.kind.is_screen() || (index == 0 && started);
+            index += 1;
+            keep
+        });
+        self.frames.len() != before
     }
 
     /// Writes as much as `w` takes without blocking. Returns `Ok(true)` when
@@ -117,7 +188,7 @@ impl OutboundQueue {
             written -= left;
             self.head_written = 0;
             if let Some(done) = self.frames.pop_front() {
-                if !done.droppable {
+                if done.kind == Kind::Reliable {
                     self.reliable_bytes -= done.frame.len();
                 }
             }
@@ -201,6 +272,54 @@ mod tests {
         w.budget = 100;
         q.write_to(&mut w).unwrap();
         assert_eq!(w.got, b"S1xxS3zz");
+    }
+
+    #[test]
+    fn a_patch_behind_waiting_screen_data_drops_it() {
+        let mut q = OutboundQueue::new(100);
+        q.push(f(b"K1"), true).unwrap();
+        q.push(f(b"m"), false).unwrap();
+        assert_eq!(q.push_screen_patch(f(b"P1"), false), PatchPush::Behind);
+        q.push(f(b"n"), false).unwrap();
+        let mut w = Trickle {
+            got: vec![],
+            budget: 100,
+        };
+        q.write_to(&mut w).unwrap();
+        assert_eq!(w.got, b"mn", "the keyframe and the patch are gone");
+        // Nothing waits now: the next patch is queued.
+        assert_eq!(q.push_screen_patch(f(b"P2"), false), PatchPush::Queued);
+    }
+
+    #[test]
+    fn a_patch_waits_behind_a_frame_already_begun() {
+        let mut q = OutboundQueue::new(100);
+        q.push(f(b"K1xx"), true).unwrap();
+        let mut w = Trickle {
+            got: vec![],
+            budget: 1,
+        };
+        q.write_to(&mut w).unwrap();
+        assert_eq!(q.push_screen_patch(f(b"P1"), false), PatchPush::Queued);
+        assert_eq!(q.push_screen_patch(f(b"P2"), false), PatchPush::Behind);
+        w.budget = 100;
+        q.write_to(&mut w).unwrap();
+        assert_eq!(w.got, b"K1xx", "the begun keyframe is finished, P1 dropped");
+    }
+
+    #[test]
+    fn a_keyframe_replaces_waiting_patches_and_catch_up_runs_queue() {
+        let mut q = OutboundQueue::new(100);
+        q.push(f(b"K1"), true).unwrap();
+        assert_eq!(q.push_screen_patch(f(b"P1"), true), PatchPush::Queued);
+        assert_eq!(q.push_screen_patch(f(b"P2"), true), PatchPush::Queued);
+        q.push(f(b"K2"), true).unwrap();
+        let mut w = Trickle {
+            got: vec![],
+            budget: 100,
+        };
+        q.write_to(&mut w).unwrap();
+        assert_eq!(w.got, b"K2");
     }
 
     #[test]

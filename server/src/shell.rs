@@ -39,7 +39,7 @@ use lanmeet_common::message::LeaveReason;
 
 use crate::core::{ConnId, Core, Output, Outputs};
 use crate::log::Logger;
-use crate::outbound::{OutboundQueue, Overflow};
+use crate::outbound::{OutboundQueue, Overflow, PatchPush};
 use crate::rng::OsRandom;
 use crate::turn::{self, TurnEnd, TurnIo};
 
@@ -654,6 +654,27 @@ impl LoopState {
                     Output::Log(line) => self.logger.line(&line),
                     Output::Attendance { file_name, csv } => {
                         self.logger.write_report("attendance", &file_name, &csv)
+                    }
+                    Output::ScreenPatch {
+                        conn,
+                        frame,
+                        catch_up,
+                    } => {
+                        let Some(c) = self.conns.get_mut(&conn) else {
+                            continue;
+                        };
+                        // Screen data the socket takes now is on the wire,
+                        // not waiting: only what it refuses counts as behind.
+                        // A failed write is reported by the next flush.
+                        if !catch_up && c.queue.holds_unstarted_screen() {
+                            let _ = c.queue.write_to(&mut c.stream);
+                        }
+                        match c.queue.push_screen_patch(frame, catch_up) {
+                            PatchPush::Queued => self.dirty.push(conn),
+                            PatchPush::Behind => {
+                                self.core.on_screen_viewer_behind(conn, Instant::now())
+                            }
+                        }
                     }
                 }
             }

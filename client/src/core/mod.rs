@@ -43,6 +43,7 @@ pub mod jitter;
 pub mod nack;
 pub mod parse;
 pub mod reconnect;
+pub mod screen;
 pub mod state;
 mod transfers;
 
@@ -66,6 +67,7 @@ use heartbeat::{Heartbeat, Timing};
 pub use jitter::{JitterBuffer, JitterStats, DEFAULT_JITTER_MS};
 use parse::{parse_server_frame, Parsed};
 use reconnect::{Reconnect, Step};
+pub use screen::{PatchPiece, ScreenJob};
 pub use state::{MeetingState, Participant, TransferInfo, TransferStatus};
 use transfers::Transfers;
 pub use transfers::{FileOp, FileResult, LocalOffer};
@@ -221,6 +223,10 @@ pub enum Output {
     /// End the session for this reason (the server went silent or sent
     /// garbage): close the connection.
     End(DisconnectReason),
+    /// Section 19: update the shared screen's picture (in order).
+    Screen(ScreenJob),
+    /// Section 19: the server asks our screen sender for a keyframe.
+    ScreenKeyframeWanted,
 }
 
 /// The core's counters.
@@ -300,7 +306,6 @@ pub struct ClientCore {
     muted: bool,
     removed_by: Option<String>,
     transfers: Transfers,
-    screen_seq: u32,
     stats: CoreStats,
     /// The server went silent or sent garbage: `End` was asked for.
     ending: bool,
@@ -339,7 +344,6 @@ impl ClientCore {
             muted: false,
             removed_by: None,
             transfers: Transfers::default(),
-            screen_seq: 0,
             stats: CoreStats::default(),
             ending: false,
             ended: false,
@@ -945,19 +949,8 @@ impl ClientCore {
                 frame_data,
                 ..
             } => {
-                match lanmeet_common::base64::decode(&frame_data) {
-                    Ok(jpeg) => {
-                        let frame_seq = self.screen_seq;
-                        self.screen_seq = self.screen_seq.wrapping_add(1);
-                        out.items.push_back(Output::Decode(DecodeJob {
-                            key: FrameKey::Screen(presenter_id),
-                            frame_seq,
-                            jpeg,
-                        }));
-                    }
-                    Err(e) => out.log(format!("bad screen frame: {e}")),
-                }
-                None // the decoder sends Event::ScreenFrame
+                screen::on_keyframe(out, presenter_id, &frame_data);
+                None // the screen painter sends Event::ScreenFrame
             }
             ServerMessage::FileOffer(offer) => {
                 if offer.sender_id == me {
@@ -1044,6 +1037,18 @@ impl ClientCore {
             | ServerMessage::PollResults(_)
             | ServerMessage::Attendance { .. }
             | ServerMessage::SpotlightChanged { .. }) => Self::classroom_event(msg),
+            // Section 19: screen patches.
+            ServerMessage::ScreenPatch {
+                presenter_id,
+                patches,
+            } => {
+                screen::on_patch(out, presenter_id, patches);
+                None
+            }
+            ServerMessage::ScreenKeyframeRequest => {
+                out.items.push_back(Output::ScreenKeyframeWanted);
+                None
+            }
         };
         if let Some(e) = event {
             self.out.event(e);

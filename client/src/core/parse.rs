@@ -9,7 +9,8 @@
 //!                         yes: Message(ServerMessage)
 //! ```
 
-/// Every `type` a version 1 server sends. A frame with another type is an
+/// Every `type` a version 1 server sends, and those of the additions this
+/// client implements. A frame with another type is an
 /// extension from a newer server and is ignored; a frame with one of these
 /// types that does not parse is a broken message.
 pub const KNOWN_SERVER_TYPES: &[&str] = &[
@@ -55,6 +56,9 @@ pub const KNOWN_SERVER_TYPES: &[&str] = &[
     "poll_results",
     "attendance",
     "spotlight_changed",
+    // Section 19: screen patches.
+    "screen_patch",
+    "screen_keyframe_request",
 ];
 
 /// What one server frame turned out to be.

@@ -377,6 +377,10 @@ fn messages_about_us_drive_the_microphone_and_the_screen_sender() {
             Output::Microphone { muted: false },
             Output::Microphone { muted: true },
             Output::StartScreenSender,
+            Output::Screen(ScreenJob::Keyframe {
+                presenter_id: ME.into(),
+                jpeg: b"jpeg".to_vec(),
+            }),
             Output::StopScreenSender,
             Output::Forget(FrameKey::Screen(ME.into())),
             Output::DropScreenSource,
@@ -384,13 +388,9 @@ fn messages_about_us_drive_the_microphone_and_the_screen_sender() {
     );
     assert!(h.core.is_muted());
     assert!(h.core.state().me().unwrap().mic_locked);
-    assert_eq!(
-        h.decode,
-        vec![DecodeJob {
-            key: FrameKey::Screen(ME.into()),
-            frame_seq: 0,
-            jpeg: b"jpeg".to_vec(),
-        }]
+    assert!(
+        h.decode.is_empty(),
+        "screens do not go through the decode queue"
     );
     // Muting ourselves is at once; unmuting waits for the server.
     let mut h = Harness::new();
@@ -1216,4 +1216,54 @@ fn a_drop_gives_up_after_the_window_and_some_drops_are_final() {
     let mut h = Harness::new();
     h.input(Input::Lost(DisconnectReason::Protocol("garbage".into())));
     assert_eq!(h.core.reconnect_step(h.now), None);
+}
+
+#[test]
+fn screen_patches_and_keyframe_requests_go_to_the_shell_in_order() {
+    use lanmeet_common::message::ScreenPatchRect;
+    let mut h = Harness::new();
+    let rect = |x: u32, data: &[u8]| ScreenPatchRect {
+        x,
+        y: 8,
+        width: 4,
+        height: 4,
+        frame_data: base64::encode(data),
+    };
+    h.server(ServerMessage::ScreenFrame {
+        presenter_id: "c2".into(),
+        frame_data: base64::encode(b"key"),
+        width: 64,
+        height: 64,
+    });
+    h.server(ServerMessage::ScreenPatch {
+        presenter_id: "c2".into(),
+        patches: vec![rect(0, b"p1"), rect(4, b"p2")],
+    });
+    // A patch whose data is not base64 is dropped whole.
+    let mut broken = rect(0, b"x");
+    broken.frame_data = "!!".into();
+    h.server(ServerMessage::ScreenPatch {
+        presenter_id: "c2".into(),
+        patches: vec![rect(0, b"ok"), broken],
+    });
+    h.server(ServerMessage::ScreenKeyframeRequest);
+    let piece = |x: u32, jpeg: &[u8]| PatchPiece {
+        x,
+        y: 8,
+        jpeg: jpeg.to_vec(),
+    };
+    assert_eq!(
+        h.other,
+        vec![
+            Output::Screen(ScreenJob::Keyframe {
+                presenter_id: "c2".into(),
+                jpeg: b"key".to_vec(),
+            }),
+            Output::Screen(ScreenJob::Patch {
+                presenter_id: "c2".into(),
+                pieces: vec![piece(0, b"p1"), piece(4, b"p2")],
+            }),
+            Output::ScreenKeyframeWanted,
+        ]
+    );
 }

@@ -49,6 +49,8 @@ mod resample;
 mod sound;
 mod speaker;
 mod talk;
+#[cfg(target_os = "linux")]
+mod x11_capture;
 
 use std::fmt;
 

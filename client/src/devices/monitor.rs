@@ -1,9 +1,12 @@
 //! A real monitor as a [`ScreenSource`], through xcap: X11 directly, and
 //! Wayland through the desktop portal and PipeWire where xcap supports it.
+//! On Linux with X11 a capture is one `GetImage` on a connection kept open
+//! (`x11_capture.rs`), several times cheaper than xcap's; xcap still finds
+//! the monitors and captures everywhere else.
 //!
 //! ```text
 //!  screen thread, every 1/fps s (screen.rs):
-//!    Monitor::capture --> xcap RGBA --> RGB --> (pipeline) fit 1280 --> JPEG
+//!    Monitor::capture --> xcap RGBA --> RGB --> (pipeline) tiles --> JPEG 4:4:4
 //! ```
 //!
 //! Capturing is done on the session's screen thread, which already skips a
@@ -68,6 +71,9 @@ pub(crate) fn list() -> Result<Vec<DeviceInfo>, DeviceError> {
 pub struct MonitorScreen {
     #[cfg(not(windows))]
     monitor: xcap::Monitor,
+    /// The fast X11 path, when it applies (see `x11_capture.rs`).
+    #[cfg(target_os = "linux")]
+    fast: Option<super::x11_capture::X11Capture>,
     #[cfg(windows)]
     monitor: owner::OwnedMonitor,
     name: String,
@@ -86,7 +92,17 @@ impl MonitorScreen {
         };
         #[cfg(windows)]
         let (monitor, name) = owner::OwnedMonitor::open(id)?;
-        let mut screen = MonitorScreen { monitor, name };
+        #[cfg(target_os = "linux")]
+        let fast = match (monitor.x(), monitor.y(), monitor.width(), monitor.height()) {
+            (Ok(x), Ok(y), Ok(w), Ok(h)) => super::x11_capture::X11Capture::open(x, y, w, h),
+            _ => None,
+        };
+        let mut screen = MonitorScreen {
+            monitor,
+            #[cfg(target_os = "linux")]
+            fast,
+            name,
+        };
         screen.capture().map_err(|e| DeviceError::Failed {
             kind: KIND,
             name: screen.name.clone(),
@@ -135,17 +151,27 @@ fn grab(monitor: &xcap::Monitor, name: &str) -> Result<RgbImage, MediaError> {
         .capture_image()
         .map_err(|e| MediaError::Device(format!("cannot capture the screen {name}: {e}")))?;
     let (width, height) = (rgba.width(), rgba.height());
-    let raw = rgba.into_raw();
-    let mut rgb = Vec::with_capacity(width as usize * height as usize * 3);
-    for px in raw.chunks_exact(4) {
-        rgb.extend_from_slice(&px[..3]);
+    // RGBA to RGB in place: no second buffer for a 2560x1600 screen.
+    let mut pixels = rgba.into_raw();
+    let count = pixels.len() / 4;
+    for i in 0..count {
+        pixels.copy_within(i * 4..i * 4 + 3, i * 3);
     }
-    RgbImage::from_pixels(width, height, rgb)
+    pixels.truncate(count * 3);
+    RgbImage::from_pixels(width, height, pixels)
 }
 
 impl ScreenSource for MonitorScreen {
     #[cfg(not(windows))]
     fn capture(&mut self) -> Result<RgbImage, MediaError> {
+        #[cfg(target_os = "linux")]
+        if let Some(fast) = &self.fast {
+            let mut img = RgbImage::new(0, 0);
+            if fast.capture(&mut img).is_ok() {
+                return Ok(img);
+            }
+            self.fast = None; // e.g. the screen changed size: xcap from now on
+        }
         grab(&self.monitor, &self.name)
     }
 

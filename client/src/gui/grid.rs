@@ -23,9 +23,11 @@ use fltk::enums::{Align, ColorDepth, Font};
 use fltk::frame::Frame;
 use fltk::image::RgbImage as FltkImage;
 use fltk::prelude::*;
+use fltk::window::Window;
 use lanmeet_client::RgbImage;
 
 use super::layout::{self, Rect};
+use super::screen_view::{self, ScreenViewState, ViewAction};
 use super::theme;
 
 /// What one tile shows.
@@ -80,12 +82,34 @@ impl StageImage {
         })
     }
 
-    fn draw_in(&mut self, into: Rect) {
+    /// Draws it fitted into `into`, keeping its shape.
+    pub(super) fn draw_in(&mut self, into: Rect) {
         let r = layout::fit_image(self.width, self.height, into);
         if r.w > 0 && r.h > 0 {
             self.image.scale(r.w, r.h, false, true);
             self.image.draw(r.x, r.y, r.w, r.h);
         }
+    }
+
+    /// Draws it at its own size (1:1) with its top-left corner at (x, y);
+    /// the caller clips.
+    pub(super) fn draw_at(&mut self, x: i32, y: i32) {
+        self.image.scale(self.width, self.height, false, true);
+        self.image.draw(x, y, self.width, self.height);
+    }
+}
+
+impl screen_view::Picture for StageImage {
+    fn size(&self) -> (i32, i32) {
+        (self.width, self.height)
+    }
+
+    fn draw_fitted(&mut self, into: Rect) {
+        self.draw_in(into);
+    }
+
+    fn draw_actual(&mut self, x: i32, y: i32) {
+        self.draw_at(x, y);
     }
 }
 
@@ -112,6 +136,8 @@ pub struct StageModel {
     pub reconnecting: bool,
     /// Section 17: who the host put on everyone's stage.
     pub spotlight: Option<String>,
+    /// How the shared screen is shown: fitted, 1:1, full screen.
+    pub screen_view: ScreenViewState,
 }
 
 /// The stage widget.
@@ -120,6 +146,9 @@ pub struct StageView {
     pub widget: Frame,
     /// What it draws; the app changes it, then calls `redraw`.
     pub model: Rc<RefCell<StageModel>>,
+    /// The full-screen window, while the shared screen is shown full
+    /// screen.
+    full_screen: Rc<RefCell<Option<Window>>>,
 }
 
 /// Space between tiles.
@@ -138,13 +167,98 @@ impl StageView {
             draw_stage(&mut m.borrow_mut(), area.inset(GAP));
             draw::pop_clip();
         });
-        StageView { widget, model }
+        let full_screen = Rc::new(RefCell::new(None));
+        let (m, full) = (model.clone(), full_screen.clone());
+        widget.handle(move |f, ev| {
+            let mut model = m.borrow_mut();
+            if model.presenter.is_none() {
+                return false;
+            }
+            let (action, used) = screen_view::handle(&mut model.screen_view, ev);
+            drop(model);
+            if action == Some(ViewAction::ToggleFullScreen) {
+                toggle_full_screen(&m, &full, f.clone());
+            }
+            if used {
+                f.redraw();
+            }
+            used
+        });
+        StageView {
+            widget,
+            model,
+            full_screen,
+        }
     }
 
-    /// Asks for a repaint.
+    /// Asks for a repaint (and closes the full-screen view when nobody
+    /// presents any more).
     pub fn redraw(&mut self) {
         self.widget.redraw();
+        let presenting = self.model.borrow().presenter.is_some();
+        let mut full = self.full_screen.borrow_mut();
+        if let Some(win) = full.as_mut() {
+            if presenting {
+                win.redraw();
+            } else {
+                win.hide();
+                *full = None;
+                self.model.borrow_mut().screen_view.full_screen = false;
+            }
+        }
     }
+}
+
+/// Opens the full-screen window showing the shared screen only, or closes
+/// it; `stage` is redrawn either way.
+fn toggle_full_screen(
+    model: &Rc<RefCell<StageModel>>,
+    full: &Rc<RefCell<Option<Window>>>,
+    mut stage: Frame,
+) {
+    if let Some(mut win) = full.borrow_mut().take() {
+        win.hide();
+        model.borrow_mut().screen_view.full_screen = false;
+        stage.redraw();
+        return;
+    }
+    let (w, h) = fltk::app::screen_size();
+    let mut win = Window::new(0, 0, w as i32, h as i32, "lanmeet: shared screen");
+    let mut frame = Frame::new(0, 0, w as i32, h as i32, None);
+    win.resizable(&frame);
+    win.end();
+    let m = model.clone();
+    frame.draw(move |f| {
+        let area = Rect::new(f.x(), f.y(), f.w(), f.h());
+        draw::draw_rect_fill(area.x, area.y, area.w, area.h, fltk::enums::Color::Black);
+        let mut model = m.borrow_mut();
+        let StageModel {
+            screen,
+            screen_view,
+            ..
+        } = &mut *model;
+        let picture = screen.as_mut().map(|s| s as &mut dyn screen_view::Picture);
+        screen_view::draw(screen_view, area, picture);
+    });
+    let (m, full_for_events) = (model.clone(), full.clone());
+    let stage_for_events = stage.clone();
+    frame.handle(move |f, ev| {
+        let (action, used) = screen_view::handle(&mut m.borrow_mut().screen_view, ev);
+        if action == Some(ViewAction::ToggleFullScreen) {
+            toggle_full_screen(&m, &full_for_events, stage_for_events.clone());
+        } else if used {
+            f.redraw();
+        }
+        used || matches!(ev, fltk::enums::Event::Focus)
+    });
+    // Escape closes a window in FLTK: here it only leaves full screen.
+    let (m, full_for_close, stage_for_close) = (model.clone(), full.clone(), stage.clone());
+    win.set_callback(move |_| toggle_full_screen(&m, &full_for_close, stage_for_close.clone()));
+    win.fullscreen(true);
+    win.show();
+    model.borrow_mut().screen_view.full_screen = true;
+    *full.borrow_mut() = Some(win);
+    stage.redraw();
 }
 
 fn draw_stage(model: &mut StageModel, area: Rect) {
@@ -156,6 +270,7 @@ fn draw_stage(model: &mut StageModel, area: Rect) {
         notice,
         reconnecting,
         spotlight,
+        screen_view,
     } = model;
     // The spotlighted person large, everyone else in the strip (a
     // screen share takes the stage first).
@@ -190,7 +305,7 @@ fn draw_stage(model: &mut StageModel, area: Rect) {
         }
         Some((name, is_me)) => {
             let share = layout::share_layout(area, tiles.len(), GAP);
-            draw_screen(share.screen, name, *is_me, screen.as_mut());
+            draw_screen(share.screen, name, *is_me, screen.as_mut(), screen_view);
             let shown = share.strip.len();
             for (i, (tile, rect)) in tiles.iter().zip(share.strip).enumerate() {
                 if i + 1 == shown && share.hidden > 0 {
@@ -253,10 +368,18 @@ fn draw_notice(area: Rect, text: &str) {
     draw::draw_text2(text, x + 10, y, w - 20, h, Align::Center | Align::Clip);
 }
 
-fn draw_screen(r: Rect, name: &str, is_me: bool, image: Option<&mut StageImage>) {
+fn draw_screen(
+    r: Rect,
+    name: &str,
+    is_me: bool,
+    image: Option<&mut StageImage>,
+    view: &mut ScreenViewState,
+) {
     draw::draw_rect_fill(r.x, r.y, r.w, r.h, fltk::enums::Color::Black);
     match image {
-        Some(img) => img.draw_in(r.inset(2)),
+        Some(img) => {
+            screen_view::draw(view, r.inset(2), Some(img as &mut dyn screen_view::Picture))
+        }
         _ => {
             draw::set_font(Font::Helvetica, 18);
             draw::set_draw_color(theme::BAR_TEXT);

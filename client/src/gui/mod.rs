@@ -37,6 +37,7 @@ mod layout;
 mod message;
 mod options;
 mod poll;
+mod screen_view;
 mod settings;
 mod sidebar;
 mod theme;

@@ -148,6 +148,25 @@ pub fn encode_jpeg(img: &RgbImage, quality: u8) -> Result<Vec<u8>, MediaError> {
     Ok(out)
 }
 
+/// Encodes as baseline JPEG at `quality` (1..=100) without chroma
+/// subsampling (4:4:4): colour is kept at full resolution, which coloured
+/// text on a screen needs (4:2:0 smears it over 2x2 pixels).
+pub fn encode_jpeg_full_chroma(img: &RgbImage, quality: u8) -> Result<Vec<u8>, MediaError> {
+    let (Ok(w), Ok(h)) = (u16::try_from(img.width), u16::try_from(img.height)) else {
+        return Err(MediaError::Jpeg(format!(
+            "{}x{} is larger than JPEG allows",
+            img.width, img.height
+        )));
+    };
+    let mut out = Vec::with_capacity(img.pixels.len() / 8);
+    let mut encoder = jpeg_encoder::Encoder::new(&mut out, quality.clamp(1, 100));
+    encoder.set_sampling_factor(jpeg_encoder::SamplingFactor::R_4_4_4);
+    encoder
+        .encode(&img.pixels, w, h, jpeg_encoder::ColorType::Rgb)
+        .map_err(|e| MediaError::Jpeg(e.to_string()))?;
+    Ok(out)
+}
+
 /// Decodes a JPEG into RGB (grey and CMYK images are converted).
 pub fn decode_jpeg(bytes: &[u8]) -> Result<RgbImage, MediaError> {
     let mut decoder = jpeg_decoder::Decoder::new(bytes);
@@ -227,6 +246,22 @@ pub fn encode_ppm(img: &RgbImage) -> Vec<u8> {
     let mut out = format!("P6\n{} {}\n255\n", img.width, img.height).into_bytes();
     out.extend_from_slice(&img.pixels);
     out
+}
+
+/// Encodes as an 8-bit RGB PNG (lossless: what a test or a person saves
+/// to look at later).
+pub fn encode_png(img: &RgbImage) -> Result<Vec<u8>, MediaError> {
+    let mut out = Vec::new();
+    {
+        let mut encoder = png::Encoder::new(&mut out, img.width, img.height);
+        encoder.set_color(png::ColorType::Rgb);
+        encoder.set_depth(png::BitDepth::Eight);
+        let bad = |e: png::EncodingError| MediaError::Format(format!("cannot write PNG: {e}"));
+        let mut writer = encoder.write_header().map_err(bad)?;
+        writer.write_image_data(&img.pixels).map_err(bad)?;
+        writer.finish().map_err(bad)?;
+    }
+    Ok(out)
 }
 
 /// Loads a JPEG, PNG or PPM file, chosen by its first bytes.

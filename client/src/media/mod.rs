@@ -3,7 +3,8 @@
 //!
 //! ```text
 //!  camera:  VideoSource  --> VideoEncoder::send_frame --> 'V' datagrams
-//!  screen:  ScreenSource --> ScreenEncoder::next_frame --> screen_frame
+//!  screen:  ScreenSource --> ScreenEncoder::next_update --> screen_frame | screen_patch
+//!  viewer:  screen_frame | screen_patch --> ScreenCanvas (the picture held)
 //!  mic:     AudioSource  --> VoiceProcessor (echo, noise) --> AudioEncoder --> 'A' datagrams
 //!  receive: DecodeJob    --> video::decode_frame      --> RgbImage
 //!  speaker: play_frame   --> AudioSink::write_frame
@@ -21,6 +22,7 @@ mod font;
 pub mod image;
 pub mod pace;
 pub mod screen;
+pub mod tiles;
 pub mod video;
 pub mod voice;
 pub mod wav;
@@ -29,6 +31,8 @@ pub use audio::{AudioEncoder, AudioSink, AudioSource, AudioStep, SpeechLike, Ton
 pub use error::MediaError;
 pub use image::RgbImage;
 pub use pace::Pacer;
-pub use screen::{ImageScreen, ScreenConfig, ScreenEncoder, ScreenSource};
+pub use screen::{
+    ImageScreen, ScreenCanvas, ScreenConfig, ScreenEncoder, ScreenSource, ScreenUpdate,
+};
 pub use video::{TestPattern, VideoConfig, VideoEncoder, VideoFrame, VideoSource};
 pub use voice::{VoiceProcessor, VoiceSettings};

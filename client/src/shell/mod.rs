@@ -32,6 +32,7 @@ pub(crate) mod files;
 mod handshake;
 pub mod log;
 mod reconnect;
+mod screen;
 pub(crate) mod session;
 mod stop;
 mod tcp;

@@ -42,6 +42,7 @@ use super::decode::{self, DecodeQueue, FrameSlots};
 use super::files::{self, Disk};
 use super::handshake::{handshake, Handshake};
 use super::reconnect;
+use super::screen::{self, ScreenJobs};
 use super::stop::{lock, StopSignal};
 use super::tcp::Outgoing;
 use super::threads::{self, spawn_named, Counters, Engine, Media, Shared, Worker};
@@ -234,6 +235,12 @@ impl Session {
             counters: Counters::default(),
             pending_screen: Mutex::new(None),
             voice: Arc::new(VoicePath::new(config.voice)),
+            screen_jobs: Arc::new(ScreenJobs::default()),
+            screen_keyframe_wanted: Arc::new(AtomicBool::new(false)),
+            screen_patches: additions
+                .features
+                .as_ref()
+                .is_some_and(|f| f.iter().any(|n| n == Feature::ScreenPatches.name())),
             config,
         });
         // Joined and the first hello, queued by the core.
@@ -260,6 +267,15 @@ impl Session {
         );
         shared.spawn_worker("decoder", move || {
             decode::run_decoder(queue, slots, stop, events, decoded)
+        });
+        let (jobs, slots, stop, events) = (
+            shared.screen_jobs.clone(),
+            shared.slots.clone(),
+            shared.stop.clone(),
+            shared.events.clone(),
+        );
+        shared.spawn_worker("screen-painter", move || {
+            screen::run_painter(jobs, slots, stop, events)
         });
         let s = shared.clone();
         let reader = spawn_named("tcp-reader", move || reconnect::run_tcp_reader(s, reader))?;

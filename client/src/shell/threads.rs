@@ -15,7 +15,9 @@
 //!  [video sender]  VideoEncoder   paced, -> UDP
 //!  [audio sender]  VoiceProcessor (echo, noise), AudioEncoder   every 10 ms, -> UDP
 //!  [playout]       core.play_frame every 10 ms -> AudioSink, and the echo reference
-//!  [screen sender] ScreenEncoder  -> outbox
+//!  [screen sender] ScreenEncoder  -> outbox (keyframes, or patches when the
+//!                  server named "screen_patches"; a keyframe when asked)
+//!  [screen painter] Output::Screen jobs, in order -> the picture held (screen.rs)
 //! ```
 //!
 //! The core and the disk it asks to read and write sit behind one mutex,
@@ -42,15 +44,16 @@ use super::config::{Config, Identity};
 use super::decode::{DecodeQueue, FrameSlots};
 use super::files::Disk;
 use super::log::Log;
+use super::screen::ScreenJobs;
 use super::stop::{lock, StopSignal};
 use super::tcp::{FrameReader, Outgoing, ReadError};
 use super::voice::VoicePath;
-use crate::core::{ClientCore, DisconnectReason, Event, Input, Output};
+use crate::core::{ClientCore, DisconnectReason, Event, FrameKey, Input, Output};
 use crate::devices::PushToTalk;
 use crate::error::SessionError;
 use crate::media::{
-    AudioEncoder, AudioSink, AudioSource, AudioStep, Pacer, ScreenConfig, ScreenEncoder,
-    ScreenSource, VideoEncoder, VideoSource, VoiceProcessor,
+    AudioEncoder, AudioSink, AudioSource, AudioStep, Pacer, ScreenEncoder, ScreenSource,
+    ScreenUpdate, VideoEncoder, VideoSource, VoiceProcessor,
 };
 
 /// The core and the files it reads and writes, behind one lock.
@@ -126,6 +129,12 @@ pub(crate) struct Shared {
     /// What the playout played, for the audio sender's echo canceller,
     /// and the voice processing switches.
     pub(crate) voice: Arc<VoicePath>,
+    /// Section 19: the shared screen's keyframes and patches, for the painter.
+    pub(crate) screen_jobs: Arc<ScreenJobs>,
+    /// Section 19: the server asked for a keyframe; the screen sender takes it.
+    pub(crate) screen_keyframe_wanted: Arc<AtomicBool>,
+    /// Section 19: the server named `"screen_patches"`: send patches.
+    pub(crate) screen_patches: bool,
 }
 
 pub(crate) fn spawn_named(
@@ -166,8 +175,15 @@ impl Shared {
                 Output::Log(line) => self.log.write(line),
                 Output::Decode(job) => self.decode.submit(job),
                 Output::Forget(key) => {
+                    if matches!(key, FrameKey::Screen(_)) {
+                        self.screen_jobs.clear();
+                    }
                     self.decode.forget(&key);
                     self.slots.clear(&key);
+                }
+                Output::Screen(job) => self.screen_jobs.submit(job),
+                Output::ScreenKeyframeWanted => {
+                    self.screen_keyframe_wanted.store(true, Ordering::Release);
                 }
                 Output::Microphone { muted } => self.muted.store(muted, Ordering::Release),
                 Output::StartScreenSender => self.start_screen_sender(),
@@ -249,8 +265,12 @@ impl Shared {
             self.counters.screen_skipped.clone(),
             self.warn_fn(),
         );
+        let mut encoder = ScreenEncoder::new(cfg);
+        encoder.use_patches(self.screen_patches);
+        let wanted = self.screen_keyframe_wanted.clone();
+        wanted.store(false, Ordering::Release);
         match spawn_named("screen-sender", move || {
-            run_screen_sender(source, cfg, outbox, st, (sent, skipped), warn)
+            run_screen_sender(source, encoder, wanted, outbox, st, (sent, skipped), warn)
         }) {
             Ok(handle) => lock(&self.media).screen = Some(Worker { stop, handle }),
             Err(e) => self.emit(Event::Warning {
@@ -302,6 +322,7 @@ pub(crate) fn read_connection(shared: &Arc<Shared>, reader: &mut FrameReader) ->
 pub(crate) fn finish(shared: &Arc<Shared>, reason: DisconnectReason) {
     shared.stop.stop();
     shared.decode.wake();
+    shared.screen_jobs.wake();
     let media = std::mem::take(&mut *lock(&shared.media));
     for w in [media.video, media.audio, media.playout, media.screen]
         .into_iter()
@@ -510,16 +531,17 @@ pub(crate) fn run_playout(
 }
 
 /// The screen sender thread: captures and sends until `stop`, skipping a
-/// tick while the previous picture is still waiting in the outbox.
+/// tick while the previous message is still waiting in the outbox, and
+/// sending nothing for a capture that changed nothing.
 fn run_screen_sender(
     mut source: Box<dyn ScreenSource>,
-    config: ScreenConfig,
+    mut encoder: ScreenEncoder,
+    keyframe_wanted: Arc<AtomicBool>,
     outbox: Sender<Outgoing>,
     stop: StopSignal,
     (sent, skipped): (Arc<AtomicU64>, Arc<AtomicU64>),
     warn: impl Fn(String),
 ) {
-    let mut encoder = ScreenEncoder::new(config);
     let period = encoder.period();
     let mut pacer = Pacer::new(period, period * 10, Instant::now());
     let in_flight = Arc::new(AtomicBool::new(false));
@@ -533,8 +555,12 @@ fn run_screen_sender(
             skipped.fetch_add(1, Ordering::Relaxed);
             continue;
         }
-        let bytes = match encoder.next_frame(source.as_mut()) {
-            Ok(b) => b,
+        if keyframe_wanted.swap(false, Ordering::AcqRel) {
+            encoder.request_keyframe();
+        }
+        let bytes = match encoder.next_update(source.as_mut()) {
+            Ok(ScreenUpdate::Unchanged) => continue,
+            Ok(ScreenUpdate::Keyframe(b) | ScreenUpdate::Patch(b)) => b,
             Err(e) => {
                 warn_once(
                     &warn,

@@ -462,3 +462,53 @@ fn rate_limited_is_spelled_as_on_the_wire() {
         }
     ));
 }
+
+// Section 19: screen patches.
+#[test]
+fn screen_patches_have_their_wire_shape_and_are_checked() {
+    let rect = json!({"x":64,"y":0,"width":64,"height":32,"frame_data":"/9j/4A=="});
+    let parsed = ClientMessage::parse(
+        json!({"type":"screen_patch","patches":[rect]})
+            .to_string()
+            .as_bytes(),
+    )
+    .unwrap();
+    let ClientMessage::ScreenPatch { patches } = &parsed else {
+        panic!("{parsed:?}");
+    };
+    assert_eq!(
+        (patches[0].x, patches[0].width, patches[0].height),
+        (64, 64, 32)
+    );
+    assert!(patches[0].fits_in(128, 32) && !patches[0].fits_in(127, 32));
+    let out = ServerMessage::ScreenPatch {
+        presenter_id: "c7".into(),
+        patches: patches.clone(),
+    };
+    assert_eq!(
+        serde_json::to_value(&out).unwrap(),
+        json!({"type":"screen_patch","presenter_id":"c7","patches":[rect]})
+    );
+    assert_eq!(
+        serde_json::to_string(&ServerMessage::ScreenKeyframeRequest).unwrap(),
+        r#"{"type":"screen_keyframe_request"}"#
+    );
+    let ok = |r: Value| json!({"type":"screen_patch","patches":[r]});
+    let many: Vec<Value> = (0..257).map(|_| rect.clone()).collect();
+    for bad in [
+        json!({"type":"screen_patch","patches":[]}),
+        json!({"type":"screen_patch","patches":many}),
+        json!({"type":"screen_patch"}),
+        ok(json!({"x":0,"y":0,"width":0,"height":1,"frame_data":"AAAA"})),
+        ok(json!({"x":0,"y":0,"width":1,"height":16385,"frame_data":"AAAA"})),
+        ok(json!({"x":16384,"y":0,"width":1,"height":1,"frame_data":"AAAA"})),
+        ok(json!({"x":-1,"y":0,"width":1,"height":1,"frame_data":"AAAA"})),
+        ok(json!({"x":0,"y":0,"width":1,"height":1,"frame_data":""})),
+        ok(json!({"x":0,"y":0,"width":1,"height":1,"frame_data":"!!!!"})),
+    ] {
+        assert!(
+            ClientMessage::parse(bad.to_string().as_bytes()).is_err(),
+            "{bad} was accepted"
+        );
+    }
+}

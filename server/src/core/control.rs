@@ -1,5 +1,5 @@
-//! Chat, presence, host commands and screen sharing: the messages that
-//! change what everyone in a meeting sees.
+//! Chat, presence and host commands: the messages that change what
+//! everyone in a meeting sees (screen sharing is in `screen`).
 //!
 //! Each handler checks who may do it (host-only commands answer `not_host`,
 //! unknown targets `no_such_participant`), updates the meeting, and tells
@@ -8,7 +8,6 @@
 
 use std::time::Instant;
 
-use lanmeet_common::framing;
 use lanmeet_common::message::{ChatLine, ClientMessage, ErrorCode, LeaveReason, ServerMessage};
 
 use super::meeting::{Meeting, MuteAll};
@@ -278,64 +277,6 @@ impl Core {
                 };
                 out.broadcast(meeting, &msg, None);
             }
-            M::RequestScreenShare => match &meeting.presenter {
-                Some(current) => {
-                    let msg = ServerMessage::ScreenShareDenied {
-                        current_presenter: current.clone(),
-                    };
-                    out.send(conn, &msg);
-                }
-                None => {
-                    meeting.presenter = Some(client_id.to_string());
-                    out.log(format!("meeting {code}: {client_id} presents"));
-                    let msg = ServerMessage::ScreenShareStarted {
-                        presenter_id: client_id.to_string(),
-                    };
-                    out.broadcast(meeting, &msg, None);
-                }
-            },
-            M::StopScreenShare => {
-                let Some(presenter) = meeting.presenter.clone() else {
-                    return;
-                };
-                if presenter != client_id && !is_host {
-                    out.error(
-                        conn,
-                        ErrorCode::NotHost,
-                        "only the presenter or the host may stop the share",
-                    );
-                    return;
-                }
-                meeting.presenter = None;
-                meeting.latest_screen_frame = None;
-                let msg = ServerMessage::ScreenShareStopped {
-                    presenter_id: presenter,
-                };
-                out.broadcast(meeting, &msg, None);
-            }
-            M::ScreenFrame {
-                frame_data,
-                width,
-                height,
-            } => {
-                if meeting.presenter.as_deref() != Some(client_id) {
-                    out.error(
-                        conn,
-                        ErrorCode::NotPresenter,
-                        "only the presenter sends screen frames",
-                    );
-                    return;
-                }
-                let msg = ServerMessage::ScreenFrame {
-                    presenter_id: client_id.to_string(),
-                    frame_data,
-                    width,
-                    height,
-                };
-                let frame: std::rc::Rc<[u8]> = framing::encode_json(&msg).into();
-                out.broadcast_frame(meeting, frame.clone(), Some(client_id), true);
-                meeting.latest_screen_frame = Some(frame);
-            }
             // Handled by the caller before dispatch.
             M::CreateMeeting { .. }
             | M::JoinMeeting { .. }
@@ -353,7 +294,11 @@ impl Core {
             | M::PollVote { .. }
             | M::PollClose { .. }
             | M::AttendanceRequest
-            | M::Spotlight { .. } => {}
+            | M::Spotlight { .. }
+            | M::RequestScreenShare
+            | M::StopScreenShare
+            | M::ScreenFrame { .. }
+            | M::ScreenPatch { .. } => {}
         }
     }
 }

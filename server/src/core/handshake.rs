@@ -220,9 +220,7 @@ impl Core {
                 self.out.broadcast(meeting, &msg, None);
             }
         }
-        if let Some(frame) = &meeting.latest_screen_frame {
-            self.out.send_frame(conn, frame.clone(), true);
-        }
+        self.screen_to_joiner(conn, code, client_id);
     }
 
     /// Adds a participant to meeting `code` and returns its new id.

@@ -6,8 +6,6 @@
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
-use std::rc::Rc;
-
 use std::time::Instant;
 
 use lanmeet_common::audio;
@@ -19,6 +17,7 @@ use lanmeet_common::limits::{
 use lanmeet_common::message::{ChatLine, FileOfferInfo, ParticipantInfo};
 
 use super::rate::RateLimit;
+use super::screen::ScreenState;
 use super::ConnId;
 
 /// Audio frames a source may have waiting for the mixer; older ones are
@@ -119,8 +118,8 @@ pub struct Meeting {
     pub participants: Vec<Participant>,
     pub locked: bool,
     pub presenter: Option<String>,
-    /// The last screen frame, framed for sending, for late joiners.
-    pub latest_screen_frame: Option<Rc<[u8]>>,
+    /// The shared screen's keyframe and patches (section 19).
+    pub screen: ScreenState,
     pub chat_history: VecDeque<ChatLine>,
     /// Open file offers, oldest first.
     pub offers: Vec<FileOfferInfo>,
@@ -151,7 +150,7 @@ impl Meeting {
             participants: Vec::new(),
             locked: false,
             presenter: None,
-            latest_screen_frame: None,
+            screen: ScreenState::default(),
             chat_history: VecDeque::with_capacity(CHAT_HISTORY_LEN),
             offers: Vec::new(),
             mute_all: None,

@@ -26,10 +26,11 @@
 //! and no sockets, and the same inputs always give the same outputs.
 //!
 //! The work is split by area: `handshake` (create and join), `control`
-//! (chat, presence, host commands, screen sharing), `files` (brokered
-//! transfers), `media` (UDP binding, the video relay and the mixer),
-//! `nack` (section 13: relayed fragments kept for re-sending);
-//! `polls`, `attendance`, `spotlight` and `discovery` hold sections 15-18.
+//! (chat, presence, host commands), `screen` (screen sharing, keyframes and
+//! patches), `files` (brokered transfers), `media` (UDP binding, the video
+//! relay and the mixer), `nack` (section 13: relayed fragments kept for
+//! re-sending); `polls`, `attendance`, `spotlight` and `discovery` hold
+//! sections 15-18.
 
 mod attendance;
 mod control;
@@ -42,6 +43,7 @@ mod nack;
 mod polls;
 mod rate;
 mod resume;
+mod screen;
 mod spotlight;
 
 #[cfg(test)]
@@ -109,6 +111,19 @@ pub enum Output<'a> {
         /// The rows, with a header line.
         csv: String,
     },
+    /// Section 19: queue the screen patch `frame` on `conn`. The queue
+    /// takes it unless it still holds screen data not yet begun on the
+    /// wire: then it drops that data and the patch, and the shell calls
+    /// [`Core::on_screen_viewer_behind`]. A `catch_up` patch (one of those
+    /// a late joiner gets after the keyframe) is queued without that check.
+    ScreenPatch {
+        /// Where.
+        conn: ConnId,
+        /// The whole frame, shared between recipients.
+        frame: Rc<[u8]>,
+        /// Part of a late joiner's catch-up run.
+        catch_up: bool,
+    },
 }
 
 /// An [`Output`] as queued: a datagram's bytes are a range of the queue's
@@ -134,6 +149,11 @@ enum Queued {
     Attendance {
         file_name: String,
         csv: String,
+    },
+    ScreenPatch {
+        conn: ConnId,
+        frame: Rc<[u8]>,
+        catch_up: bool,
     },
 }
 
@@ -176,6 +196,15 @@ impl Outputs {
             Queued::Relay { to } => Output::Relay { to: &addrs[to] },
             Queued::Log(line) => Output::Log(line),
             Queued::Attendance { file_name, csv } => Output::Attendance { file_name, csv },
+            Queued::ScreenPatch {
+                conn,
+                frame,
+                catch_up,
+            } => Output::ScreenPatch {
+                conn,
+                frame,
+                catch_up,
+            },
         })
     }
 
@@ -503,6 +532,7 @@ impl Core {
             self.close_idle(now);
             self.nack.sweep(now);
         }
+        self.screen_timer(now);
     }
 
     fn close_idle(&mut self, now: Instant) {
@@ -553,6 +583,7 @@ impl Core {
             return;
         };
         self.tokens.remove(&p.udp_token);
+        meeting.screen.forget(&client_id);
         if let Some(token) = &p.resume_token {
             self.resume_tokens.remove(token);
             if resumable {
@@ -587,12 +618,7 @@ impl Core {
             }
         }
         if meeting.presenter.as_deref() == Some(client_id.as_str()) {
-            meeting.presenter = None;
-            meeting.latest_screen_frame = None;
-            let msg = ServerMessage::ScreenShareStopped {
-                presenter_id: client_id.clone(),
-            };
-            self.out.broadcast(meeting, &msg, None);
+            screen::end_share(meeting, &mut self.out, client_id.clone());
         }
         self.transfers.party_left(&client_id, &mut self.out, |id| {
             meeting.participant(id).map(|p| p.conn)
@@ -646,6 +672,10 @@ impl Core {
             }
             M::AttendanceRequest => self.on_attendance_request(conn, client_id, code),
             M::Spotlight { client_id: target } => self.on_spotlight(conn, client_id, code, target),
+            M::RequestScreenShare
+            | M::StopScreenShare
+            | M::ScreenFrame { .. }
+            | M::ScreenPatch { .. } => self.on_screen_message(conn, client_id, code, message, now),
             other => self.on_control(conn, client_id, code, other, now),
         }
     }
@@ -769,6 +799,15 @@ impl Outbox {
 
     fn log(&mut self, line: String) {
         self.queue.queued.push(Queued::Log(line));
+    }
+
+    /// A screen patch for `conn` (see [`Output::ScreenPatch`]).
+    fn screen_patch(&mut self, conn: ConnId, frame: Rc<[u8]>, catch_up: bool) {
+        self.queue.queued.push(Queued::ScreenPatch {
+            conn,
+            frame,
+            catch_up,
+        });
     }
 
     /// Sends `bytes` as one datagram to each of `to`; nothing when `to`

@@ -205,11 +205,6 @@ impl Core {
         });
         self.joined(conn, &code, client_id);
         self.send_join_reply(conn, JoinReplyKind::JoinSuccess, &code, client_id, true);
-        let meeting = &self.meetings[&code];
-        if meeting.presenter.as_deref() != Some(client_id) {
-            if let Some(frame) = &meeting.latest_screen_frame {
-                self.out.send_frame(conn, frame.clone(), true);
-            }
-        }
+        self.screen_to_joiner(conn, &code, client_id);
     }
 }

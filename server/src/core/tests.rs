@@ -120,6 +120,13 @@ impl Harness {
                 }
                 Output::Log(_) => {}
                 Output::Attendance { file_name, csv } => self.reports.push((file_name, csv)),
+                Output::ScreenPatch { conn, frame, .. } => {
+                    let (body, _) = framing::decode(&frame, usize::MAX).unwrap().unwrap();
+                    self.inbox
+                        .entry(conn)
+                        .or_default()
+                        .push_back(serde_json::from_slice(body).unwrap());
+                }
             }
         }
     }
@@ -1853,3 +1860,229 @@ mod shed;
 
 // Sections 15-18: polls, attendance, spotlight, discovery.
 mod classroom;
+
+// ------------------------------------------------- screen patches (section 19)
+
+/// A meeting of Pam (presenting, named the feature), Vic (named it) and,
+/// when `with_version1`, Old (a version 1 client); inboxes emptied after
+/// Pam's first keyframe of a 256x128 screen.
+fn patch_meeting(h: &mut Harness, with_version1: bool) -> Vec<(ConnId, String)> {
+    let named = json!(["screen_patches"]);
+    let (pam, reply) = enter_with(
+        h,
+        json!({"type":"create_meeting","version":1,"username":"Pam","features":named}),
+    );
+    let code = reply["meeting_code"].as_str().unwrap().to_string();
+    let mut all = vec![(pam, reply["client_id"].as_str().unwrap().to_string())];
+    let (vic, r) = enter_with(
+        h,
+        json!({"type":"join_meeting","version":1,"username":"Vic","meeting_code":code,"features":named}),
+    );
+    all.push((vic, r["client_id"].as_str().unwrap().to_string()));
+    if with_version1 {
+        let (old, r) = enter_with(
+            h,
+            json!({"type":"join_meeting","version":1,"username":"Old","meeting_code":code}),
+        );
+        all.push((old, r["client_id"].as_str().unwrap().to_string()));
+    }
+    h.send(pam, json!({"type":"request_screen_share"}));
+    h.send(pam, keyframe(0));
+    h.inbox.clear();
+    all
+}
+
+fn keyframe(n: u8) -> Value {
+    json!({"type":"screen_frame","frame_data":base64::encode(&[n; 3]),"width":256,"height":128})
+}
+
+fn patch(n: u8) -> Value {
+    json!({"type":"screen_patch","patches":[
+        {"x":0,"y":0,"width":64,"height":64,"frame_data":base64::encode(&[n; 3])},
+        {"x":64,"y":64,"width":192,"height":64,"frame_data":base64::encode(&[n, 1, 2])}]})
+}
+
+/// The first byte of each rectangle of a received `screen_patch`.
+fn patch_fill(v: &Value) -> u8 {
+    assert_eq!(v["type"], "screen_patch", "{v}");
+    base64::decode(v["patches"][0]["frame_data"].as_str().unwrap()).unwrap()[0]
+}
+
+#[test]
+fn patches_go_in_order_to_viewers_that_named_the_feature() {
+    let mut h = Harness::new();
+    let all = patch_meeting(&mut h, false);
+    let (pam, vic) = (all[0].0, all[1].0);
+    for n in 1..=5 {
+        h.send(pam, patch(n));
+    }
+    let got = h.take(vic);
+    assert_eq!(
+        got.iter().map(patch_fill).collect::<Vec<_>>(),
+        [1, 2, 3, 4, 5]
+    );
+    assert_eq!(got[0]["presenter_id"], all[0].1.as_str());
+    assert_eq!(got[0]["patches"][1]["width"], 192);
+    assert!(h.take(pam).is_empty(), "no echo, no keyframe request");
+}
+
+#[test]
+fn bad_patches_are_refused_and_not_forwarded() {
+    let mut h = Harness::new();
+    let all = patch_meeting(&mut h, true);
+    let (pam, vic, old) = (all[0].0, all[1].0, all[2].0);
+    // From someone else: not_presenter.
+    h.send(vic, patch(1));
+    assert_eq!(h.error_code(vic), "not_presenter");
+    // Outside the keyframe, empty, too many rectangles: bad_request.
+    let outside = json!({"type":"screen_patch","patches":[
+        {"x":200,"y":0,"width":64,"height":64,"frame_data":"AAAA"}]});
+    let empty = json!({"type":"screen_patch","patches":[]});
+    let rect = json!({"x":0,"y":0,"width":1,"height":1,"frame_data":"AAAA"});
+    let many = json!({"type":"screen_patch","patches":vec![rect; 257]});
+    for bad in [outside, empty, many] {
+        h.send(pam, bad);
+        assert_eq!(h.error_code(pam), "bad_request");
+    }
+    assert!(h.take(vic).is_empty());
+    // Old (version 1) becomes presenter: it did not name the feature.
+    h.send(pam, json!({"type":"stop_screen_share"}));
+    h.send(old, json!({"type":"request_screen_share"}));
+    h.inbox.clear();
+    h.send(old, keyframe(1));
+    h.take(vic);
+    h.send(old, patch(1));
+    assert_eq!(h.error_code(old), "bad_request");
+    assert!(h.take(vic).is_empty());
+    // A presenter that named it, before its first keyframe.
+    h.send(old, json!({"type":"stop_screen_share"}));
+    h.send(vic, json!({"type":"request_screen_share"}));
+    h.inbox.clear();
+    h.send(vic, patch(1));
+    assert_eq!(h.error_code(vic), "bad_request");
+    assert!(h.take(pam).is_empty());
+}
+
+#[test]
+fn a_version_1_viewer_gets_keyframes_only_and_a_fresh_one_each_second() {
+    let mut h = Harness::new();
+    let all = patch_meeting(&mut h, true);
+    let (pam, old) = (all[0].0, all[2].0);
+    h.send(pam, patch(1));
+    assert!(h.take(old).is_empty(), "no screen_patch for version 1");
+    assert_eq!(h.one(pam), json!({"type":"screen_keyframe_request"}));
+    // More patches inside the second: no more requests.
+    h.advance(Duration::from_millis(400));
+    h.send(pam, patch(2));
+    h.advance(Duration::from_millis(400));
+    h.send(pam, patch(3));
+    assert!(h.take(pam).is_empty());
+    h.advance(Duration::from_millis(300));
+    h.send(pam, patch(4));
+    assert_eq!(h.types(pam), ["screen_keyframe_request"]);
+    h.send(pam, keyframe(5));
+    assert_eq!(h.one(old)["type"], "screen_frame");
+    // Without version 1 viewers, patches ask for nothing.
+    let mut h = Harness::new();
+    let all = patch_meeting(&mut h, false);
+    for _ in 0..3 {
+        h.send(all[0].0, patch(1));
+        h.advance(Duration::from_secs(1));
+    }
+    assert!(h.take(all[0].0).is_empty());
+}
+
+#[test]
+fn a_slow_viewer_waits_for_the_next_keyframe() {
+    let mut h = Harness::new();
+    let all = patch_meeting(&mut h, false);
+    let (pam, vic) = (all[0].0, all[1].0);
+    h.send(pam, patch(1));
+    h.take(vic);
+    // Its queue was found holding screen data when patch 1 came.
+    h.core.on_screen_viewer_behind(vic, h.now);
+    h.collect();
+    assert_eq!(h.types(pam), ["screen_keyframe_request"]);
+    h.send(pam, patch(2));
+    assert!(
+        h.take(vic).is_empty(),
+        "nothing of the screen until a keyframe"
+    );
+    // Behind again within 500 ms: the request waits, then goes once.
+    h.core.on_screen_viewer_behind(vic, h.now);
+    h.collect();
+    assert!(h.take(pam).is_empty());
+    h.advance(Duration::from_millis(510));
+    assert_eq!(h.types(pam), ["screen_keyframe_request"]);
+    h.advance(Duration::from_millis(600));
+    assert!(h.take(pam).is_empty());
+    // The keyframe brings it back, and patches follow again.
+    h.send(pam, keyframe(3));
+    h.send(pam, patch(4));
+    let got = h.take(vic);
+    assert_eq!(got[0]["type"], "screen_frame");
+    assert_eq!(patch_fill(&got[1]), 4);
+}
+
+#[test]
+fn a_late_joiner_gets_the_keyframe_then_every_patch_since() {
+    let mut h = Harness::new();
+    let all = patch_meeting(&mut h, false);
+    let pam = all[0].0;
+    for n in 1..=3 {
+        h.send(pam, patch(n));
+    }
+    let code = h.core.meetings.keys().next().unwrap().clone();
+    let (late, _) = enter_with(
+        &mut h,
+        json!({"type":"join_meeting","version":1,"username":"Late","meeting_code":code,
+               "features":["screen_patches"]}),
+    );
+    let got = h.take(late);
+    assert_eq!(got[0]["type"], "screen_frame");
+    assert_eq!(
+        got[1..].iter().map(patch_fill).collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
+    assert_eq!(h.types(pam), ["user_joined"], "no keyframe asked for");
+    // A version 1 joiner gets the keyframe, and a fresh one is asked for.
+    let (old, _) = enter_with(
+        &mut h,
+        json!({"type":"join_meeting","version":1,"username":"Old","meeting_code":code}),
+    );
+    assert_eq!(h.types(old), ["screen_frame"]);
+    assert_eq!(h.types(pam), ["user_joined", "screen_keyframe_request"]);
+}
+
+#[test]
+fn past_4_mib_of_patches_the_server_asks_for_a_keyframe_and_joiners_wait() {
+    let mut h = Harness::new();
+    let all = patch_meeting(&mut h, false);
+    let pam = all[0].0;
+    let big = base64::encode(&vec![9u8; 600 * 1024]);
+    let big_patch = json!({"type":"screen_patch","patches":[
+        {"x":0,"y":0,"width":8,"height":8,"frame_data":big}]});
+    for _ in 0..5 {
+        h.send(pam, big_patch.clone());
+    }
+    assert!(h.take(pam).is_empty(), "under 4 MiB kept");
+    h.send(pam, big_patch.clone());
+    assert_eq!(h.types(pam), ["screen_keyframe_request"]);
+    let code = h.core.meetings.keys().next().unwrap().clone();
+    let (late, _) = enter_with(
+        &mut h,
+        json!({"type":"join_meeting","version":1,"username":"Late","meeting_code":code,
+               "features":["screen_patches"]}),
+    );
+    assert_eq!(
+        h.types(late),
+        ["screen_frame"],
+        "the old keyframe, no patches"
+    );
+    h.take(pam);
+    h.send(pam, patch(1));
+    assert!(h.take(late).is_empty(), "it waits for the next keyframe");
+    h.send(pam, keyframe(2));
+    h.send(pam, patch(3));
+    assert_eq!(h.types(late), ["screen_frame", "screen_patch"]);
+}
