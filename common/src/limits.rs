@@ -143,3 +143,8 @@ pub const MAX_FRAGMENTS: usize = 256;
 
 /// A client gives up on an incomplete video frame after this long, in ms.
 pub const FRAGMENT_TIMEOUT_MS: u64 = 500;
+
+/// Sections 11-12: the largest `last_n` in `video_subscribe`.
+pub const MAX_LAST_N: u32 = 64;
+/// Sections 11-12: entries in `video_subscribe`'s `overrides` at most.
+pub const MAX_SUBSCRIBE_OVERRIDES: usize = 64;

@@ -600,6 +600,9 @@ impl ClientCore {
                     _ => self.stats.malformed_datagrams += 1,
                 }
             }
+            // Section 11: this client does not name "layers", so the server
+            // sends it no thumbnail layer.
+            Kind::Thumb => self.stats.malformed_datagrams += 1,
             Kind::Audio => {
                 let Ok((seq, bytes)) = parse_body(d.body) else {
                     self.stats.malformed_datagrams += 1;
@@ -1022,6 +1025,9 @@ impl ClientCore {
                 self.transfers.on_error(state, out, &transfer_id, why);
                 None
             }
+            // Sections 11-12: not yet used by this client (it names neither
+            // "layers" nor "speaking", so the server sends neither).
+            ServerMessage::VideoLayersWanted { .. } | ServerMessage::Speaking { .. } => None,
         };
         if let Some(e) = event {
             self.out.event(e);
