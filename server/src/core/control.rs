@@ -349,6 +349,8 @@ impl Core {
             | M::FileEnd { .. }
             | M::FileCancel { .. }
             | M::FileUnoffer { .. } => {}
+            // Section 11: handled by the caller before dispatch.
+            M::VideoSubscribe { .. } => {}
         }
     }
 }

@@ -313,6 +313,7 @@ impl Core {
             resumed,
         };
         self.out.send_join_reply(conn, kind, &reply, &additions);
+        self.sync_media_additions(code);
     }
 
     fn new_meeting_code(&mut self) -> String {

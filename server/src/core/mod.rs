@@ -28,16 +28,20 @@
 //! The work is split by area: `handshake` (create and join), `control`
 //! (chat, presence, host commands, screen sharing), `files` (brokered
 //! transfers), `media` (UDP binding, the video relay and the mixer) and
-//! `nack` (section 13: relayed fragments kept for re-sending).
+//! `nack` (section 13: relayed fragments kept for re-sending), `layers`
+//! (section 11: subscriptions and the per-receiver relay) and `speaking`
+//! (section 12: who is heard in the mix).
 
 mod control;
 mod files;
 mod handshake;
+mod layers;
 mod media;
 mod meeting;
 mod nack;
 mod rate;
 mod resume;
+mod speaking;
 
 #[cfg(test)]
 mod tests;
@@ -245,6 +249,11 @@ pub struct Core {
     nack: nack::NackCaches,
     /// Video frames shed while the loop is overloaded.
     shedding: media::Shedding,
+    /// Sections 11-12: thumbnail frames shed likewise, the layers each
+    /// receiver gets, and who is speaking.
+    thumb_shedding: media::Shedding,
+    layers: layers::Layers,
+    speaking: speaking::Speaking,
 }
 
 /// Maps the monotonic `Instant`s the inputs carry to unix time for stamps.
@@ -303,6 +312,9 @@ impl Core {
             mixer: media::Mixer::new(),
             nack: nack::NackCaches::default(),
             shedding: media::Shedding::default(),
+            thumb_shedding: media::Shedding::default(),
+            layers: layers::Layers::default(),
+            speaking: speaking::Speaking::default(),
         }
     }
 
@@ -467,6 +479,9 @@ impl Core {
             self.next_mix += MIX_PERIOD;
             ticks += 1;
         }
+        if ticks > 0 {
+            self.media_additions_tick(now);
+        }
         if now >= self.next_idle_check {
             self.next_idle_check = now + IDLE_CHECK_PERIOD;
             self.close_idle(now);
@@ -515,6 +530,7 @@ impl Core {
         self.clients.remove(&client_id);
         self.nack.forget(&client_id);
         self.shedding.forget(&client_id);
+        self.thumb_shedding.forget(&client_id);
         let Some(meeting) = self.meetings.get_mut(&code) else {
             return;
         };
@@ -577,6 +593,7 @@ impl Core {
             self.meetings.remove(&code);
             self.out.log(format!("meeting {code}: closed"));
         }
+        self.sync_media_additions(&code);
     }
 
     /// A frame from a joined client.
@@ -606,6 +623,12 @@ impl Core {
             | M::FileEnd { .. }
             | M::FileCancel { .. }
             | M::FileUnoffer { .. } => self.on_file_message(conn, client_id, code, message),
+            // Section 11.
+            M::VideoSubscribe {
+                default_layer,
+                last_n,
+                overrides,
+            } => self.on_video_subscribe(conn, client_id, code, default_layer, last_n, overrides),
             other => self.on_control(conn, client_id, code, other, now),
         }
     }

@@ -1845,3 +1845,8 @@ mod nack;
 
 #[path = "shed_tests.rs"]
 mod shed;
+
+// ------------------------------------- sections 11-12: layers and speaking
+
+#[path = "layers_tests.rs"]
+mod layers;
