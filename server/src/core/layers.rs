@@ -198,6 +198,7 @@ impl Room {
                 continue;
             };
             let receiver_layers = receiver.layers;
+            let subscribed = receiver.subscription.is_some();
             let mut targets = [LayerChoice::None; SLOTS];
             match &receiver.subscription {
                 None => {
@@ -260,6 +261,9 @@ impl Room {
                         w.0 |= !sender.fresh[1]; // it sends no thumbnail
                     }
                     LayerChoice::None => {}
+                }
+                if !subscribed {
+                    continue; // section 9: every full layer, nothing else
                 }
                 // Fall back to the other layer when only it is being sent.
                 *choice = match *choice {

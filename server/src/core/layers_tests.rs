@@ -76,6 +76,11 @@ fn without_subscriptions_everyone_gets_every_full_layer_and_no_thumbnail() {
     let thumb = send_frame(&mut h, 1, &frame(&a.id, Layer::Thumb, 1));
     // B never subscribed: full layers only. C is version 1.
     assert!(thumb.iter().all(|to| to.is_empty()), "{thumb:?}");
+    // Nor from a sender that sends only a thumbnail (no fall-back without
+    // a subscription).
+    let d = enter(&mut h, "D", Some(&a.code), ALL, 4);
+    let only_thumb = send_frame(&mut h, 4, &frame(&d.id, Layer::Thumb, 1));
+    assert!(only_thumb.iter().all(|to| to.is_empty()), "{only_thumb:?}");
     // A version 1 sender may not send 'T' at all.
     let before = h.core.media_stats.malformed;
     send_frame(&mut h, 3, &frame(&c.id, Layer::Thumb, 1));
