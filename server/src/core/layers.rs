@@ -581,7 +581,7 @@ impl Core {
     /// after a join, a leave, a resume or a new UDP address.
     pub(super) fn sync_media_additions(&mut self, code: &str) {
         let meeting = self.meetings.get(code);
-        self.speaking.sync(code, meeting);
+        self.speaking.sync(code, meeting, &mut self.out);
         let order = self.speaking.order(code);
         self.layers
             .sync(code, meeting, &order, self.now, &mut self.out);

@@ -295,6 +295,13 @@ fn speaking_lists_the_newest_speaker_first_then_empties() {
         [json!({"type":"speaking","client_ids":[&b.id, &a.id]})]
     );
     assert_eq!(messages_of(&mut h, &b, "speaking"), got);
+    // A newcomer hears who is speaking now, without waiting for a change.
+    let d = enter(&mut h, "D", Some(&a.code), ALL, 4);
+    let got = messages_of(&mut h, &d, "speaking");
+    assert_eq!(
+        got,
+        [json!({"type":"speaking","client_ids":[&b.id, &a.id]})]
+    );
     // Quiet for 300 ms: an empty list.
     h.advance(Duration::from_millis(400));
     let got = messages_of(&mut h, &b, "speaking");

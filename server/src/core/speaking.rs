@@ -89,8 +89,10 @@ pub(super) struct Speaking {
 }
 
 impl Speaking {
-    /// Brings meeting `code`'s voices in line with its participants.
-    pub(super) fn sync(&mut self, code: &str, meeting: Option<&Meeting>) {
+    /// Brings meeting `code`'s voices in line with its participants. A
+    /// newcomer that named `"speaking"` gets the list in force, if anyone
+    /// is speaking (it would otherwise wait for the next change).
+    pub(super) fn sync(&mut self, code: &str, meeting: Option<&Meeting>, out: &mut Outbox) {
         let Some(meeting) = meeting else {
             self.rooms.remove(code);
             return;
@@ -104,6 +106,10 @@ impl Speaking {
         }
         for p in &meeting.participants {
             if !room.voices.iter().any(|v| v.client_id == p.client_id) {
+                if named(p, Feature::Speaking) && !room.sent.is_empty() {
+                    let client_ids = room.sent.clone();
+                    out.send(p.conn, &ServerMessage::Speaking { client_ids });
+                }
                 room.voices.push(Voice {
                     client_id: p.client_id.clone(),
                     heard_at: None,
