@@ -38,6 +38,7 @@ Usage:
                  [--camera ID] [--mic ID] [--speaker ID] [--monitor ID]
                  [--offer FILE] [--download-dir DIR] [--accept-files] [--seconds S]
                  [--size WxH] [--fps N] [--quality Q] [--log-dir DIR]
+                 [--subscribe default=thumb,last_n=8,c3=full]
   lanmeet-client --list-devices
   lanmeet-client --help
 
@@ -74,6 +75,9 @@ stdout, e.g. {\"event\":\"joined\",\"meeting_code\":\"K7Q2XZ\",...}.
   --fps N              video frames per second, 1..30 (default 20)
   --quality Q          JPEG quality, 1..100 (default 60)
   --log-dir DIR        log folder (default logs/client)
+  --subscribe SPEC     which video layer of whom to receive (section 11):
+                       default=full|thumb|none, last_n=N, CLIENT_ID=full|thumb|none;
+                       the stats line counts frames and bytes per layer
 ";
 
 /// What the command line asks for.
@@ -136,6 +140,8 @@ pub struct Options {
     quality: u8,
     log_dir: PathBuf,
     devices: DeviceOptions,
+    /// Section 11: a `video_subscribe` to send after joining.
+    subscribe: Option<lanmeet_common::ClientMessage>,
 }
 
 fn number<T: std::str::FromStr>(option: &str, value: &str) -> Result<T, String> {
@@ -171,6 +177,7 @@ pub fn parse_args(args: &[String]) -> Result<Command, String> {
         quality: 60,
         log_dir: PathBuf::from("logs/client"),
         devices: DeviceOptions::default(),
+        subscribe: None,
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -272,6 +279,13 @@ pub fn parse_args(args: &[String]) -> Result<Command, String> {
                 }
             }
             "--log-dir" => o.log_dir = PathBuf::from(value(arg)?),
+            "--subscribe" => {
+                let v = value(arg)?;
+                o.subscribe = Some(
+                    lanmeet_client::core::speaking::parse_subscription(&v)
+                        .map_err(|e| format!("--subscribe: {e}"))?,
+                );
+            }
             other => return Err(format!("unknown option {other:?}")),
         }
     }
@@ -331,6 +345,11 @@ pub fn run(o: Options) -> ExitCode {
         .seconds
         .map(|s| Instant::now() + Duration::from_secs_f64(s));
     start_media(&session, &o);
+    if let Some(sub) = o.subscribe.clone() {
+        if let Err(e) = session.send(sub) {
+            print_error(&e.to_string());
+        }
+    }
 
     let me = session.identity().client_id.clone();
     if o.accept_files {

@@ -9,7 +9,8 @@
 //!                         yes: Message(ServerMessage)
 //! ```
 
-/// Every `type` a version 1 server sends. A frame with another type is an
+/// Every `type` a version 1 server sends, and those of the additions this
+/// client names (sections 11-12). A frame with another type is an
 /// extension from a newer server and is ignored; a frame with one of these
 /// types that does not parse is a broken message.
 pub const KNOWN_SERVER_TYPES: &[&str] = &[
@@ -49,6 +50,9 @@ pub const KNOWN_SERVER_TYPES: &[&str] = &[
     "file_end",
     "file_error",
     "file_unavailable",
+    // Sections 11-12.
+    "video_layers_wanted",
+    "speaking",
 ];
 
 /// What one server frame turned out to be.

@@ -116,6 +116,8 @@ pub struct MeetingState {
     pub offers: Vec<FileOfferInfo>,
     /// Transfers, newest last.
     pub transfers: Vec<TransferInfo>,
+    /// Section 12: who the server hears now, newest speaker first.
+    pub speaking: Vec<String>,
 }
 
 impl MeetingState {
@@ -148,6 +150,7 @@ impl MeetingState {
             chat: reply.chat_history.clone(),
             offers: reply.files.clone(),
             transfers: Vec::new(),
+            speaking: Vec::new(),
         }
     }
 
@@ -253,6 +256,7 @@ impl MeetingState {
                     self.presenter = None;
                 }
             }
+            ServerMessage::Speaking { client_ids } => self.speaking = client_ids.clone(),
             ServerMessage::HostChanged { client_id } => {
                 for p in &mut self.participants {
                     p.is_host = p.client_id == *client_id;

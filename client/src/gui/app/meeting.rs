@@ -502,6 +502,9 @@ impl App {
                 self.disconnected(reason)
             }
             Event::VideoFrame { .. } | Event::ScreenFrame { .. } => {}
+            // Section 12: the stage reads the speaking list from the state
+            // every tick. Section 11: this window sends one layer only.
+            Event::Speaking { .. } | Event::LayersWanted { .. } => {}
         }
     }
 
