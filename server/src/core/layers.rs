@@ -119,8 +119,6 @@ struct Member {
     // As a receiver, per sender slot:
     target: [LayerChoice; SLOTS],
     fwd: [[Fwd; 2]; SLOTS],
-    /// The newest frame of each layer sent to it.
-    last_frame: [[Option<u32>; 2]; SLOTS],
 }
 
 /// One meeting's members by slot.
@@ -129,6 +127,10 @@ struct Room {
     /// `[sender slot][layer]`: the receiver slots whose state is not `Off`.
     masks: [[u64; 2]; SLOTS],
     next_joined: u64,
+    /// `[sender slot][layer]`: the newest frame relayed.
+    latest: [[Option<u32>; 2]; SLOTS],
+    /// client_id -> slot.
+    ids: HashMap<String, usize>,
 }
 
 impl Room {
@@ -137,13 +139,13 @@ impl Room {
             slots: (0..SLOTS).map(|_| None).collect(),
             masks: [[0; 2]; SLOTS],
             next_joined: 0,
+            latest: [[None; 2]; SLOTS],
+            ids: HashMap::new(),
         }
     }
 
     fn slot_of(&self, client_id: &str) -> Option<usize> {
-        self.slots
-            .iter()
-            .position(|m| m.as_ref().is_some_and(|m| m.client_id == client_id))
+        self.ids.get(client_id).copied()
     }
 
     fn set_fwd(&mut self, r: usize, s: usize, l: usize, state: Fwd) {
@@ -166,7 +168,8 @@ impl Room {
         if m.target[s] == target {
             return;
         }
-        let (fwd, last) = (m.fwd[s], m.last_frame[s]);
+        // A receiver `On` got the sender's latest frame of that layer.
+        let (fwd, last) = (m.fwd[s], self.latest[s]);
         if let Some(m) = self.slots[r].as_mut() {
             m.target[s] = target;
         }
@@ -341,14 +344,16 @@ impl Layers {
                 .as_ref()
                 .is_some_and(|m| meeting.participant(&m.client_id).is_none());
             if gone {
-                room.slots[s] = None;
+                if let Some(m) = room.slots[s].take() {
+                    room.ids.remove(&m.client_id);
+                }
                 room.masks[s] = [0; 2];
+                room.latest[s] = [None; 2];
                 for r in 0..SLOTS {
                     room.set_fwd(r, s, 0, Fwd::Off);
                     room.set_fwd(r, s, 1, Fwd::Off);
                     if let Some(m) = room.slots[r].as_mut() {
                         m.target[s] = LayerChoice::None;
-                        m.last_frame[s] = [None; 2];
                     }
                 }
             }
@@ -366,6 +371,7 @@ impl Layers {
             let Some(s) = room.slots.iter().position(Option::is_none) else {
                 continue; // never: a meeting holds at most 64
             };
+            room.ids.insert(p.client_id.clone(), s);
             room.slots[s] = Some(Member {
                 client_id: p.client_id.clone(),
                 conn: p.conn,
@@ -380,7 +386,6 @@ impl Layers {
                 wanted_now: (false, false),
                 target: [LayerChoice::None; SLOTS],
                 fwd: [[Fwd::Off; 2]; SLOTS],
-                last_frame: [[None; 2]; SLOTS],
             });
             room.next_joined += 1;
             // Section 9: everyone unsubscribed gets every full layer, the
@@ -477,7 +482,9 @@ impl Layers {
     }
 
     /// Relays the fragment being handled (`layer` of `sender`, described by
-    /// `h`) to the receivers that get it now. Returns the copies sent.
+    /// `h`) to the receivers that get it now. Returns the copies sent, and
+    /// whether anyone may get this layer of this sender (so a copy is worth
+    /// keeping for a NACK).
     #[allow(clippy::too_many_arguments)] // the fragment, its sender and the core's parts
     pub(super) fn relay(
         &mut self,
@@ -485,15 +492,15 @@ impl Layers {
         sender: &str,
         layer: Layer,
         h: FragmentHeader,
-        order: &SpeakingOrder,
+        speaking: &Speaking,
         now: Instant,
         out: &mut Outbox,
-    ) -> u64 {
+    ) -> (u64, bool) {
         let Some(room) = self.rooms.get_mut(code) else {
-            return 0;
+            return (0, false);
         };
         let Some(s) = room.slot_of(sender) else {
-            return 0;
+            return (0, false);
         };
         let l = index(layer);
         let m = room.slots[s].as_mut().expect("slot_of found it");
@@ -501,10 +508,15 @@ impl Layers {
         if !m.fresh[l] {
             // A layer starts (or starts again): targets may move to it.
             m.fresh[l] = true;
-            room.recompute(order, &mut self.scratch);
+            room.recompute(&speaking.order(code), &mut self.scratch);
             room.send_wanted(now, out);
         }
+        let latest = &mut room.latest[s][l];
+        if latest.is_none_or(|g| newer(h.frame_seq, g)) {
+            *latest = Some(h.frame_seq);
+        }
         let mut mask = room.masks[s][l];
+        let anyone = mask != 0;
         let slots = &mut room.slots;
         let masks = &mut room.masks;
         let receivers = std::iter::from_fn(move || {
@@ -519,28 +531,13 @@ impl Layers {
                         masks[s][l] &= !(1u64 << r);
                     }
                 }
-                if send {
-                    m.last_frame[s][l] = Some(h.frame_seq);
-                    if let Some(addr) = m.addr {
-                        return Some(addr);
-                    }
+                if let (true, Some(addr)) = (send, m.addr) {
+                    return Some(addr);
                 }
             }
             None
         });
-        out.relay(receivers)
-    }
-
-    /// Whether someone in meeting `code` other than `sender` may get
-    /// `layer` of `sender` (so a copy is worth keeping for a NACK).
-    pub(super) fn has_receivers(&self, code: &str, sender: &str, layer: Layer) -> bool {
-        self.rooms
-            .get(code)
-            .and_then(|room| {
-                room.slot_of(sender)
-                    .map(|s| room.masks[s][index(layer)] != 0)
-            })
-            .unwrap_or(false)
+        (out.relay(receivers), anyone)
     }
 }
 

@@ -224,17 +224,16 @@ impl Core {
         if !shedding.admit(client_id, header.frame_seq, &mut self.media_stats) {
             return Ok(0);
         }
-        let order = self.speaking.order(code);
-        let sent = self.layers.relay(
+        let (sent, anyone) = self.layers.relay(
             code,
             client_id,
             layer,
             header,
-            &order,
+            &self.speaking,
             self.now,
             &mut self.out,
         );
-        let someone_may_ask = self.layers.has_receivers(code, client_id, layer)
+        let someone_may_ask = anyone
             && meeting
                 .participants
                 .iter()
