@@ -85,11 +85,17 @@ class Layers(ConformanceCase):
             self.send(u, frame(who, "V", 5))
             self.send(u, frame(who, "T", 5))
         self.settle()
-        self.assertEqual(got(ur, "V", s0), [(5, 0), (5, 1), (5, 2)])
-        self.assertEqual(got(ur, "T", s0), [])
-        self.assertEqual(got(ur, "V", s1) + got(ur, "T", s1), [], "default none")
-        self.assertEqual(got(ur, "T", s2), [(5, 0), (5, 1), (5, 2)])
-        self.assertEqual(got(ur, "V", s2), [])
+
+        def of_5(kind, who):
+            # s2's frame 1 may reach the server after the subscription, and
+            # then rightly goes to r: look at frame 5 only.
+            return [x for x in got(ur, kind, who) if x[0] == 5]
+
+        self.assertEqual(of_5("V", s0), [(5, 0), (5, 1), (5, 2)])
+        self.assertEqual(of_5("T", s0), [])
+        self.assertEqual(of_5("V", s1) + of_5("T", s1), [], "default none")
+        self.assertEqual(of_5("T", s2), [(5, 0), (5, 1), (5, 2)])
+        self.assertEqual(of_5("V", s2), [])
 
     def test_a_missing_layer_falls_back_to_the_other(self):
         a, ua = self.enter(None, "A")
@@ -133,7 +139,9 @@ class Layers(ConformanceCase):
             for who, u in s:
                 self.send(u, frame(who, "V", seq))
             self.settle()
-            return sorted({cid for _, cid, _ in (parse_udp(d) for _, d in ur.packets("V"))})
+            # Only this frame: datagrams of an earlier one may still be on their way.
+            return sorted({cid for _, cid, body in (parse_udp(d) for _, d in ur.packets("V"))
+                           if int.from_bytes(body[0:4], "big") == seq})
 
         # Nobody spoke: join order (S0), plus the override (S2).
         self.assertEqual(senders_seen(2), sorted([s[0][0].id, s[2][0].id]))
