@@ -51,6 +51,7 @@ Usage:
                  [--vote N[,N...]] [--spotlight ID] [--attendance]
                  [--no-echo-cancel] [--no-noise-suppression]
                  [--save-screen PATH]
+                 [--subscribe default=thumb,last_n=8,c3=full]
   lanmeet-client --discover [--host HOST] [--port PORT | --udp-port PORT] [--seconds S]
   lanmeet-client --list-devices
   lanmeet-client --help
@@ -114,6 +115,9 @@ stdout, e.g. {\"event\":\"joined\",\"meeting_code\":\"K7Q2XZ\",...}.
                        answer and exit after --seconds (default 2)
   --save-screen PATH   write the shared screen as we hold it to PATH (PNG, or PPM
                        for .ppm) on leaving and at each line \"save-screen\" on stdin
+  --subscribe SPEC     which video layer of whom to receive (section 11):
+                       default=full|thumb|none, last_n=N, CLIENT_ID=full|thumb|none;
+                       the stats line counts frames and bytes per layer
 ";
 
 /// What the command line asks for.
@@ -204,6 +208,8 @@ pub struct Options {
     devices: DeviceOptions,
     classroom: ClassroomOptions,
     save_screen: Option<PathBuf>,
+    /// Section 11: a `video_subscribe` to send after joining.
+    subscribe: Option<lanmeet_common::ClientMessage>,
 }
 
 fn number<T: std::str::FromStr>(option: &str, value: &str) -> Result<T, String> {
@@ -242,6 +248,7 @@ pub fn parse_args(args: &[String]) -> Result<Command, String> {
         devices: DeviceOptions::default(),
         classroom: ClassroomOptions::default(),
         save_screen: None,
+        subscribe: None,
     };
     let mut discover = false;
     let mut udp_port = None;
@@ -380,6 +387,13 @@ pub fn parse_args(args: &[String]) -> Result<Command, String> {
             "--discover" => discover = true,
             "--udp-port" => udp_port = Some(number(arg, &value(arg)?)?),
             "--save-screen" => o.save_screen = Some(PathBuf::from(value(arg)?)),
+            "--subscribe" => {
+                let v = value(arg)?;
+                o.subscribe = Some(
+                    lanmeet_client::core::speaking::parse_subscription(&v)
+                        .map_err(|e| format!("--subscribe: {e}"))?,
+                );
+            }
             other => return Err(format!("unknown option {other:?}")),
         }
     }
@@ -449,6 +463,11 @@ pub fn run(o: Options) -> ExitCode {
         .seconds
         .map(|s| Instant::now() + Duration::from_secs_f64(s));
     start_media(&session, &o);
+    if let Some(sub) = o.subscribe.clone() {
+        if let Err(e) = session.send(sub) {
+            print_error(&e.to_string());
+        }
+    }
 
     let me = session.identity().client_id.clone();
     if o.accept_files {

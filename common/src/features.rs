@@ -140,6 +140,8 @@ impl FeatureSet {
 /// client that sent `features`.
 pub const SERVER_FEATURES: FeatureSet = FeatureSet::of(&[
     // One line per addition, in section order.
+    Feature::Layers,
+    Feature::Speaking,
     Feature::Nack,
     Feature::Resume,
     Feature::Polls,

@@ -176,3 +176,8 @@ pub const DISCOVERY_PROBE_LEN: usize = 256;
 
 /// Discovery answers to one source address a second (section 18).
 pub const DISCOVERY_ANSWERS_PER_SEC: u64 = 5;
+
+/// Sections 11-12: the largest `last_n` in `video_subscribe`.
+pub const MAX_LAST_N: u32 = 64;
+/// Sections 11-12: entries in `video_subscribe`'s `overrides` at most.
+pub const MAX_SUBSCRIBE_OVERRIDES: usize = 64;

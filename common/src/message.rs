@@ -12,6 +12,8 @@
 //! protocol states (lengths, hex digests, base64). Either failing is a
 //! `bad_request`.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::base64;
@@ -266,6 +268,23 @@ pub enum ClientMessage {
         /// 1..=256 rectangles, each inside the last keyframe.
         patches: Vec<ScreenPatchRect>,
     },
+
+    // Sections 11-12: video layers and subscriptions (addition "layers").
+    /// What the client wants of each sender's video; replaces the previous
+    /// one: `{"type":"video_subscribe","default":"thumb","last_n":8,
+    /// "overrides":{"c3":"full","c9":"none"}}`
+    VideoSubscribe {
+        /// The layer for every sender not in `overrides`.
+        #[serde(rename = "default")]
+        default_layer: LayerChoice,
+        /// Of the senders `default` applies to, only the `last_n` who spoke
+        /// most recently (0..=64); absent = no limit.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        last_n: Option<u32>,
+        /// Per sender id, a layer other than `default` (at most 64).
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        overrides: BTreeMap<String, LayerChoice>,
+    },
 }
 
 /// Section 19: one rectangle of a `screen_patch`, a JPEG of the screen
@@ -290,6 +309,18 @@ impl ScreenPatchRect {
         u64::from(self.x) + u64::from(self.width) <= u64::from(width)
             && u64::from(self.y) + u64::from(self.height) <= u64::from(height)
     }
+}
+
+/// Sections 11-12: a layer a receiver asks for in `video_subscribe`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LayerChoice {
+    /// The full layer (`'V'`).
+    Full,
+    /// The thumbnail layer (`'T'`).
+    Thumb,
+    /// Nothing.
+    None,
 }
 
 /// Camera state in `video_state` and `participant_video_state`.
@@ -696,6 +727,24 @@ pub enum ServerMessage {
         /// The sender's id of the offer.
         file_id: String,
     },
+
+    // Sections 11-12: video layers (addition "layers") and who is speaking
+    // (addition "speaking").
+    /// To a sender: which of its layers someone receives:
+    /// `{"type":"video_layers_wanted","full":true,"thumb":false}`
+    VideoLayersWanted {
+        /// Whether any receiver wants its full layer (or its thumbnail
+        /// while it sends none).
+        full: bool,
+        /// Whether any receiver wants its thumbnail layer.
+        thumb: bool,
+    },
+    /// Who was heard in the last 300 ms, most recent first; empty when the
+    /// room is quiet: `{"type":"speaking","client_ids":["c3","c7"]}`
+    Speaking {
+        /// Participant ids, most recent first.
+        client_ids: Vec<String>,
+    },
     // Section 19: screen patches.
     /// To viewers that named `"screen_patches"`: the rectangles one capture
     /// changed, to paint over the picture they hold, in order.
@@ -979,6 +1028,9 @@ impl ClientMessage {
             ClientMessage::Spotlight {
                 client_id: Some(id),
             } => check_chars("client_id", id, 1, 64),
+            ClientMessage::VideoSubscribe {
+                last_n, overrides, ..
+            } => check_subscription(*last_n, overrides),
             _ => Ok(()),
         }
     }
@@ -1022,6 +1074,26 @@ fn check_chars(field: &str, value: &str, min: usize, max: usize) -> Result<(), B
     let count = value.chars().take(max + 1).count();
     if count < min || count > max {
         return Err(bad(format!("{field} must be {min}..={max} characters")));
+    }
+    Ok(())
+}
+
+/// Sections 11-12: `last_n` 0..=64, at most 64 overrides of 1..=64
+/// characters each (the layer values are checked by serde).
+fn check_subscription(
+    last_n: Option<u32>,
+    overrides: &BTreeMap<String, LayerChoice>,
+) -> Result<(), BadRequest> {
+    if last_n.is_some_and(|n| n > MAX_LAST_N) {
+        return Err(bad(format!("last_n must be 0..={MAX_LAST_N}")));
+    }
+    if overrides.len() > MAX_SUBSCRIBE_OVERRIDES {
+        return Err(bad(format!(
+            "overrides must hold at most {MAX_SUBSCRIBE_OVERRIDES} entries"
+        )));
+    }
+    for id in overrides.keys() {
+        check_chars("an overrides key", id, 1, 64)?;
     }
     Ok(())
 }

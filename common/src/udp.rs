@@ -6,7 +6,8 @@
 //!  | kind | id_len BE | client_id (UTF-8)| body             |
 //!  +------+-----------+------------------+------------------+
 //!  kind: 'I' hello, 'V' video fragment, 'A' audio,
-//!        'N' a request for lost video fragments (section 13, crate::nack)
+//!        'N' a request for lost video fragments (section 13, crate::nack),
+//!        'T' a thumbnail-layer video fragment (section 11)
 //! ```
 //!
 //! The `client_id` is what the sender claims; the server never trusts it
@@ -41,6 +42,9 @@ pub enum Kind {
     Audio,
     /// `'N'`: lost video fragments asked for again (section 13).
     Nack,
+    /// `'T'`: one fragment of a thumbnail-layer frame (section 11); the
+    /// same body as `'V'`.
+    Thumb,
 }
 
 impl Kind {
@@ -51,6 +55,7 @@ impl Kind {
             Kind::Video => b'V',
             Kind::Audio => b'A',
             Kind::Nack => b'N',
+            Kind::Thumb => b'T',
         }
     }
 
@@ -61,6 +66,7 @@ impl Kind {
             b'V' => Some(Kind::Video),
             b'A' => Some(Kind::Audio),
             b'N' => Some(Kind::Nack),
+            b'T' => Some(Kind::Thumb),
             _ => None,
         }
     }
@@ -71,7 +77,7 @@ impl Kind {
 pub enum UdpError {
     /// Shorter than its header says.
     Truncated,
-    /// The first byte is not `I`, `V`, `A` or `N`.
+    /// The first byte is not `I`, `V`, `A`, `N` or `T`.
     UnknownKind(u8),
     /// The id is not UTF-8.
     BadId,
@@ -196,6 +202,16 @@ mod tests {
     fn wrong_kind_and_id() {
         assert_eq!(parse(&[b'X', 0, 0]), Err(UdpError::UnknownKind(b'X')));
         assert_eq!(parse(&[b'A', 0, 1, 0xff]), Err(UdpError::BadId));
+    }
+
+    #[test]
+    fn thumbnail_kind_is_t() {
+        let d = build(Kind::Thumb, "c3", &[0, 0, 0, 1, 0, 0, 0, 1, 0xff]);
+        assert_eq!(d[0], b'T');
+        let parsed = parse(&d).unwrap();
+        assert_eq!(parsed.kind, Kind::Thumb);
+        assert_eq!(parsed.client_id, "c3");
+        assert_eq!(Kind::from_byte(b'T'), Some(Kind::Thumb));
     }
 
     #[test]

@@ -341,4 +341,18 @@ pub enum Event {
         /// Why.
         reason: DisconnectReason,
     },
+
+    // Sections 11-12: layers and who is speaking.
+    /// Who the server hears, newest speaker first; empty when quiet.
+    Speaking {
+        /// Participant ids.
+        client_ids: Vec<String>,
+    },
+    /// Which of our video layers someone receives.
+    LayersWanted {
+        /// The full layer.
+        full: bool,
+        /// The thumbnail layer.
+        thumb: bool,
+    },
 }

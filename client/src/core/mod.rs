@@ -44,6 +44,7 @@ pub mod nack;
 pub mod parse;
 pub mod reconnect;
 pub mod screen;
+pub mod speaking;
 pub mod state;
 mod transfers;
 
@@ -248,6 +249,10 @@ pub struct CoreStats {
     pub video_nacks_sent: u64,
     /// Section 13: our video fragments re-sent on the server's request.
     pub video_fragments_resent: u64,
+    /// Sections 11-12: what each video layer brought.
+    pub full_layer: speaking::LayerCounts,
+    /// The thumbnail layer (`'T'`).
+    pub thumb_layer: speaking::LayerCounts,
 }
 
 /// The outputs waiting for the shell, with helpers for the parts.
@@ -300,6 +305,8 @@ pub struct ClientCore {
     clock: Clock,
     heartbeat: Heartbeat,
     assembler: CameraAssembler,
+    /// Section 11: thumbnail-layer frames, assembled apart.
+    thumbs: CameraAssembler,
     next_expire: Instant,
     jitter: JitterBuffer,
     playing: bool,
@@ -338,6 +345,7 @@ impl ClientCore {
             },
             heartbeat: Heartbeat::new(config.timing, now),
             assembler: CameraAssembler::new(),
+            thumbs: CameraAssembler::new(),
             next_expire: now + EXPIRE_EVERY,
             jitter: JitterBuffer::new(config.jitter_ms),
             playing: false,
@@ -508,6 +516,7 @@ impl ClientCore {
         }
         if now >= self.next_expire {
             self.assembler.expire(now);
+            self.thumbs.expire(now);
             self.next_expire = now + EXPIRE_EVERY;
         }
         self.ask_for_lost_video(now);
@@ -581,6 +590,7 @@ impl ClientCore {
                 if d.client_id.is_empty() || d.client_id == self.config.client_id {
                     return;
                 }
+                self.stats.full_layer.bytes += bytes.len() as u64;
                 if let (Some((watch, _)), Ok((h, _))) =
                     (&mut self.video_recovery, FragmentHeader::parse(d.body))
                 {
@@ -594,6 +604,7 @@ impl ClientCore {
                 match pushed {
                     Ok(Some(frame)) => {
                         self.stats.video_frames_received += 1;
+                        self.stats.full_layer.frames += 1;
                         self.out.items.push_back(Output::Decode(DecodeJob {
                             key: FrameKey::Camera(frame.sender),
                             frame_seq: frame.frame_seq,
@@ -615,6 +626,25 @@ impl ClientCore {
                         sent.resend(&n, now, |d| out.push_back(Output::Datagram(d.to_vec())));
                     }
                     _ => self.stats.malformed_datagrams += 1,
+                }
+            }
+            // Section 11: a thumbnail layer we subscribed to.
+            Kind::Thumb => {
+                if d.client_id.is_empty() || d.client_id == self.config.client_id {
+                    return;
+                }
+                self.stats.thumb_layer.bytes += bytes.len() as u64;
+                match self.thumbs.push(d.client_id, d.body, now) {
+                    Ok(Some(frame)) => {
+                        self.stats.thumb_layer.frames += 1;
+                        self.out.items.push_back(Output::Decode(DecodeJob {
+                            key: FrameKey::Camera(frame.sender),
+                            frame_seq: frame.frame_seq,
+                            jpeg: frame.jpeg,
+                        }));
+                    }
+                    Ok(None) => {}
+                    Err(_) => self.stats.malformed_datagrams += 1,
                 }
             }
             Kind::Audio => {
@@ -822,6 +852,7 @@ impl ClientCore {
                 reason,
             } => {
                 self.assembler.restart(&client_id);
+                self.thumbs.restart(&client_id);
                 if let Some((watch, _)) = &mut self.video_recovery {
                     watch.forget(&client_id);
                 }
@@ -839,6 +870,7 @@ impl ClientCore {
                 // Either way the sender's next frame starts a new stream,
                 // numbered from 0 again.
                 self.assembler.restart(&client_id);
+                self.thumbs.restart(&client_id);
                 if let Some((watch, _)) = &mut self.video_recovery {
                     watch.forget(&client_id);
                 }
@@ -1049,6 +1081,11 @@ impl ClientCore {
                 out.items.push_back(Output::ScreenKeyframeWanted);
                 None
             }
+            // Sections 11-12 (the state keeps the speaking list).
+            ServerMessage::VideoLayersWanted { full, thumb } => {
+                Some(Event::LayersWanted { full, thumb })
+            }
+            ServerMessage::Speaking { client_ids } => Some(Event::Speaking { client_ids }),
         };
         if let Some(e) = event {
             self.out.event(e);

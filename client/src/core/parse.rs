@@ -59,6 +59,9 @@ pub const KNOWN_SERVER_TYPES: &[&str] = &[
     // Section 19: screen patches.
     "screen_patch",
     "screen_keyframe_request",
+    // Sections 11-12.
+    "video_layers_wanted",
+    "speaking",
 ];
 
 /// What one server frame turned out to be.

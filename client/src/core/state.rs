@@ -149,6 +149,8 @@ pub struct MeetingState {
     pub poll_results: Option<lanmeet_common::message::PollResults>,
     /// Who is on everyone's stage.
     pub spotlight: Option<String>,
+    /// Section 12: who the server hears now, newest speaker first.
+    pub speaking: Vec<String>,
 }
 
 impl MeetingState {
@@ -288,6 +290,7 @@ impl MeetingState {
                     self.presenter = None;
                 }
             }
+            ServerMessage::Speaking { client_ids } => self.speaking = client_ids.clone(),
             ServerMessage::HostChanged { client_id } => {
                 for p in &mut self.participants {
                     p.is_host = p.client_id == *client_id;

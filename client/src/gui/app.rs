@@ -702,11 +702,14 @@ impl App {
                 mic_locked: p.mic_locked,
                 video: if p.is_me { self.camera_on } else { p.video },
                 hand: layout::hand_position(participants, &p.client_id),
-                speaking: if p.is_me {
-                    speaking_me
-                } else {
-                    speaking_other.as_deref() == Some(p.client_id.as_str())
-                },
+                // Section 12: the server's list covers everyone; without it,
+                // the local guesses.
+                speaking: self.state.speaking.contains(&p.client_id)
+                    || if p.is_me {
+                        speaking_me
+                    } else {
+                        speaking_other.as_deref() == Some(p.client_id.as_str())
+                    },
                 reaction: self.reactions.get(&p.client_id).map(|(e, _)| e.clone()),
                 stalled: false,
             })

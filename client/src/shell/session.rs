@@ -88,6 +88,10 @@ pub struct Stats {
     pub video_nacks_sent: u64,
     /// Section 13: our video fragments re-sent on the server's request.
     pub video_fragments_resent: u64,
+    /// Sections 11-12: frames and bytes of the full layer received.
+    pub full_layer: crate::core::speaking::LayerCounts,
+    /// Sections 11-12: frames and bytes of the thumbnail layer received.
+    pub thumb_layer: crate::core::speaking::LayerCounts,
 }
 
 /// A live connection to one meeting.
@@ -646,6 +650,8 @@ impl Session {
             jitter: core.jitter,
             video_nacks_sent: core.video_nacks_sent,
             video_fragments_resent: core.video_fragments_resent,
+            full_layer: core.full_layer,
+            thumb_layer: core.thumb_layer,
         }
     }
 

@@ -512,3 +512,84 @@ fn screen_patches_have_their_wire_shape_and_are_checked() {
         );
     }
 }
+
+// Sections 11-12.
+
+#[test]
+fn video_subscribe_example_from_the_contract() {
+    let m = client(
+        json!({"type":"video_subscribe","default":"thumb","last_n":8,
+                          "overrides":{"c3":"full","c9":"none"}}),
+    )
+    .unwrap();
+    let ClientMessage::VideoSubscribe {
+        default_layer,
+        last_n,
+        overrides,
+    } = &m
+    else {
+        panic!("not a video_subscribe: {m:?}");
+    };
+    assert_eq!(*default_layer, LayerChoice::Thumb);
+    assert_eq!(*last_n, Some(8));
+    assert_eq!(overrides.get("c3"), Some(&LayerChoice::Full));
+    assert_eq!(overrides.get("c9"), Some(&LayerChoice::None));
+    roundtrip_client(m);
+    // last_n and overrides are optional.
+    let bare = client(json!({"type":"video_subscribe","default":"none"})).unwrap();
+    assert!(matches!(
+        bare,
+        ClientMessage::VideoSubscribe { last_n: None, ref overrides, .. } if overrides.is_empty()
+    ));
+}
+
+#[test]
+fn video_subscribe_bad_values_are_bad_requests() {
+    let too_many: serde_json::Map<String, Value> =
+        (0..65).map(|i| (format!("c{i}"), json!("full"))).collect();
+    let just_enough: serde_json::Map<String, Value> =
+        (0..64).map(|i| (format!("c{i}"), json!("thumb"))).collect();
+    for bad in [
+        json!({"type":"video_subscribe","default":"large"}),
+        json!({"type":"video_subscribe","default":"FULL"}),
+        json!({"type":"video_subscribe"}),
+        json!({"type":"video_subscribe","default":"full","last_n":65}),
+        json!({"type":"video_subscribe","default":"full","last_n":-1}),
+        json!({"type":"video_subscribe","default":"full","last_n":"8"}),
+        json!({"type":"video_subscribe","default":"full","overrides":{"c3":"big"}}),
+        json!({"type":"video_subscribe","default":"full","overrides":{"":"full"}}),
+        json!({"type":"video_subscribe","default":"full","overrides":["c3"]}),
+        json!({"type":"video_subscribe","default":"full","overrides":too_many}),
+    ] {
+        assert!(client(bad.clone()).is_err(), "accepted {bad}");
+    }
+    for good in [
+        json!({"type":"video_subscribe","default":"full","last_n":0}),
+        json!({"type":"video_subscribe","default":"full","last_n":64}),
+        json!({"type":"video_subscribe","default":"none","overrides":just_enough}),
+    ] {
+        assert!(client(good.clone()).is_ok(), "refused {good}");
+    }
+}
+
+#[test]
+fn layers_wanted_and_speaking_round_trip() {
+    let wanted = ServerMessage::VideoLayersWanted {
+        full: true,
+        thumb: false,
+    };
+    assert_eq!(
+        serde_json::to_value(&wanted).unwrap(),
+        json!({"type":"video_layers_wanted","full":true,"thumb":false})
+    );
+    roundtrip_server(wanted);
+    let speaking = ServerMessage::Speaking {
+        client_ids: vec!["c3".into(), "c7".into()],
+    };
+    assert_eq!(
+        serde_json::to_value(&speaking).unwrap(),
+        json!({"type":"speaking","client_ids":["c3","c7"]})
+    );
+    roundtrip_server(speaking);
+    roundtrip_server(ServerMessage::Speaking { client_ids: vec![] });
+}

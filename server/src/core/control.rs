@@ -299,6 +299,8 @@ impl Core {
             | M::StopScreenShare
             | M::ScreenFrame { .. }
             | M::ScreenPatch { .. } => {}
+            // Section 11: handled by the caller before dispatch.
+            M::VideoSubscribe { .. } => {}
         }
     }
 }

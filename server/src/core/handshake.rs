@@ -323,6 +323,7 @@ impl Core {
             spotlight: named(Feature::Spotlight).then(|| meeting.spotlight.clone()),
         };
         self.out.send_join_reply(conn, kind, &reply, &additions);
+        self.sync_media_additions(code);
     }
 
     fn new_meeting_code(&mut self) -> String {

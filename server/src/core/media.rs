@@ -25,10 +25,12 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use lanmeet_common::audio::{self, FRAME_SAMPLES};
-use lanmeet_common::nack::Nack;
+use lanmeet_common::features::Feature;
+use lanmeet_common::nack::{Layer, Nack};
 use lanmeet_common::udp::{self, Kind};
 use lanmeet_common::video::FragmentHeader;
 
+use super::layers::named;
 use super::meeting::AUDIO_QUEUE_LEN;
 use super::nack::named_nack;
 use super::Core;
@@ -139,7 +141,8 @@ impl Core {
         };
         let result = match d.kind {
             Kind::Hello => self.on_hello(from, d.client_id, d.body),
-            Kind::Video => self.on_video(from, d.client_id, d.body, data),
+            Kind::Video => self.on_video(from, d.client_id, d.body, data, Layer::Full),
+            Kind::Thumb => self.on_video(from, d.client_id, d.body, data, Layer::Thumb),
             Kind::Audio => self.on_audio(from, d.client_id, d.body),
             Kind::Nack => self.on_nack(from, d.client_id, d.body),
         };
@@ -187,20 +190,25 @@ impl Core {
             self.out
                 .log(format!("udp: {} bound to {from}", p.client_id));
             p.udp_addr = Some(from);
+            let code = code.clone();
+            self.sync_media_additions(&code);
         }
         self.out.datagram(from, HELLO_REPLY);
         Ok(1)
     }
 
-    /// Relays a video fragment, unchanged, to every other participant with
-    /// a bound address: one output for all the copies. Keeps a copy of the
-    /// whole `datagram` when another participant could ask for it again.
+    /// Relays a video fragment of `layer`, unchanged, to every other
+    /// participant with a bound address that gets that layer of this sender
+    /// now (`layers.rs`; everyone's full layer without subscriptions): one
+    /// output for all the copies. Keeps a copy of the whole `datagram` when
+    /// another participant could ask for it again.
     fn on_video(
         &mut self,
         from: SocketAddr,
         client_id: &str,
         body: &[u8],
         datagram: &[u8],
+        layer: Layer,
     ) -> Result<u64, Refused> {
         let (header, _) = FragmentHeader::parse(body).map_err(|_| Refused::Malformed)?;
         let code = self.clients.get(client_id).ok_or(Refused::Dropped)?;
@@ -209,24 +217,32 @@ impl Core {
         if sender.udp_addr != Some(from) {
             return Err(Refused::Dropped);
         }
-        if !self
-            .shedding
-            .admit(client_id, header.frame_seq, &mut self.media_stats)
-        {
+        if layer == Layer::Thumb && !named(sender, Feature::Layers) {
+            return Err(Refused::Malformed); // 'T' is not a kind of section 9
+        }
+        let shedding = match layer {
+            Layer::Full => &mut self.shedding,
+            Layer::Thumb => &mut self.thumb_shedding,
+        };
+        if !shedding.admit(client_id, header.frame_seq, &mut self.media_stats) {
             return Ok(0);
         }
-        let others = meeting
-            .participants
-            .iter()
-            .filter(|p| p.client_id != client_id)
-            .filter_map(|p| p.udp_addr);
-        let sent = self.out.relay(others);
-        let someone_may_ask = meeting
-            .participants
-            .iter()
-            .any(|p| p.client_id != client_id && p.udp_addr.is_some() && named_nack(p));
+        let (sent, anyone) = self.layers.relay(
+            code,
+            client_id,
+            layer,
+            header,
+            &self.speaking,
+            self.now,
+            &mut self.out,
+        );
+        let someone_may_ask = anyone
+            && meeting
+                .participants
+                .iter()
+                .any(|p| p.client_id != client_id && p.udp_addr.is_some() && named_nack(p));
         if someone_may_ask {
-            self.nack.keep(client_id, header, datagram, self.now);
+            self.nack.keep(client_id, layer, header, datagram, self.now);
         }
         Ok(sent)
     }
@@ -286,7 +302,8 @@ impl Core {
         let mixer = &mut self.mixer;
         let stats = &mut self.media_stats;
         let out = &mut self.out;
-        for meeting in self.meetings.values_mut() {
+        let (speaking, now) = (&mut self.speaking, self.now);
+        for (code, meeting) in self.meetings.iter_mut() {
             // Pass 1: take one frame from each unmuted source and sum them.
             let mut speakers = 0usize;
             let mut last_speaker = 0usize;
@@ -300,6 +317,7 @@ impl Core {
                     for (t, &s) in mixer.total.iter_mut().zip(frame.iter()) {
                         *t += i32::from(s);
                     }
+                    speaking.mixed(code, &p.client_id, &frame, now); // section 12
                     p.mixing = Some(frame);
                     speakers += 1;
                     last_speaker = i;

@@ -29,14 +29,16 @@
 //! (chat, presence, host commands), `screen` (screen sharing, keyframes and
 //! patches), `files` (brokered transfers), `media` (UDP binding, the video
 //! relay and the mixer), `nack` (section 13: relayed fragments kept for
-//! re-sending); `polls`, `attendance`, `spotlight` and `discovery` hold
-//! sections 15-18.
+//! re-sending), `layers` (section 11: subscriptions and the per-receiver
+//! relay) and `speaking` (section 12: who is heard in the mix); `polls`,
+//! `attendance`, `spotlight` and `discovery` hold sections 15-18.
 
 mod attendance;
 mod control;
 mod discovery;
 mod files;
 mod handshake;
+mod layers;
 mod media;
 mod meeting;
 mod nack;
@@ -44,6 +46,7 @@ mod polls;
 mod rate;
 mod resume;
 mod screen;
+mod speaking;
 mod spotlight;
 
 #[cfg(test)]
@@ -302,6 +305,11 @@ pub struct Core {
     polls: polls::PollBook,
     /// Discovery answers per source (section 18).
     discovery: discovery::DiscoveryLimit,
+    /// Sections 11-12: thumbnail frames shed likewise, the layers each
+    /// receiver gets, and who is speaking.
+    thumb_shedding: media::Shedding,
+    layers: layers::Layers,
+    speaking: speaking::Speaking,
 }
 
 /// Maps the monotonic `Instant`s the inputs carry to unix time for stamps.
@@ -362,6 +370,9 @@ impl Core {
             shedding: media::Shedding::default(),
             polls: polls::PollBook::default(),
             discovery: discovery::DiscoveryLimit::default(),
+            thumb_shedding: media::Shedding::default(),
+            layers: layers::Layers::default(),
+            speaking: speaking::Speaking::default(),
         }
     }
 
@@ -527,6 +538,9 @@ impl Core {
             ticks += 1;
         }
         self.flush_poll_updates(now);
+        if ticks > 0 {
+            self.media_additions_tick(now);
+        }
         if now >= self.next_idle_check {
             self.next_idle_check = now + IDLE_CHECK_PERIOD;
             self.close_idle(now);
@@ -576,6 +590,7 @@ impl Core {
         self.clients.remove(&client_id);
         self.nack.forget(&client_id);
         self.shedding.forget(&client_id);
+        self.thumb_shedding.forget(&client_id);
         let Some(meeting) = self.meetings.get_mut(&code) else {
             return;
         };
@@ -638,6 +653,7 @@ impl Core {
             self.meetings.remove(&code);
             self.out.log(format!("meeting {code}: closed"));
         }
+        self.sync_media_additions(&code);
     }
 
     /// A frame from a joined client.
@@ -676,6 +692,12 @@ impl Core {
             | M::StopScreenShare
             | M::ScreenFrame { .. }
             | M::ScreenPatch { .. } => self.on_screen_message(conn, client_id, code, message, now),
+            // Section 11.
+            M::VideoSubscribe {
+                default_layer,
+                last_n,
+                overrides,
+            } => self.on_video_subscribe(conn, client_id, code, default_layer, last_n, overrides),
             other => self.on_control(conn, client_id, code, other, now),
         }
     }

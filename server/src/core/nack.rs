@@ -227,16 +227,33 @@ pub(super) struct Answer {
 #[derive(Default)]
 pub(super) struct NackCaches {
     senders: HashMap<String, SenderCache>,
+    /// Section 11: the same for thumbnail layers (`'T'`).
+    thumbs: HashMap<String, SenderCache>,
     /// Scratch for one datagram being re-sent or built.
     scratch: Vec<u8>,
 }
 
 impl NackCaches {
-    /// Keeps a copy of a relayed fragment of `sender`'s full layer.
-    pub(super) fn keep(&mut self, sender: &str, h: FragmentHeader, datagram: &[u8], now: Instant) {
-        let cache = match self.senders.get_mut(sender) {
+    fn caches(&mut self, layer: Layer) -> &mut HashMap<String, SenderCache> {
+        match layer {
+            Layer::Full => &mut self.senders,
+            Layer::Thumb => &mut self.thumbs,
+        }
+    }
+
+    /// Keeps a copy of a relayed fragment of `sender`'s `layer`.
+    pub(super) fn keep(
+        &mut self,
+        sender: &str,
+        layer: Layer,
+        h: FragmentHeader,
+        datagram: &[u8],
+        now: Instant,
+    ) {
+        let caches = self.caches(layer);
+        let cache = match caches.get_mut(sender) {
             Some(c) => c,
-            None => self.senders.entry(sender.to_string()).or_default(),
+            None => caches.entry(sender.to_string()).or_default(),
         };
         cache.keep(h, datagram, now);
     }
@@ -253,10 +270,10 @@ impl NackCaches {
         now: Instant,
         out: &mut Outbox,
     ) -> Option<Answer> {
-        if nack.layer != Layer::Full {
-            return None; // this server relays no thumbnail layer
-        }
-        let cache = self.senders.get_mut(nack.sender)?;
+        let cache = match nack.layer {
+            Layer::Full => self.senders.get_mut(nack.sender)?,
+            Layer::Thumb => self.thumbs.get_mut(nack.sender)?,
+        };
         cache.expire(now);
         let at = cache
             .frames
@@ -306,7 +323,7 @@ impl NackCaches {
                 frame.asked.insert(index);
             }
             let request = Nack {
-                layer: Layer::Full,
+                layer: nack.layer,
                 sender: nack.sender,
                 frame_seq: nack.frame_seq,
                 frag_count: nack.frag_count,
@@ -322,20 +339,25 @@ impl NackCaches {
 
     /// Empties caches of senders quiet for 500 ms.
     pub(super) fn sweep(&mut self, now: Instant) {
-        self.senders.retain(|_, c| {
-            c.expire(now);
-            !c.frames.is_empty()
-        });
+        for caches in [&mut self.senders, &mut self.thumbs] {
+            caches.retain(|_, c| {
+                c.expire(now);
+                !c.frames.is_empty()
+            });
+        }
     }
 
     /// Drops a sender's cache (it left).
     pub(super) fn forget(&mut self, sender: &str) {
         self.senders.remove(sender);
+        self.thumbs.remove(sender);
     }
 
     /// Bytes held in all caches' rings (for tests and the log).
     pub(super) fn bytes_held(&self) -> usize {
-        self.senders.values().map(|c| c.ring.len()).sum()
+        let held =
+            |m: &HashMap<String, SenderCache>| m.values().map(|c| c.ring.len()).sum::<usize>();
+        held(&self.senders) + held(&self.thumbs)
     }
 }
 

@@ -2086,3 +2086,8 @@ fn past_4_mib_of_patches_the_server_asks_for_a_keyframe_and_joiners_wait() {
     h.send(pam, patch(3));
     assert_eq!(h.types(late), ["screen_frame", "screen_patch"]);
 }
+
+// ------------------------------------- sections 11-12: layers and speaking
+
+#[path = "layers_tests.rs"]
+mod layers;

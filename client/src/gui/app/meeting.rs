@@ -513,6 +513,9 @@ impl App {
             | Event::PollResults(_)
             | Event::Attendance { .. }
             | Event::SpotlightChanged { .. }) => self.classroom_event(e),
+            // Section 12: the stage reads the speaking list from the state
+            // every tick. Section 11: this window sends one layer only.
+            Event::Speaking { .. } | Event::LayersWanted { .. } => {}
         }
     }
 
