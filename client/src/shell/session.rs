@@ -55,8 +55,8 @@ use crate::core::{
 use crate::devices::PushToTalk;
 use crate::error::SessionError;
 use crate::media::{
-    AudioEncoder, AudioSink, AudioSource, ScreenSource, VideoEncoder, VideoFrame, VideoSource,
-    VoiceSettings,
+    AudioEncoder, AudioSink, AudioSource, Layers, ScreenSource, VideoEncoder, VideoFrame,
+    VideoSource, VoiceSettings,
 };
 
 /// Counters a UI or a test can read.
@@ -420,8 +420,17 @@ impl Session {
         // What went out is kept for re-sending on request (section 13).
         let shared = self.shared.clone();
         let keep = move |d: &[u8]| lock(&shared.engine).core.video_sent(d, Instant::now());
+        // Which layers to encode: the core's reading of the server (section 11).
+        let shared = self.shared.clone();
+        let wanted = move || {
+            let w = lock(&shared.engine).core.layers_to_send();
+            Layers {
+                full: w.full,
+                thumb: w.thumb,
+            }
+        };
         let handle = spawn_named("video-sender", move || {
-            threads::run_video_sender(source, encoder, udp, st, sent, keep, warn)
+            threads::run_video_sender(source, encoder, udp, st, sent, (keep, wanted), warn)
         })?;
         lock(&self.shared.media).video = Some(Worker { stop, handle });
         self.send(ClientMessage::VideoState {
