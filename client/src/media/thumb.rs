@@ -139,10 +139,6 @@ impl ThumbEncoder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::media::image::decode_jpeg;
-    use crate::media::video::{TestPattern, VideoConfig, VideoEncoder};
-    use lanmeet_common::udp;
-    use lanmeet_common::video::FragmentHeader;
 
     #[test]
     fn thumbnails_are_240_wide_at_the_aspect_and_fit_320x240() {
@@ -153,129 +149,15 @@ mod tests {
         assert_eq!(thumb_size(4000, 1), (240, 1));
     }
 
-    /// Runs `frames` frames of a 640x480 camera at `fps` through the
-    /// encoder with `wanted`; returns the decoded thumbnails (with their
-    /// `frame_seq`) and the number of full frames.
-    fn run(
-        fps: u32,
-        frames: usize,
-        wanted: impl Fn(usize) -> Layers,
-    ) -> (Vec<(u32, u32, u32)>, usize) {
-        let config = VideoConfig {
-            fps,
-            ..VideoConfig::default()
-        };
-        let mut enc = VideoEncoder::new(config, "c1", 1400);
-        let mut source = TestPattern::new(640, 480);
-        let (mut thumbs, mut full) = (Vec::new(), 0);
-        for i in 0..frames {
-            let mut datagrams: Vec<(Kind, Vec<u8>)> = Vec::new();
-            let sent = enc
-                .send_layers(&mut source, wanted(i), |k, d| {
-                    datagrams.push((k, d.to_vec()))
-                })
-                .unwrap();
-            let t: Vec<&[u8]> = datagrams
-                .iter()
-                .filter(|(k, _)| *k == Kind::Thumb)
-                .map(|(_, d)| d.as_slice())
-                .collect();
-            assert_eq!(sent.thumb, !t.is_empty());
-            assert_eq!(sent.full, datagrams.iter().any(|(k, _)| *k == Kind::Video));
-            full += usize::from(sent.full);
-            if t.is_empty() {
-                continue;
-            }
-            let mut jpeg = Vec::new();
-            let mut seq = None;
-            for d in t {
-                assert!(d.len() <= 1400);
-                let d = udp::parse(d).unwrap();
-                assert_eq!(d.kind, Kind::Thumb);
-                assert_eq!(d.client_id, "c1");
-                let (h, bytes) = FragmentHeader::parse(d.body).unwrap();
-                seq = Some(h.frame_seq);
-                jpeg.extend_from_slice(bytes);
-            }
-            let img = decode_jpeg(&jpeg).unwrap();
-            thumbs.push((seq.unwrap(), img.width, img.height));
-        }
-        (thumbs, full)
-    }
-
     #[test]
-    fn thumbnails_only_while_wanted_small_and_at_most_10_a_second() {
-        // 20 fps for 2 s: the thumbnail wanted in the second second only.
-        let both = Layers {
-            full: true,
-            thumb: true,
+    fn thumbnails_are_at_most_10_a_second_counted_in_frames() {
+        let count = |fps: u32| {
+            let mut t = ThumbEncoder::new("c1", 1400, fps);
+            (0..fps).filter(|_| t.due()).count()
         };
-        let (thumbs, full) = run(20, 40, |i| if i < 20 { Layers::FULL } else { both });
-        assert_eq!(full, 40);
-        // Every second frame: 10 a second, numbered from 0 on their own.
-        assert_eq!(thumbs.len(), 10, "{thumbs:?}");
-        for (n, (seq, w, h)) in thumbs.iter().enumerate() {
-            assert_eq!(*seq, n as u32);
-            assert_eq!((*w, *h), (240, 180));
-        }
-        // 30 fps: every third frame (10 a second); 7 fps: every frame.
-        let (thumbs, _) = run(30, 30, |_| both);
-        assert_eq!(thumbs.len(), 10);
-        let (thumbs, _) = run(7, 7, |_| both);
-        assert_eq!(thumbs.len(), 7);
-    }
-
-    #[test]
-    fn the_full_layer_stops_while_not_wanted() {
-        let thumb_only = Layers {
-            full: false,
-            thumb: true,
-        };
-        let (thumbs, full) = run(10, 10, |_| thumb_only);
-        assert_eq!((thumbs.len(), full), (10, 0));
-        let none = Layers {
-            full: false,
-            thumb: false,
-        };
-        let (thumbs, full) = run(10, 10, |_| none);
-        assert_eq!((thumbs.len(), full), (0, 0));
-    }
-
-    /// A camera that delivers MJPEG at the asked size.
-    struct Mjpeg(TestPattern);
-
-    impl crate::media::video::VideoSource for Mjpeg {
-        fn next_frame(&mut self) -> Result<RgbImage, MediaError> {
-            unreachable!("an MJPEG camera hands over JPEGs")
-        }
-        fn next_jpeg(&mut self, width: u32, height: u32) -> Result<Option<Vec<u8>>, MediaError> {
-            let img = resize(&self.0.draw(0), width, height);
-            encode_jpeg(&img, 80).map(Some)
-        }
-    }
-
-    #[test]
-    fn an_mjpeg_frame_is_decoded_at_reduced_scale_for_the_thumbnail() {
-        let small = decode_jpeg_scaled(
-            &encode_jpeg(&TestPattern::new(640, 480).draw(1), 80).unwrap(),
-            THUMB_WIDTH,
-        )
-        .unwrap();
-        assert_eq!((small.width, small.height), (320, 240), "1/2 scale");
-        let mut enc = VideoEncoder::new(VideoConfig::default(), "c1", 1400);
-        let mut source = Mjpeg(TestPattern::new(640, 480));
-        let mut kinds = Vec::new();
-        let sent = enc
-            .send_layers(
-                &mut source,
-                Layers {
-                    full: true,
-                    thumb: true,
-                },
-                |k, _| kinds.push(k),
-            )
-            .unwrap();
-        assert!(sent.full && sent.thumb);
-        assert!(kinds.contains(&Kind::Video) && kinds.contains(&Kind::Thumb));
+        assert_eq!(
+            (count(30), count(20), count(15), count(10), count(7)),
+            (10, 10, 8, 10, 7)
+        );
     }
 }
