@@ -1,17 +1,18 @@
 //! Section 11 end to end: a real `--headless --video test` sender sends
 //! the thumbnail layer once someone subscribes to it, and each receiver
 //! gets the layer it asked for: thumbnails are far fewer bytes than the
-//! full layer, and `none` is nothing.
+//! full layer, and `none` is nothing; a sender that only thumbnails are
+//! wanted of stops encoding its full layer.
 
 mod support;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use lanmeet_client::core::speaking::parse_subscription;
-use lanmeet_client::Event;
+use lanmeet_client::{Event, TestPattern};
 use serde_json::Value;
 use support::*;
 
@@ -136,4 +137,71 @@ fn each_receiver_gets_the_layer_it_subscribed_to() {
     sender.kill().expect("the sender stops");
     let _ = sender.wait();
     let _ = sender_lines.join();
+}
+
+#[test]
+fn a_sender_stops_its_full_layer_while_only_thumbnails_are_wanted() {
+    let server = server();
+    let dir = TempDir::new("thumbs-stop");
+    let mut sender = create(&server, "Camera", dir.path());
+    sender
+        .session
+        .start_video(Box::new(TestPattern::new(640, 480)))
+        .unwrap();
+    let mut viewer = join(&server, "Viewer", &sender.code(), dir.path());
+    viewer
+        .session
+        .send(parse_subscription("default=thumb").unwrap())
+        .unwrap();
+    // The server asks for the thumbnail, then, once it flows, for nothing
+    // else: nobody receives the full layer.
+    sender
+        .events
+        .wait_for(
+            Duration::from_secs(30),
+            |e| {
+                matches!(
+                    e,
+                    Event::LayersWanted {
+                        full: false,
+                        thumb: true
+                    }
+                )
+            },
+            "only the thumbnail wanted",
+        )
+        .expect("the server stops wanting the full layer");
+    viewer
+        .events
+        .wait_for(
+            Duration::from_secs(30),
+            |e| {
+                matches!(
+                    e,
+                    Event::VideoFrame {
+                        width: 240,
+                        height: 180,
+                        ..
+                    }
+                )
+            },
+            "a thumbnail",
+        )
+        .expect("the viewer gets 240x180 thumbnails");
+    // Five more thumbnails go out; at most the full frame being encoded
+    // when the wish came does too.
+    let before = sender.session.stats();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let after = loop {
+        let now = sender.session.stats();
+        if now.thumb_frames_sent >= before.thumb_frames_sent + 5 {
+            break now;
+        }
+        assert!(Instant::now() < deadline, "thumbnails stopped: {now:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(
+        after.video_frames_sent <= before.video_frames_sent + 1,
+        "full frames went on: {before:?} then {after:?}"
+    );
 }

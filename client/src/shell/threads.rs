@@ -67,6 +67,8 @@ pub(crate) struct Engine {
 #[derive(Default)]
 pub(crate) struct Counters {
     pub(crate) video_sent: Arc<AtomicU64>,
+    /// Section 11: thumbnail-layer frames sent.
+    pub(crate) thumb_sent: Arc<AtomicU64>,
     pub(crate) decoded: Arc<AtomicU64>,
     pub(crate) audio_sent: Arc<AtomicU64>,
     pub(crate) screen_sent: Arc<AtomicU64>,
@@ -424,7 +426,7 @@ pub(crate) fn run_video_sender(
     mut encoder: VideoEncoder,
     udp: Arc<UdpSocket>,
     stop: StopSignal,
-    sent: Arc<AtomicU64>,
+    (full_sent, thumb_sent): (Arc<AtomicU64>, Arc<AtomicU64>),
     (keep, wanted): (impl Fn(&[u8]), impl Fn() -> Layers),
     warn: impl Fn(String),
 ) {
@@ -447,9 +449,8 @@ pub(crate) fn run_video_sender(
             }
         }) {
             Ok(layers) => {
-                if layers.full {
-                    sent.fetch_add(1, Ordering::Relaxed);
-                }
+                full_sent.fetch_add(u64::from(layers.full), Ordering::Relaxed);
+                thumb_sent.fetch_add(u64::from(layers.thumb), Ordering::Relaxed);
             }
             Err(e) => warn_once(
                 &warn,
