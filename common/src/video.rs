@@ -77,6 +77,19 @@ pub fn fragment(
     frame_seq: u32,
     jpeg: &[u8],
     max_datagram: usize,
+    send: impl FnMut(&[u8]),
+) -> Result<usize, UdpError> {
+    fragment_as(Kind::Video, client_id, frame_seq, jpeg, max_datagram, send)
+}
+
+/// [`fragment`] for datagrams of `kind`: `'V'` (the full layer) or, with
+/// section 11, `'T'` (the thumbnail layer), which has the same body.
+pub fn fragment_as(
+    kind: Kind,
+    client_id: &str,
+    frame_seq: u32,
+    jpeg: &[u8],
+    max_datagram: usize,
     mut send: impl FnMut(&[u8]),
 ) -> Result<usize, UdpError> {
     let payload = fragment_payload(client_id, max_datagram);
@@ -89,7 +102,7 @@ pub fn fragment(
         .filter(|&c| usize::from(c) <= MAX_FRAGMENTS)
         .ok_or(UdpError::NoRoom)?;
     let mut buf = vec![0u8; max_datagram];
-    let head = udp::emit_header(Kind::Video, client_id, &mut buf)?;
+    let head = udp::emit_header(kind, client_id, &mut buf)?;
     for (index, piece) in jpeg.chunks(payload).enumerate() {
         let header = FragmentHeader {
             frame_seq,

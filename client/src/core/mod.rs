@@ -179,6 +179,11 @@ pub enum FrameKey {
     Camera(String),
     /// The presenter's screen.
     Screen(String),
+    /// Section 11: a participant's camera, thumbnail layer. Its frames are
+    /// numbered apart from the full layer's, so they wait for the decoder
+    /// in their own slot; the decoded picture goes where the full layer's
+    /// does (the person's latest picture, of either layer).
+    Thumb(String),
 }
 
 /// A JPEG for the decoder.
@@ -205,7 +210,8 @@ pub enum Output {
     Log(String),
     /// Decode this JPEG into its slot (newest per slot wins).
     Decode(DecodeJob),
-    /// Drop the slot's picture and any JPEG still waiting for it.
+    /// Drop the slot's picture and any JPEG still waiting for it (for a
+    /// camera, of both layers).
     Forget(FrameKey),
     /// Our microphone is now muted (send no audio) or not.
     Microphone {
@@ -307,6 +313,8 @@ pub struct ClientCore {
     assembler: CameraAssembler,
     /// Section 11: thumbnail-layer frames, assembled apart.
     thumbs: CameraAssembler,
+    /// Section 11: the server's latest `video_layers_wanted`, if any.
+    layers_wanted: Option<speaking::WantedLayers>,
     next_expire: Instant,
     jitter: JitterBuffer,
     playing: bool,
@@ -346,6 +354,7 @@ impl ClientCore {
             heartbeat: Heartbeat::new(config.timing, now),
             assembler: CameraAssembler::new(),
             thumbs: CameraAssembler::new(),
+            layers_wanted: None,
             next_expire: now + EXPIRE_EVERY,
             jitter: JitterBuffer::new(config.jitter_ms),
             playing: false,
@@ -452,6 +461,13 @@ impl ClientCore {
         if on != self.video_recovery.is_some() {
             self.video_recovery = on.then(Default::default);
         }
+    }
+
+    /// Section 11: which of our camera's layers to encode now: what the
+    /// server last said in `video_layers_wanted`, or the full layer alone
+    /// before it said anything (or when it does not do layers).
+    pub fn layers_to_send(&self) -> speaking::WantedLayers {
+        self.layers_wanted.unwrap_or(speaking::WantedLayers::FULL)
     }
 
     /// A `'V'` datagram of ours just went out: kept 500 ms for re-sending
@@ -638,7 +654,7 @@ impl ClientCore {
                     Ok(Some(frame)) => {
                         self.stats.thumb_layer.frames += 1;
                         self.out.items.push_back(Output::Decode(DecodeJob {
-                            key: FrameKey::Camera(frame.sender),
+                            key: FrameKey::Thumb(frame.sender),
                             frame_seq: frame.frame_seq,
                             jpeg: frame.jpeg,
                         }));
@@ -1083,6 +1099,7 @@ impl ClientCore {
             }
             // Sections 11-12 (the state keeps the speaking list).
             ServerMessage::VideoLayersWanted { full, thumb } => {
+                self.layers_wanted = Some(speaking::WantedLayers { full, thumb });
                 Some(Event::LayersWanted { full, thumb })
             }
             ServerMessage::Speaking { client_ids } => Some(Event::Speaking { client_ids }),

@@ -18,6 +18,23 @@ pub struct LayerCounts {
     pub bytes: u64,
 }
 
+/// Which of our camera's layers the server wants (`video_layers_wanted`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WantedLayers {
+    /// The full layer (`'V'`).
+    pub full: bool,
+    /// The thumbnail layer (`'T'`).
+    pub thumb: bool,
+}
+
+impl WantedLayers {
+    /// What a sender sends before the server says: the full layer alone.
+    pub const FULL: WantedLayers = WantedLayers {
+        full: true,
+        thumb: false,
+    };
+}
+
 /// Reads a `--subscribe` value, `default=thumb,last_n=8,c3=full`, into a
 /// `video_subscribe` message. `default` is `full` unless given.
 pub fn parse_subscription(text: &str) -> Result<lanmeet_common::ClientMessage, String> {

@@ -1267,3 +1267,63 @@ fn screen_patches_and_keyframe_requests_go_to_the_shell_in_order() {
         ]
     );
 }
+
+// ---- section 11: our layers, and the two layers we receive ----------
+
+#[test]
+fn the_layers_we_send_follow_the_servers_latest_wish() {
+    use super::speaking::WantedLayers;
+    let mut h = Harness::new();
+    // Before the server says anything: the full layer alone, as section 9.
+    assert_eq!(h.core.layers_to_send(), WantedLayers::FULL);
+    h.server(ServerMessage::VideoLayersWanted {
+        full: true,
+        thumb: true,
+    });
+    let both = WantedLayers {
+        full: true,
+        thumb: true,
+    };
+    assert_eq!(h.core.layers_to_send(), both);
+    h.server(ServerMessage::VideoLayersWanted {
+        full: false,
+        thumb: true,
+    });
+    let thumb_only = WantedLayers {
+        full: false,
+        thumb: true,
+    };
+    assert_eq!(h.core.layers_to_send(), thumb_only);
+    assert!(h.take_events().contains(&Event::LayersWanted {
+        full: false,
+        thumb: true
+    }));
+}
+
+#[test]
+fn thumbnail_frames_wait_in_their_own_decode_slot() {
+    let mut h = Harness::new();
+    // Both layers of c1 start at frame 0: neither may replace the other.
+    let mut thumb = Vec::new();
+    video::fragment_as(Kind::Thumb, "c1", 0, &[7u8; 3000], 1200, |d| {
+        thumb.push(d.to_vec())
+    })
+    .unwrap();
+    for d in &thumb {
+        h.input(Input::Datagram(d));
+    }
+    send_frame(&mut h, "c1", 0);
+    let keys: Vec<(FrameKey, u32)> = std::mem::take(&mut h.decode)
+        .into_iter()
+        .map(|j| (j.key, j.frame_seq))
+        .collect();
+    assert_eq!(
+        keys,
+        vec![
+            (FrameKey::Thumb("c1".into()), 0),
+            (FrameKey::Camera("c1".into()), 0)
+        ]
+    );
+    let stats = h.core.stats();
+    assert_eq!((stats.thumb_layer.frames, stats.full_layer.frames), (1, 1));
+}

@@ -169,8 +169,35 @@ pub fn encode_jpeg_full_chroma(img: &RgbImage, quality: u8) -> Result<Vec<u8>, M
 
 /// Decodes a JPEG into RGB (grey and CMYK images are converted).
 pub fn decode_jpeg(bytes: &[u8]) -> Result<RgbImage, MediaError> {
+    decode_jpeg_at(bytes, None)
+}
+
+/// Decodes a JPEG at 1/2, 1/4 or 1/8 of its size when that is still at
+/// least `min_width` wide (the decoder does the scaling, which costs far
+/// less than a full decode); otherwise at full size.
+pub fn decode_jpeg_scaled(bytes: &[u8], min_width: u32) -> Result<RgbImage, MediaError> {
+    decode_jpeg_at(bytes, Some(min_width))
+}
+
+fn decode_jpeg_at(bytes: &[u8], min_width: Option<u32>) -> Result<RgbImage, MediaError> {
     let mut decoder = jpeg_decoder::Decoder::new(bytes);
     decoder.set_max_decoding_buffer_size(MAX_DECODED_BYTES);
+    if let Some(min_width) = min_width {
+        let err = |e: jpeg_decoder::Error| MediaError::Jpeg(e.to_string());
+        decoder.read_info().map_err(err)?;
+        let info = decoder
+            .info()
+            .ok_or_else(|| MediaError::Jpeg("no image header".into()))?;
+        // The decoder picks the smallest scale at least this big both
+        // ways, so ask for the height at the picture's aspect.
+        let (w, h) = (u32::from(info.width).max(1), u32::from(info.height));
+        let want_w = min_width.clamp(1, w);
+        let want_h = (u64::from(want_w) * u64::from(h) / u64::from(w)).max(1);
+        let clamp = |v: u64| u16::try_from(v).unwrap_or(u16::MAX);
+        decoder
+            .scale(clamp(u64::from(want_w)), clamp(want_h))
+            .map_err(err)?;
+    }
     let pixels = decoder
         .decode()
         .map_err(|e| MediaError::Jpeg(e.to_string()))?;

@@ -2,7 +2,8 @@
 //! traits below and on `common`: no sockets, no threads, no session.
 //!
 //! ```text
-//!  camera:  VideoSource  --> VideoEncoder::send_frame --> 'V' datagrams
+//!  camera:  VideoSource  --> VideoEncoder::send_layers --> 'V' datagrams
+//!                                  (and thumb::ThumbEncoder) --> 'T' datagrams
 //!  screen:  ScreenSource --> ScreenEncoder::next_update --> screen_frame | screen_patch
 //!  viewer:  screen_frame | screen_patch --> ScreenCanvas (the picture held)
 //!  mic:     AudioSource  --> VoiceProcessor (echo, noise) --> AudioEncoder --> 'A' datagrams
@@ -22,6 +23,7 @@ mod font;
 pub mod image;
 pub mod pace;
 pub mod screen;
+pub mod thumb;
 pub mod tiles;
 pub mod video;
 pub mod voice;
@@ -34,5 +36,6 @@ pub use pace::Pacer;
 pub use screen::{
     ImageScreen, ScreenCanvas, ScreenConfig, ScreenEncoder, ScreenSource, ScreenUpdate,
 };
+pub use thumb::Layers;
 pub use video::{TestPattern, VideoConfig, VideoEncoder, VideoFrame, VideoSource};
 pub use voice::{VoiceProcessor, VoiceSettings};

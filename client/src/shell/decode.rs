@@ -2,9 +2,11 @@
 //! the newest decoded picture of each sender.
 //!
 //! ```text
-//!  core Output::Decode --> DecodeQueue (newest JPEG per slot)
+//!  core Output::Decode --> DecodeQueue (newest JPEG per slot: a sender's
+//!                          full layer and thumbnail layer are two slots)
 //!    --> decoder thread: media::video::decode_frame
-//!    --> FrameSlots (newest picture per sender, and the screen) --> UI
+//!    --> FrameSlots (newest picture per sender, of either layer, and the
+//!                    screen) --> UI
 //! ```
 //!
 //! Both hold one item per sender and replace it when a newer one comes: a
@@ -77,7 +79,7 @@ impl FrameSlots {
     /// Empties a slot (the camera went off, the share ended).
     pub(crate) fn clear(&self, key: &FrameKey) {
         match key {
-            FrameKey::Camera(id) => {
+            FrameKey::Camera(id) | FrameKey::Thumb(id) => {
                 lock(&self.camera).remove(id);
             }
             FrameKey::Screen(_) => *lock(&self.screen) = None,
@@ -101,7 +103,8 @@ pub(crate) fn run_decoder(
             decoded.fetch_add(1, Ordering::Relaxed);
             let (width, height, jpeg_bytes) = (image.width, image.height, jpeg.len());
             match key {
-                FrameKey::Camera(id) => {
+                // Either layer: the person's latest picture.
+                FrameKey::Camera(id) | FrameKey::Thumb(id) => {
                     let frame = VideoFrame {
                         client_id: id.clone(),
                         frame_seq: seq,

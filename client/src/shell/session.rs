@@ -55,14 +55,15 @@ use crate::core::{
 use crate::devices::PushToTalk;
 use crate::error::SessionError;
 use crate::media::{
-    AudioEncoder, AudioSink, AudioSource, ScreenSource, VideoEncoder, VideoFrame, VideoSource,
-    VoiceSettings,
+    AudioEncoder, AudioSink, AudioSource, Layers, ScreenSource, VideoEncoder, VideoFrame,
+    VideoSource, VoiceSettings,
 };
 
 /// Counters a UI or a test can read.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Stats {
-    /// Video frames sent (all fragments handed to the socket).
+    /// Video frames sent (all fragments handed to the socket); with
+    /// section 11, frames of the full layer.
     pub video_frames_sent: u64,
     /// Video frames reassembled from fragments.
     pub video_frames_received: u64,
@@ -92,6 +93,8 @@ pub struct Stats {
     pub full_layer: crate::core::speaking::LayerCounts,
     /// Sections 11-12: frames and bytes of the thumbnail layer received.
     pub thumb_layer: crate::core::speaking::LayerCounts,
+    /// Section 11: thumbnail-layer frames sent.
+    pub thumb_frames_sent: u64,
 }
 
 /// A live connection to one meeting.
@@ -411,17 +414,23 @@ impl Session {
         let stop = StopSignal::new();
         let id = &self.shared.identity;
         let encoder = VideoEncoder::new(self.shared.config.video, &id.client_id, id.max_datagram);
-        let (udp, st, sent, warn) = (
-            self.shared.udp.clone(),
-            stop.clone(),
-            self.shared.counters.video_sent.clone(),
-            self.shared.warn_fn(),
-        );
+        let (udp, st, warn) = (self.shared.udp.clone(), stop.clone(), self.shared.warn_fn());
+        let c = &self.shared.counters;
+        let sent = (c.video_sent.clone(), c.thumb_sent.clone());
         // What went out is kept for re-sending on request (section 13).
         let shared = self.shared.clone();
         let keep = move |d: &[u8]| lock(&shared.engine).core.video_sent(d, Instant::now());
+        // Which layers to encode: the core's reading of the server (section 11).
+        let shared = self.shared.clone();
+        let wanted = move || {
+            let w = lock(&shared.engine).core.layers_to_send();
+            Layers {
+                full: w.full,
+                thumb: w.thumb,
+            }
+        };
         let handle = spawn_named("video-sender", move || {
-            threads::run_video_sender(source, encoder, udp, st, sent, keep, warn)
+            threads::run_video_sender(source, encoder, udp, st, sent, (keep, wanted), warn)
         })?;
         lock(&self.shared.media).video = Some(Worker { stop, handle });
         self.send(ClientMessage::VideoState {
@@ -652,6 +661,7 @@ impl Session {
             video_fragments_resent: core.video_fragments_resent,
             full_layer: core.full_layer,
             thumb_layer: core.thumb_layer,
+            thumb_frames_sent: c.thumb_sent.load(Ordering::Relaxed),
         }
     }
 

@@ -12,7 +12,7 @@
 //!                                                               Decode   -> DecodeQueue -> [decoder]
 //!                                                               File     -> Disk (answer fed back)
 //!                                                               End      -> close TCP: the reader ends
-//!  [video sender]  VideoEncoder   paced, -> UDP
+//!  [video sender]  VideoEncoder   paced, the layers the core says are wanted -> UDP
 //!  [audio sender]  VoiceProcessor (echo, noise), AudioEncoder   every 10 ms, -> UDP
 //!  [playout]       core.play_frame every 10 ms -> AudioSink, and the echo reference
 //!  [screen sender] ScreenEncoder  -> outbox (keyframes, or patches when the
@@ -39,6 +39,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use lanmeet_common::framing::encode_json;
+use lanmeet_common::udp::Kind;
 
 use super::config::{Config, Identity};
 use super::decode::{DecodeQueue, FrameSlots};
@@ -52,7 +53,7 @@ use crate::core::{ClientCore, DisconnectReason, Event, FrameKey, Input, Output};
 use crate::devices::PushToTalk;
 use crate::error::SessionError;
 use crate::media::{
-    AudioEncoder, AudioSink, AudioSource, AudioStep, Pacer, ScreenEncoder, ScreenSource,
+    AudioEncoder, AudioSink, AudioSource, AudioStep, Layers, Pacer, ScreenEncoder, ScreenSource,
     ScreenUpdate, VideoEncoder, VideoSource, VoiceProcessor,
 };
 
@@ -66,6 +67,8 @@ pub(crate) struct Engine {
 #[derive(Default)]
 pub(crate) struct Counters {
     pub(crate) video_sent: Arc<AtomicU64>,
+    /// Section 11: thumbnail-layer frames sent.
+    pub(crate) thumb_sent: Arc<AtomicU64>,
     pub(crate) decoded: Arc<AtomicU64>,
     pub(crate) audio_sent: Arc<AtomicU64>,
     pub(crate) screen_sent: Arc<AtomicU64>,
@@ -180,6 +183,10 @@ impl Shared {
                     }
                     self.decode.forget(&key);
                     self.slots.clear(&key);
+                    // A camera's thumbnail layer goes with it.
+                    if let FrameKey::Camera(id) = key {
+                        self.decode.forget(&FrameKey::Thumb(id));
+                    }
                 }
                 Output::Screen(job) => self.screen_jobs.submit(job),
                 Output::ScreenKeyframeWanted => {
@@ -410,15 +417,17 @@ fn warn_once(warn: &impl Fn(String), last: &mut String, text: String) {
 }
 
 /// The video sender thread: frames from `source` at the configured rate
-/// until `stop`; each datagram sent is also handed to `keep` (the core
-/// keeps them for re-sending, section 13).
+/// until `stop`, of the layers `wanted` says each frame (the core's
+/// reading of `video_layers_wanted`, section 11); each full-layer datagram
+/// sent is also handed to `keep` (the core keeps them for re-sending,
+/// section 13).
 pub(crate) fn run_video_sender(
     mut source: Box<dyn VideoSource>,
     mut encoder: VideoEncoder,
     udp: Arc<UdpSocket>,
     stop: StopSignal,
-    sent: Arc<AtomicU64>,
-    keep: impl Fn(&[u8]),
+    (full_sent, thumb_sent): (Arc<AtomicU64>, Arc<AtomicU64>),
+    (keep, wanted): (impl Fn(&[u8]), impl Fn() -> Layers),
     warn: impl Fn(String),
 ) {
     let period = encoder.period();
@@ -433,14 +442,16 @@ pub(crate) fn run_video_sender(
         pacer.advance(Instant::now());
         // A full socket buffer or a transient error loses a fragment, and
         // the receiver drops the frame: acceptable.
-        match encoder.send_frame(source.as_mut(), |d| {
+        match encoder.send_layers(source.as_mut(), wanted(), |kind, d| {
             let _ = udp.send(d);
-            keep(d);
-        }) {
-            Ok(true) => {
-                sent.fetch_add(1, Ordering::Relaxed);
+            if kind == Kind::Video {
+                keep(d);
             }
-            Ok(false) => {}
+        }) {
+            Ok(layers) => {
+                full_sent.fetch_add(u64::from(layers.full), Ordering::Relaxed);
+                thumb_sent.fetch_add(u64::from(layers.thumb), Ordering::Relaxed);
+            }
             Err(e) => warn_once(
                 &warn,
                 &mut last_warning,
