@@ -499,6 +499,8 @@ pub(crate) fn run_audio_sender(
             muted.load(Ordering::Acquire),
             processor.as_mut(),
         ) {
+            // Muted while the frame was being cleaned: it is not sent.
+            Ok(AudioStep::Send(_)) if muted.load(Ordering::Acquire) => {}
             Ok(AudioStep::Send(datagram)) => {
                 if udp.send(&datagram).is_ok() {
                     sent.fetch_add(1, Ordering::Relaxed);
