@@ -7,13 +7,15 @@
 //!          YUYV, made before timing)
 //!  mjpeg   640x480 @ 30: the same as MJPEG, forwarded as it is
 //!  audio   microphone --> 10 ms frames --> speaker, 48 kHz, for the run
-//!  screen  monitor capture --> fit 1280 --> JPEG q70 @ 5
+//!  screen  monitor capture --> 64x64 tiles hashed --> changed tiles as
+//!          JPEG 4:4:4 q90 @ 10 (what a presenter sends)
+//!  screen-keyframes  the same, every capture sent whole
 //! ```
 //!
 //! Run it in a release build, for one pipeline at a time:
 //!
 //! ```text
-//!  cargo run --release -p lanmeet-client --example bench_devices -- camera|mjpeg|audio|screen [SECONDS]
+//!  cargo run --release -p lanmeet-client --example bench_devices -- camera|mjpeg|audio|screen|screen-keyframes [SECONDS]
 //! ```
 //!
 //! CPU is this process's user + system time (all threads, from
@@ -22,7 +24,8 @@
 use std::time::{Duration, Instant};
 
 use lanmeet_client::devices::{Microphone, MonitorScreen, PixelFormat, RawFrame, Speaker};
-use lanmeet_client::image::{encode_jpeg, fit_within, resize};
+use lanmeet_client::image::{encode_jpeg, resize};
+use lanmeet_client::screen::{ScreenConfig, ScreenEncoder, ScreenUpdate};
 use lanmeet_client::{AudioSink, AudioSource, ScreenSource, TestPattern, VideoSource};
 use lanmeet_common::audio::FRAME_SAMPLES;
 
@@ -188,25 +191,41 @@ fn main() {
                 },
             );
         }
-        "screen" => {
+        "screen" | "screen-keyframes" => {
             let mut screen = match MonitorScreen::open(None) {
                 Ok(s) => s,
                 Err(e) => return eprintln!("screen: {e}"),
             };
+            // The presenter's real pipeline: native size, tiles hashed,
+            // only changed tiles encoded (4:4:4, quality 90). With
+            // `screen-keyframes` every capture is sent whole, the cost of
+            // a screen that changes completely each time.
+            let every_keyframe = what == "screen-keyframes";
+            let mut encoder = ScreenEncoder::new(ScreenConfig::default());
+            encoder.use_patches(true);
+            let period = encoder.period();
             paced(
-                "screen capture->fit 1280->JPEG q70 @5",
+                if every_keyframe {
+                    "screen capture->tiles->keyframe JPEG 4:4:4 q90 @10"
+                } else {
+                    "screen capture->tiles->changed tiles JPEG 4:4:4 q90 @10"
+                },
                 seconds,
-                Duration::from_millis(200),
+                period,
                 || {
-                    let img = screen.capture().map_err(|e| e.to_string())?;
-                    let (w, h) = fit_within(img.width, img.height, 1280);
-                    let img = resize(&img, w, h);
-                    encode_jpeg(&img, 70)
-                        .map(|j| j.len())
-                        .map_err(|e| e.to_string())
+                    if every_keyframe {
+                        encoder.request_keyframe();
+                    }
+                    match encoder
+                        .next_update(&mut screen)
+                        .map_err(|e| e.to_string())?
+                    {
+                        ScreenUpdate::Unchanged => Ok(0),
+                        ScreenUpdate::Keyframe(b) | ScreenUpdate::Patch(b) => Ok(b.len()),
+                    }
                 },
             );
         }
-        _ => eprintln!("usage: bench_devices camera|mjpeg|audio|screen [SECONDS]"),
+        _ => eprintln!("usage: bench_devices camera|mjpeg|audio|screen|screen-keyframes [SECONDS]"),
     }
 }
