@@ -3,19 +3,22 @@
 //! A datagram may only speak for the client whose address a valid hello
 //! bound; anything else is counted and dropped. Video fragments are relayed
 //! byte for byte to every other participant with a bound address (the
-//! server never decodes video). Audio is queued per source and mixed on a
-//! 10 ms timer:
+//! server never decodes video). Audio waits in a small jitter buffer per
+//! source (`jitter.rs`) and is mixed on a 10 ms timer:
 //!
 //! ```text
 //!  every 10 ms, per meeting:
-//!    for each unmuted source s with a queued frame:  own[s] = pop(s)
+//!    for each unmuted source s that is speaking:
+//!        own[s] = its next frame, or a faded repeat if that one is late
 //!    total = sum of own[s]                        (i32, one pass: O(N))
 //!    for each bound recipient r, unless only r spoke:
 //!        send r  clamp(total - own[r])            (one pass: O(N))
 //! ```
 //!
-//! Mixing on the timer rather than on every packet keeps the output at 100
-//! frames a second per listener, whatever the number of speakers.
+//! Mixing on the timer rather than on every packet keeps the output at
+//! exactly 100 frames a second per listener while anyone speaks, whatever
+//! the number of speakers and however their frames arrive: a late frame is
+//! concealed rather than leaving a hole in everyone's mix.
 //!
 //! Section 13: while someone in a meeting named `"nack"`, each relayed
 //! fragment is also kept for 500 ms, and `'N'` requests are answered from
@@ -30,8 +33,8 @@ use lanmeet_common::nack::{Layer, Nack};
 use lanmeet_common::udp::{self, Kind};
 use lanmeet_common::video::FragmentHeader;
 
+use super::jitter::Took;
 use super::layers::named;
-use super::meeting::AUDIO_QUEUE_LEN;
 use super::nack::named_nack;
 use super::Core;
 
@@ -56,6 +59,14 @@ pub struct MediaStats {
     pub mix_ticks: u64,
     /// Mixed frames sent (to all listeners).
     pub mixes_sent: u64,
+    /// Audio frames that reached the mixer's queues.
+    pub audio_frames_in: u64,
+    /// Source frames the mixer concealed because they had not arrived by
+    /// their tick (late or lost on the way).
+    pub audio_concealed: u64,
+    /// Audio frames dropped unmixed: a burst over the queue's bound, or
+    /// spare frames dropped to take the delay back down.
+    pub audio_dropped: u64,
     /// Video frames not relayed because the server was overloaded.
     pub video_frames_shed: u64,
     /// Section 13: video fragments re-sent on a receiver's request.
@@ -287,12 +298,10 @@ impl Core {
         if p.udp_addr != Some(from) || p.muted {
             return Err(Refused::Dropped);
         }
-        if p.audio_queue.len() == AUDIO_QUEUE_LEN {
-            p.audio_queue.pop_front();
-        }
         let mut frame = [0i16; FRAME_SAMPLES];
         audio::decode_pcm(pcm, &mut frame);
-        p.audio_queue.push_back(frame);
+        p.audio_queue.push(frame);
+        self.media_stats.audio_frames_in += 1;
         Ok(0)
     }
 
@@ -304,7 +313,8 @@ impl Core {
         let out = &mut self.out;
         let (speaking, now) = (&mut self.speaking, self.now);
         for (code, meeting) in self.meetings.iter_mut() {
-            // Pass 1: take one frame from each unmuted source and sum them.
+            // Pass 1: take one frame (or its stand-in) from each unmuted
+            // source that is speaking, and sum them.
             let mut speakers = 0usize;
             let mut last_speaker = 0usize;
             mixer.total.fill(0);
@@ -313,10 +323,14 @@ impl Core {
                 if p.muted {
                     continue;
                 }
-                if let Some(frame) = p.audio_queue.pop_front() {
+                let taken = p.audio_queue.take().map(|(frame, how)| (*frame, how));
+                let dropped = p.audio_queue.take_dropped();
+                stats.audio_dropped += dropped.overflow + dropped.shrunk;
+                if let Some((frame, how)) = taken {
                     for (t, &s) in mixer.total.iter_mut().zip(frame.iter()) {
                         *t += i32::from(s);
                     }
+                    stats.audio_concealed += u64::from(how == Took::Concealed);
                     speaking.mixed(code, &p.client_id, &frame, now); // section 12
                     p.mixing = Some(frame);
                     speakers += 1;

@@ -38,6 +38,7 @@ mod control;
 mod discovery;
 mod files;
 mod handshake;
+mod jitter;
 mod layers;
 mod media;
 mod meeting;

@@ -1714,13 +1714,67 @@ fn mixer_takes_one_frame_per_tick_and_keeps_five() {
     h.hello(&all[0], addr(1000));
     h.hello(&all[1], addr(1001));
     for v in 1..=8 {
-        h.audio(&all[0], addr(1000), v); // a burst of 8: the oldest 3 are dropped
+        h.audio(&all[0], addr(1000), v * 1000); // a burst of 8: the oldest 3 are dropped
     }
     let mut got = Vec::new();
-    for _ in 0..7 {
+    for _ in 0..5 {
         got.extend(h.tick().remove(&addr(1001)).unwrap_or_default());
     }
-    assert_eq!(got, [4, 5, 6, 7, 8], "one frame per tick, newest five kept");
+    assert_eq!(
+        got,
+        [4000, 5000, 6000, 7000, 8000],
+        "one frame per tick, newest five kept"
+    );
+    assert_eq!(h.core.media_stats.audio_dropped, 3);
+}
+
+#[test]
+fn while_anyone_speaks_every_listener_gets_a_mix_every_tick() {
+    let mut h = Harness::new();
+    let all = h.meeting(&["A", "B", "C"]);
+    for (i, w) in all.iter().enumerate() {
+        h.hello(w, addr(1000 + i as u16));
+    }
+    h.audio(&all[0], addr(1000), 4000);
+    h.audio(&all[1], addr(1001), 100);
+    assert_eq!(h.tick()[&addr(1002)], [4100]);
+    // Both frames of the next tick are late: the mix still goes out, each
+    // voice concealed by its last frame at half the gain.
+    let heard = h.tick();
+    assert_eq!(heard[&addr(1002)], [2050]);
+    assert_eq!(heard[&addr(1000)], [50]);
+    assert_eq!(heard[&addr(1001)], [2000]);
+    assert_eq!(h.core.media_stats.audio_concealed, 2);
+    // They arrive, and are mixed one tick late; A goes on, B has stopped.
+    h.audio(&all[0], addr(1000), 4000);
+    h.audio(&all[1], addr(1001), 100);
+    assert_eq!(h.tick()[&addr(1002)], [4100]);
+    for t in 0..20 {
+        h.audio(&all[0], addr(1000), 4000);
+        let heard = h.tick();
+        assert_eq!(heard[&addr(1001)], [4000], "B hears A at every tick");
+        // A hears B's last frame fade for 60 ms, then B is silent.
+        assert_eq!(
+            heard.contains_key(&addr(1000)),
+            t < 6,
+            "tick {t}: {heard:?}"
+        );
+    }
+    assert_eq!(h.tick()[&addr(1002)], [2000]);
+    // A stops: 60 ms of fading, then nothing.
+    let fading: Vec<_> = (0..7).map(|_| h.tick().remove(&addr(1002))).collect();
+    assert_eq!(
+        fading,
+        [
+            Some(vec![1000]),
+            Some(vec![500]),
+            Some(vec![250]),
+            Some(vec![125]),
+            Some(vec![62]),
+            None,
+            None
+        ]
+    );
 }
 
 #[test]
