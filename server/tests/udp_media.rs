@@ -205,31 +205,9 @@ fn a_burst_of_audio_is_cut_to_five_frames() {
     }
     let heard = listen(&b);
     println!("Bob heard {} frames of the burst", heard.len());
-    let whole = heard.iter().filter(|h| h.value == 500).count();
-    assert!(whole > 0);
+    assert!(!heard.is_empty());
     // One more tick may run while the burst is still being read.
-    assert!(whole <= 10, "{whole} frames");
-    // Then Alice's voice fades out (the mixer's concealment, 60 ms).
-    assert!(heard.iter().all(|h| faded(500).contains(&h.value)));
-    assert!(heard.len() <= 10 + 6, "{} frames", heard.len());
-}
-
-/// What the mixer may send of a constant voice `v`: the voice, or its
-/// stand-in while a frame is late (halved each tick, for 60 ms).
-fn faded(v: i16) -> Vec<i16> {
-    (0..=6).map(|k| v >> k).collect()
-}
-
-/// What a listener of two constant voices may hear: each voice whole,
-/// faded or absent.
-fn sums(a: i16, b: i16) -> Vec<i16> {
-    let mut all = Vec::new();
-    for x in faded(a).into_iter().chain([0]) {
-        for y in faded(b).into_iter().chain([0]) {
-            all.push(x + y);
-        }
-    }
-    all
+    assert!(heard.len() <= 10, "{} frames", heard.len());
 }
 
 /// Sends `frames` audio frames of constant `value` as `member`, one per
@@ -317,13 +295,11 @@ fn the_mixer_sends_everyone_the_others_at_100_frames_a_second() {
         histogram(&heard_c),
     );
     println!("Alice heard {ha:?}, Bob heard {hb:?}, Carol heard {hc:?}");
-    // Nobody hears themselves: Alice only ever hears Bob and vice versa
-    // (faded while a frame is late, and at the end).
-    assert!(ha.keys().all(|v| faded(2000).contains(v)), "{ha:?}");
-    assert!(hb.keys().all(|v| faded(1000).contains(v)), "{hb:?}");
-    assert!(ha[&2000] * 2 > heard_a.len() && hb[&1000] * 2 > heard_b.len());
-    // Carol hears both summed, one faded in a tick where its frame was late.
-    assert!(hc.keys().all(|v| sums(1000, 2000).contains(v)), "{hc:?}");
+    // Nobody hears themselves: Alice only ever hears Bob and vice versa.
+    assert_eq!(ha.keys().collect::<Vec<_>>(), [&2000]);
+    assert_eq!(hb.keys().collect::<Vec<_>>(), [&1000]);
+    // Carol hears both summed, except in a tick where one frame was late.
+    assert!(hc.keys().all(|v| [1000, 2000, 3000].contains(v)), "{hc:?}");
     let both = hc.get(&3000).copied().unwrap_or(0);
     assert!(both * 2 > heard_c.len(), "mostly 3000: {hc:?}");
 
@@ -372,9 +348,7 @@ fn a_host_mute_takes_the_source_out_of_the_mix() {
     // Carol hears Alice only; Alice, the one speaker, hears nothing, and
     // Bob hears Alice.
     assert!(!heard_c.is_empty());
-    let hc = histogram(&heard_c);
-    assert!(hc.keys().all(|v| faded(1000).contains(v)), "{hc:?}");
-    assert!(hc[&1000] * 2 > heard_c.len(), "{hc:?}");
+    assert_eq!(histogram(&heard_c).keys().collect::<Vec<_>>(), [&1000]);
     a.expect_nothing();
     let d = b.recv();
     let (_, pcm) = audio::parse_body(udp::parse(&d).unwrap().body).unwrap();

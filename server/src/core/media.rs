@@ -8,17 +8,16 @@
 //!
 //! ```text
 //!  every 10 ms, per meeting:
-//!    for each unmuted source s that is speaking:
-//!        own[s] = its next frame, or a faded repeat if that one is late
+//!    for each unmuted source s:  own[s] = its next frame, if it has one
 //!    total = sum of own[s]                        (i32, one pass: O(N))
 //!    for each bound recipient r, unless only r spoke:
 //!        send r  clamp(total - own[r])            (one pass: O(N))
 //! ```
 //!
-//! Mixing on the timer rather than on every packet keeps the output at
-//! exactly 100 frames a second per listener while anyone speaks, whatever
-//! the number of speakers and however their frames arrive: a late frame is
-//! concealed rather than leaving a hole in everyone's mix.
+//! Mixing on the timer rather than on every packet keeps the output at 100
+//! frames a second per listener, whatever the number of speakers; the
+//! spare frame each speaking source keeps in hand keeps it there when
+//! frames arrive a little late.
 //!
 //! Section 13: while someone in a meeting named `"nack"`, each relayed
 //! fragment is also kept for 500 ms, and `'N'` requests are answered from
@@ -33,7 +32,6 @@ use lanmeet_common::nack::{Layer, Nack};
 use lanmeet_common::udp::{self, Kind};
 use lanmeet_common::video::FragmentHeader;
 
-use super::jitter::Took;
 use super::layers::named;
 use super::nack::named_nack;
 use super::Core;
@@ -61,9 +59,9 @@ pub struct MediaStats {
     pub mixes_sent: u64,
     /// Audio frames that reached the mixer's queues.
     pub audio_frames_in: u64,
-    /// Source frames the mixer concealed because they had not arrived by
-    /// their tick (late or lost on the way).
-    pub audio_concealed: u64,
+    /// Ticks where a speaking source had no frame (late or lost on the
+    /// way): it was left out of that tick's mix.
+    pub audio_underruns: u64,
     /// Audio frames dropped unmixed: a burst over the queue's bound, or
     /// spare frames dropped to take the delay back down.
     pub audio_dropped: u64,
@@ -313,8 +311,8 @@ impl Core {
         let out = &mut self.out;
         let (speaking, now) = (&mut self.speaking, self.now);
         for (code, meeting) in self.meetings.iter_mut() {
-            // Pass 1: take one frame (or its stand-in) from each unmuted
-            // source that is speaking, and sum them.
+            // Pass 1: take one frame from each unmuted source that has one
+            // ready, and sum them.
             let mut speakers = 0usize;
             let mut last_speaker = 0usize;
             mixer.total.fill(0);
@@ -323,14 +321,14 @@ impl Core {
                 if p.muted {
                     continue;
                 }
-                let taken = p.audio_queue.take().map(|(frame, how)| (*frame, how));
-                let dropped = p.audio_queue.take_dropped();
-                stats.audio_dropped += dropped.overflow + dropped.shrunk;
-                if let Some((frame, how)) = taken {
+                let taken = p.audio_queue.take();
+                let counts = p.audio_queue.take_counts();
+                stats.audio_underruns += counts.underruns;
+                stats.audio_dropped += counts.overflow + counts.shrunk;
+                if let Some(frame) = taken {
                     for (t, &s) in mixer.total.iter_mut().zip(frame.iter()) {
                         *t += i32::from(s);
                     }
-                    stats.audio_concealed += u64::from(how == Took::Concealed);
                     speaking.mixed(code, &p.client_id, &frame, now); // section 12
                     p.mixing = Some(frame);
                     speakers += 1;
