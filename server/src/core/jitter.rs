@@ -280,13 +280,11 @@ mod tests {
         for v in 0..4 {
             b.push(frame(v));
         }
-        let mut next = 4;
         let mut waiting = Vec::new();
-        for _ in 0..SHRINK_AFTER_TICKS + 5 {
+        for next in 4..4 + SHRINK_AFTER_TICKS as i16 + 5 {
             waiting.push(b.len());
             assert!(tick(&mut b).is_some());
             b.push(frame(next));
-            next += 1;
         }
         assert_eq!(b.take_counts().shrunk, 2);
         assert_eq!(waiting[1..SHRINK_AFTER_TICKS as usize], [4; 99]);
