@@ -23,7 +23,6 @@
 //! fragment is also kept for 500 ms, and `'N'` requests are answered from
 //! there (`nack.rs`).
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use lanmeet_common::audio::{self, FRAME_SAMPLES};
@@ -32,6 +31,7 @@ use lanmeet_common::nack::{Layer, Nack};
 use lanmeet_common::udp::{self, Kind};
 use lanmeet_common::video::FragmentHeader;
 
+use super::fasthash::IssuedMap;
 use super::layers::named;
 use super::nack::named_nack;
 use super::Core;
@@ -84,8 +84,9 @@ pub struct MediaStats {
 pub(super) struct Shedding {
     /// Whether new frames are shed now.
     on: bool,
-    /// Per sender: its newest frame and whether it is relayed.
-    frames: HashMap<String, (u32, bool)>,
+    /// Per sender (only senders already checked): its newest frame and
+    /// whether it is relayed.
+    frames: IssuedMap<String, (u32, bool)>,
 }
 
 impl Shedding {
@@ -236,7 +237,7 @@ impl Core {
         if !shedding.admit(client_id, header.frame_seq, &mut self.media_stats) {
             return Ok(0);
         }
-        let (sent, anyone) = self.layers.relay(
+        let (sent, someone_may_ask) = self.layers.relay(
             code,
             client_id,
             layer,
@@ -245,11 +246,6 @@ impl Core {
             self.now,
             &mut self.out,
         );
-        let someone_may_ask = anyone
-            && meeting
-                .participants
-                .iter()
-                .any(|p| p.client_id != client_id && p.udp_addr.is_some() && named_nack(p));
         if someone_may_ask {
             self.nack.keep(client_id, layer, header, datagram, self.now);
         }

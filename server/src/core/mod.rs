@@ -36,6 +36,7 @@
 mod attendance;
 mod control;
 mod discovery;
+mod fasthash;
 mod files;
 mod handshake;
 mod jitter;
