@@ -5,13 +5,25 @@
 //!  video sender thread ──'V' fragments──┐                 ┌──> sampled receiver threads:
 //!  (every participant, F fps, B bytes,  ├──> server ──────┤    reassemble, latency from the
 //!   send stamp in the first 8 bytes)    │   (relay, mix)  │    stamp, count frames and mixes
-//!  audio sender thread ──'A' 100/s ─────┘                 └──> other receivers: never read
+//!  audio sender threads ─'A' 100/s ─────┘                 └──> other receivers: never read
 //! ```
 //!
 //! Reading every receiver would cost the generator as much as the server,
 //! so only a sample is read; the server cannot tell the difference (its
 //! sends to an unread socket cost the same). Sender threads stagger the
 //! participants across each frame interval, as independent clients would.
+//!
+//! Audio is what the mixer figures depend on, so its generator is held to
+//! a schedule and checked: [`AUDIO_THREADS`] threads share the
+//! microphones, each microphone has its own phase in the 10 ms period and
+//! sends its frame `n` at `start + phase + n * 10 ms`, and every send's
+//! lateness against that schedule is recorded and reported. (One thread
+//! sending all 200 microphones in one burst per period was late by tens
+//! of milliseconds whenever the busy machine descheduled it, and made the
+//! frames of a whole meeting arrive, or go missing, together.) Mixed
+//! frames are counted in the steady window from [`WARM_UP`] after the
+//! first send to the last send, so the edges of the run (a source's first
+//! frames, the queues draining after the end) do not count.
 
 use std::collections::HashMap;
 use std::net::UdpSocket;
@@ -105,6 +117,16 @@ pub struct Report {
     pub latency_max: Duration,
     /// Mixed audio frames per listener per second: min, mean, max.
     pub mix_rate: (f64, f64, f64),
+    /// Mixed frames per sampled listener per second the server sent, from
+    /// their sequence numbers (mean): what `mix_rate` would be if none
+    /// were lost on the way.
+    pub mix_sent_rate: f64,
+    /// How late the generator's audio sends were against their schedule:
+    /// p50, p99, max.
+    pub audio_send_late: (Duration, Duration, Duration),
+    /// Datagrams the kernel dropped at the server's own socket (its
+    /// receive buffer full), per second.
+    pub server_socket_drops_per_s: f64,
     pub server_cpu: f64,
     pub server_rss: u64,
     pub generator_cpu: f64,
@@ -149,8 +171,16 @@ impl Report {
 struct Seen {
     frames: HashMap<String, u64>,
     latencies: Latencies,
-    mixes: u64,
+    /// When each mixed frame arrived, and its sequence number.
+    mixes: Vec<(Instant, u32)>,
 }
+
+/// Threads sending the audio of all participants.
+pub const AUDIO_THREADS: usize = 4;
+
+/// Mixed frames arriving this soon after the first audio send are not
+/// counted (the server's jitter buffer is still priming).
+pub const WARM_UP: Duration = Duration::from_millis(500);
 
 /// Runs `load` against a fresh server started from `server_bin`.
 pub fn run(server_bin: &std::path::Path, load: &Load) -> Result<Report, String> {
@@ -234,6 +264,7 @@ pub fn run(server_bin: &std::path::Path, load: &Load) -> Result<Report, String> 
     };
     let cpu_before = (server.cpu(), procstat::cpu_time("self").unwrap_or_default());
     let udp_before = procstat::udp_counters().unwrap_or_default();
+    let server_drops_before = udp_socket_drops(server.udp.port());
     let start = Instant::now();
 
     let video_thread = (load.fps > 0).then(|| {
@@ -244,22 +275,41 @@ pub fn run(server_bin: &std::path::Path, load: &Load) -> Result<Report, String> 
         let (fps, bytes) = (load.fps, load.frame_bytes);
         thread::spawn(move || send_video(&senders, fps, bytes, max_datagram, start, duration))
     });
-    let audio_thread = load.audio.then(|| {
-        let senders: Vec<_> = senders
-            .iter()
-            .map(|(id, s, to)| (id.clone(), s.try_clone().expect("clone"), *to))
-            .collect();
-        thread::spawn(move || send_audio(&senders, start, duration))
-    });
+    let audio_threads: Vec<_> = if load.audio {
+        (0..AUDIO_THREADS)
+            .map(|t| {
+                let n = senders.len();
+                let mine: Vec<_> = senders
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| i % AUDIO_THREADS == t)
+                    .map(|(i, (id, s, to))| {
+                        let phase = Duration::from_millis(audio::FRAME_MS) * i as u32 / n as u32;
+                        (id.clone(), s.try_clone().expect("clone"), *to, phase)
+                    })
+                    .collect();
+                thread::spawn(move || send_audio(&mine, start, duration))
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     let (sent, frags) = video_thread
         .map(|t| t.join().unwrap_or_default())
         .unwrap_or_default();
-    let audio_sent = audio_thread.map(|t| t.join().unwrap_or(0)).unwrap_or(0);
+    let mut audio_sent = 0;
+    let mut audio_late = Latencies::default();
+    for t in audio_threads {
+        let (n, late) = t.join().unwrap_or_default();
+        audio_sent += n;
+        audio_late.merge(late);
+    }
     // Let the last frames arrive.
     thread::sleep(Duration::from_millis(200));
     let wall = start.elapsed();
     let cpu_after = (server.cpu(), procstat::cpu_time("self").unwrap_or_default());
     let udp_after = procstat::udp_counters().unwrap_or_default();
+    let server_drops_after = udp_socket_drops(server.udp.port());
     let server_rss = server.rss();
     stop.store(true, Ordering::Release);
     let _ = keepalive.join();
@@ -286,6 +336,7 @@ pub fn run(server_bin: &std::path::Path, load: &Load) -> Result<Report, String> 
         .collect();
     let mut all = Latencies::default();
     let mut rates = Vec::new();
+    let mut sent_rates = Vec::new();
     for (id, handle) in receivers {
         let seen = handle.join().unwrap_or_default();
         let m = meeting_of[id.as_str()];
@@ -296,7 +347,20 @@ pub fn run(server_bin: &std::path::Path, load: &Load) -> Result<Report, String> 
             .sum();
         report.expected_at_sample += expected;
         report.delivered_at_sample += seen.frames.values().sum::<u64>();
-        rates.push(seen.mixes as f64 / duration.as_secs_f64());
+        let window = (start + WARM_UP)..(start + duration);
+        let counted: Vec<u32> = seen
+            .mixes
+            .iter()
+            .filter(|(t, _)| window.contains(t))
+            .map(|&(_, seq)| seq)
+            .collect();
+        let window_s = duration.saturating_sub(WARM_UP).as_secs_f64().max(1e-9);
+        rates.push(counted.len() as f64 / window_s);
+        // The server numbers each listener's mixes: the span of numbers
+        // seen is what it sent in the window, whether or not all arrived.
+        if let (Some(first), Some(last)) = (counted.iter().min(), counted.iter().max()) {
+            sent_rates.push(f64::from(last - first + 1) / window_s);
+        }
         all.merge(seen.latencies);
     }
     report.latency_p50 = all.percentile(50.0);
@@ -306,8 +370,17 @@ pub fn run(server_bin: &std::path::Path, load: &Load) -> Result<Report, String> 
         let min = rates.iter().copied().fold(f64::MAX, f64::min);
         let max = rates.iter().copied().fold(0.0, f64::max);
         report.mix_rate = (min, rates.iter().sum::<f64>() / rates.len() as f64, max);
+        report.mix_sent_rate = sent_rates.iter().sum::<f64>() / sent_rates.len().max(1) as f64;
     }
+    report.audio_send_late = (
+        audio_late.percentile(50.0),
+        audio_late.percentile(99.0),
+        audio_late.max(),
+    );
     let secs = wall.as_secs_f64();
+    if let (Some(before), Some(after)) = (server_drops_before, server_drops_after) {
+        report.server_socket_drops_per_s = after.saturating_sub(before) as f64 / secs;
+    }
     let k = load.per_meeting as f64;
     let generator_sent = frags + audio_sent;
     // Every listener of a meeting with someone else speaking gets one mix per tick.
@@ -363,31 +436,53 @@ fn send_video(
     (sent, fragments)
 }
 
-/// Sends one 10 ms audio frame per participant every 10 ms; returns how
-/// many datagrams went out.
+/// Sends one 10 ms audio frame every 10 ms for each of `senders`, each on
+/// its own phase in the period; returns how many datagrams went out and
+/// how late each send was against its schedule.
 fn send_audio(
-    senders: &[(String, UdpSocket, std::net::SocketAddr)],
+    senders: &[(String, UdpSocket, std::net::SocketAddr, Duration)],
     start: Instant,
     duration: Duration,
-) -> u64 {
+) -> (u64, Latencies) {
     let period = Duration::from_millis(audio::FRAME_MS);
-    let datagrams: Vec<Vec<u8>> = senders
-        .iter()
-        .enumerate()
-        .map(|(i, (id, _, _))| audio::build_datagram(id, 0, &[(i as i16 % 64) * 10; FRAME_SAMPLES]))
-        .collect();
-    let mut tick = 0u32;
+    let mut late = Latencies::default();
     let mut sent = 0;
-    while start + period * tick < start + duration {
-        sleep_until(start + period * tick);
-        for ((_, socket, to), d) in senders.iter().zip(&datagrams) {
-            if socket.send_to(d, to).is_ok() {
+    // Senders in order of phase: within one period they fall due in turn.
+    let mut order: Vec<usize> = (0..senders.len()).collect();
+    order.sort_by_key(|&i| senders[i].3);
+    let end = start + duration;
+    'periods: for seq in 0u32.. {
+        for &i in &order {
+            let (id, socket, to, phase) = &senders[i];
+            let due = start + *phase + period * seq;
+            if due >= end {
+                break 'periods;
+            }
+            sleep_until(due);
+            let now = Instant::now();
+            late.add(now.saturating_duration_since(due));
+            // A real microphone numbers its frames.
+            let datagram = audio::build_datagram(id, seq, &[(i as i16 % 64) * 10; FRAME_SAMPLES]);
+            if socket.send_to(&datagram, to).is_ok() {
                 sent += 1;
             }
         }
-        tick += 1;
     }
-    sent
+    (sent, late)
+}
+
+/// The drops counter of the UDP socket bound to loopback `port`, from
+/// `/proc/net/udp` (the last column): datagrams the kernel discarded
+/// because that socket's receive buffer was full.
+fn udp_socket_drops(port: u16) -> Option<u64> {
+    let table = std::fs::read_to_string("/proc/net/udp").ok()?;
+    let local = format!("0100007F:{port:04X}");
+    table.lines().skip(1).find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        (fields.get(1) == Some(&local.as_str()))
+            .then(|| fields.last()?.parse().ok())
+            .flatten()
+    })
 }
 
 /// Pings every connection every 5 s and throws away what they received,
@@ -441,7 +536,11 @@ fn receive(socket: UdpSocket, stop: &AtomicBool) -> Seen {
                     *seen.frames.entry(frame.sender).or_default() += 1;
                 }
             }
-            Kind::Audio if d.client_id.is_empty() => seen.mixes += 1,
+            Kind::Audio if d.client_id.is_empty() => {
+                if let Ok((seq, _)) = audio::parse_body(d.body) {
+                    seen.mixes.push((Instant::now(), seq));
+                }
+            }
             _ => {}
         }
     }

@@ -767,7 +767,7 @@ impl LoopState {
     fn log_stats(&mut self) {
         let s = self.core.media_stats;
         self.logger.line(&format!(
-            "stats: connections={} incomplete_bytes={} meetings={} participants={} transfers={} udp_in={} udp_out={} dropped={} malformed={} send_failed={} mix_ticks={} mixes_sent={} video_frames_shed={} nack_resent={} nack_asked_sender={} nack_unknown={} nack_cache_bytes={}",
+            "stats: connections={} incomplete_bytes={} meetings={} participants={} transfers={} udp_in={} udp_out={} dropped={} malformed={} send_failed={} mix_ticks={} mixes_sent={} video_frames_shed={} nack_resent={} nack_asked_sender={} nack_unknown={} nack_cache_bytes={} audio_in={} audio_underruns={} audio_dropped={}",
             self.conns.len(),
             self.incomplete_bytes,
             self.core.meeting_count(),
@@ -785,6 +785,9 @@ impl LoopState {
             s.nack_asked_sender,
             s.nack_unknown,
             self.core.nack_cache_bytes(),
+            s.audio_frames_in,
+            s.audio_underruns,
+            s.audio_dropped,
         ));
     }
 }

@@ -15,7 +15,6 @@
 //!    |   [screen_frame]                       |  the latest, when someone presents
 //! ```
 
-use std::collections::VecDeque;
 use std::time::Instant;
 
 use lanmeet_common::features::{
@@ -29,6 +28,7 @@ use lanmeet_common::message::{
 };
 use lanmeet_common::sha256::to_hex;
 
+use super::jitter::SourceBuffer;
 use super::meeting::{ChatAllowance, Meeting, Participant};
 use super::{clip, ConnId, ConnState, Core};
 
@@ -270,7 +270,7 @@ impl Core {
             locked_by_all: false,
             udp_token: token.clone(),
             udp_addr: None,
-            audio_queue: VecDeque::new(),
+            audio_queue: SourceBuffer::default(),
             mix_seq: 0,
             mixing: None,
             chat_allowance: ChatAllowance::new(),

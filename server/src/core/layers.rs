@@ -23,9 +23,10 @@
 //! So a receiver never gets a frame that began before it asked for that
 //! layer, nor a new frame of a layer it no longer wants, and the old layer
 //! still completes the frame it was in. The per-fragment work is one
-//! lookup of the sender and one step per receiver of that layer: members
-//! have stable slots (0..64, a meeting's limit) and masks are `u64`s, so
-//! it allocates nothing. A receiver that never subscribed (any version 1
+//! lookup of the sender, then a walk over the bits of the receivers in
+//! the steady `On` state (an address each, from one array) plus one state
+//! step per receiver in a change: members have stable slots (0..64, a
+//! meeting's limit) and masks are `u64`s, so it allocates nothing. A receiver that never subscribed (any version 1
 //! client) has every sender's full layer `On` from the start, exactly the
 //! relay of section 9, and is never sent `'T'`.
 //!
@@ -34,7 +35,7 @@
 //! interval is sent when it ends (the latest state, never dropped).
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -43,6 +44,7 @@ use lanmeet_common::message::{ErrorCode, LayerChoice, ServerMessage};
 use lanmeet_common::nack::Layer;
 use lanmeet_common::video::FragmentHeader;
 
+use super::fasthash::IssuedMap;
 use super::meeting::{Meeting, Participant};
 use super::speaking::{Speaking, SpeakingOrder};
 use super::{ConnId, Core, Outbox};
@@ -103,6 +105,8 @@ struct Member {
     /// Named `"layers"`: may subscribe, may be sent `'T'` and
     /// `video_layers_wanted`.
     layers: bool,
+    /// Named `"nack"`: may ask for fragments again (section 13).
+    nack: bool,
     /// Position in join order (never-spoken senders rank by it).
     joined: u64,
     subscription: Option<Subscription>,
@@ -126,11 +130,21 @@ struct Room {
     slots: Vec<Option<Member>>,
     /// `[sender slot][layer]`: the receiver slots whose state is not `Off`.
     masks: [[u64; 2]; SLOTS],
+    /// `[sender slot][layer]`: the receiver slots whose state is `On`, the
+    /// steady state: they get every fragment, with no state to step.
+    on: [[u64; 2]; SLOTS],
+    /// Each slot's bound address (its member's `addr`), next to the masks
+    /// so that relaying a fragment reads no `Member`.
+    addrs: [Option<SocketAddr>; SLOTS],
     next_joined: u64,
     /// `[sender slot][layer]`: the newest frame relayed.
     latest: [[Option<u32>; 2]; SLOTS],
     /// client_id -> slot.
-    ids: HashMap<String, usize>,
+    ids: IssuedMap<String, usize>,
+    /// The slots of members with a bound address that named `"nack"`:
+    /// whether a relayed fragment is worth keeping, without a look at
+    /// every member per fragment.
+    nack_askers: u64,
 }
 
 impl Room {
@@ -138,9 +152,12 @@ impl Room {
         Room {
             slots: (0..SLOTS).map(|_| None).collect(),
             masks: [[0; 2]; SLOTS],
+            on: [[0; 2]; SLOTS],
+            addrs: [None; SLOTS],
             next_joined: 0,
             latest: [[None; 2]; SLOTS],
-            ids: HashMap::new(),
+            ids: IssuedMap::default(),
+            nack_askers: 0,
         }
     }
 
@@ -157,6 +174,11 @@ impl Room {
             self.masks[s][l] &= !bit;
         } else {
             self.masks[s][l] |= bit;
+        }
+        if state == Fwd::On {
+            self.on[s][l] |= bit;
+        } else {
+            self.on[s][l] &= !bit;
         }
     }
 
@@ -314,7 +336,7 @@ impl Room {
 /// Every meeting's layer state, by meeting code.
 #[derive(Default)]
 pub(super) struct Layers {
-    rooms: HashMap<String, Room>,
+    rooms: IssuedMap<String, Room>,
     /// Scratch for ranking.
     scratch: Vec<Ranked>,
 }
@@ -348,7 +370,16 @@ impl Layers {
                     room.ids.remove(&m.client_id);
                 }
                 room.masks[s] = [0; 2];
+                room.on[s] = [0; 2];
                 room.latest[s] = [None; 2];
+                room.addrs[s] = None;
+                // Nor is it a receiver any more (a newcomer may take its slot).
+                for sender in 0..SLOTS {
+                    for l in 0..2 {
+                        room.masks[sender][l] &= !(1u64 << s);
+                        room.on[sender][l] &= !(1u64 << s);
+                    }
+                }
                 for r in 0..SLOTS {
                     room.set_fwd(r, s, 0, Fwd::Off);
                     room.set_fwd(r, s, 1, Fwd::Off);
@@ -361,22 +392,27 @@ impl Layers {
         // Joins and updates.
         for p in &meeting.participants {
             let layers = named(p, Feature::Layers);
+            let nack = named(p, Feature::Nack);
             if let Some(s) = room.slot_of(&p.client_id) {
                 let m = room.slots[s].as_mut().expect("slot_of found it");
                 m.addr = p.udp_addr;
                 m.conn = p.conn;
                 m.layers = layers;
+                m.nack = nack;
+                room.addrs[s] = p.udp_addr;
                 continue;
             }
             let Some(s) = room.slots.iter().position(Option::is_none) else {
                 continue; // never: a meeting holds at most 64
             };
             room.ids.insert(p.client_id.clone(), s);
+            room.addrs[s] = p.udp_addr;
             room.slots[s] = Some(Member {
                 client_id: p.client_id.clone(),
                 conn: p.conn,
                 addr: p.udp_addr,
                 layers,
+                nack,
                 joined: room.next_joined,
                 subscription: None,
                 last_received: [None; 2],
@@ -406,6 +442,12 @@ impl Layers {
                 }
             }
         }
+        room.nack_askers = room
+            .slots
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| m.as_ref().is_some_and(|m| m.nack && m.addr.is_some()))
+            .fold(0, |bits, (s, _)| bits | 1u64 << s);
         room.recompute(order, &mut self.scratch);
         room.send_wanted(now, out);
     }
@@ -483,8 +525,9 @@ impl Layers {
 
     /// Relays the fragment being handled (`layer` of `sender`, described by
     /// `h`) to the receivers that get it now. Returns the copies sent, and
-    /// whether anyone may get this layer of this sender (so a copy is worth
-    /// keeping for a NACK).
+    /// whether a copy is worth keeping for a NACK (section 13): someone may
+    /// get this layer of this sender, and someone else than the sender
+    /// with a bound address named `"nack"`.
     #[allow(clippy::too_many_arguments)] // the fragment, its sender and the core's parts
     pub(super) fn relay(
         &mut self,
@@ -515,29 +558,38 @@ impl Layers {
         if latest.is_none_or(|g| newer(h.frame_seq, g)) {
             *latest = Some(h.frame_seq);
         }
-        let mut mask = room.masks[s][l];
-        let anyone = mask != 0;
-        let slots = &mut room.slots;
-        let masks = &mut room.masks;
+        let mask = room.masks[s][l];
+        let keep = mask != 0 && room.nack_askers & !(1u64 << s) != 0;
+        // Receivers `On` get it; those in a change (`Start`, `Finish`) step
+        // their state to know.
+        let mut to = room.on[s][l];
+        let mut changing = mask & !to;
+        while changing != 0 {
+            let r = changing.trailing_zeros() as usize;
+            changing &= changing - 1;
+            let Some(state) = room.slots[r].as_ref().map(|m| m.fwd[s][l]) else {
+                continue;
+            };
+            let (send, next) = step(state, h);
+            if next != state {
+                room.set_fwd(r, s, l, next);
+            }
+            if send {
+                to |= 1u64 << r;
+            }
+        }
+        let addrs = &room.addrs;
         let receivers = std::iter::from_fn(move || {
-            while mask != 0 {
-                let r = mask.trailing_zeros() as usize;
-                mask &= mask - 1;
-                let Some(m) = slots[r].as_mut() else { continue };
-                let (send, next) = step(m.fwd[s][l], h);
-                if next != m.fwd[s][l] {
-                    m.fwd[s][l] = next;
-                    if next == Fwd::Off {
-                        masks[s][l] &= !(1u64 << r);
-                    }
-                }
-                if let (true, Some(addr)) = (send, m.addr) {
+            while to != 0 {
+                let r = to.trailing_zeros() as usize;
+                to &= to - 1;
+                if let Some(addr) = addrs[r] {
                     return Some(addr);
                 }
             }
             None
         });
-        (out.relay(receivers), anyone)
+        (out.relay(receivers), keep)
     }
 }
 

@@ -179,12 +179,12 @@ fn last_n_keeps_the_most_recent_speakers_with_video() {
     assert_eq!(gets(&mut h, 2), [true, true, false]);
     // S3 speaks: S3 and S1.
     h.audio(&s[2], addr(3), 3000);
-    h.advance(Duration::from_millis(10));
+    h.advance(Duration::from_millis(20)); // a lone first frame waits a tick
     assert_eq!(gets(&mut h, 3), [true, false, true]);
     // Then S2: S2 and S3.
     h.advance(Duration::from_millis(500));
     h.audio(&s[1], addr(2), 3000);
-    h.advance(Duration::from_millis(10));
+    h.advance(Duration::from_millis(20));
     assert_eq!(gets(&mut h, 4), [false, true, true]);
     // An override is not counted against last_n.
     subscribe(
@@ -271,7 +271,7 @@ fn speaking_lists_the_newest_speaker_first_then_empties() {
     h.inbox.clear();
     // Quiet audio (below -50 dBFS) is not speaking.
     h.audio(&a, addr(1), 50);
-    h.advance(Duration::from_millis(10));
+    h.advance(Duration::from_millis(20)); // a lone first frame waits a tick
     assert!(messages_of(&mut h, &b, "speaking").is_empty());
     h.audio(&a, addr(1), 3000);
     h.advance(Duration::from_millis(10));

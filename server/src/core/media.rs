@@ -3,25 +3,26 @@
 //! A datagram may only speak for the client whose address a valid hello
 //! bound; anything else is counted and dropped. Video fragments are relayed
 //! byte for byte to every other participant with a bound address (the
-//! server never decodes video). Audio is queued per source and mixed on a
-//! 10 ms timer:
+//! server never decodes video). Audio waits in a small jitter buffer per
+//! source (`jitter.rs`) and is mixed on a 10 ms timer:
 //!
 //! ```text
 //!  every 10 ms, per meeting:
-//!    for each unmuted source s with a queued frame:  own[s] = pop(s)
+//!    for each unmuted source s:  own[s] = its next frame, if it has one
 //!    total = sum of own[s]                        (i32, one pass: O(N))
 //!    for each bound recipient r, unless only r spoke:
 //!        send r  clamp(total - own[r])            (one pass: O(N))
 //! ```
 //!
 //! Mixing on the timer rather than on every packet keeps the output at 100
-//! frames a second per listener, whatever the number of speakers.
+//! frames a second per listener, whatever the number of speakers; the
+//! spare frame each speaking source keeps in hand keeps it there when
+//! frames arrive a little late.
 //!
 //! Section 13: while someone in a meeting named `"nack"`, each relayed
 //! fragment is also kept for 500 ms, and `'N'` requests are answered from
 //! there (`nack.rs`).
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use lanmeet_common::audio::{self, FRAME_SAMPLES};
@@ -30,8 +31,8 @@ use lanmeet_common::nack::{Layer, Nack};
 use lanmeet_common::udp::{self, Kind};
 use lanmeet_common::video::FragmentHeader;
 
+use super::fasthash::IssuedMap;
 use super::layers::named;
-use super::meeting::AUDIO_QUEUE_LEN;
 use super::nack::named_nack;
 use super::Core;
 
@@ -56,6 +57,14 @@ pub struct MediaStats {
     pub mix_ticks: u64,
     /// Mixed frames sent (to all listeners).
     pub mixes_sent: u64,
+    /// Audio frames that reached the mixer's queues.
+    pub audio_frames_in: u64,
+    /// Ticks where a speaking source had no frame (late or lost on the
+    /// way): it was left out of that tick's mix.
+    pub audio_underruns: u64,
+    /// Audio frames dropped unmixed: a burst over the queue's bound, or
+    /// spare frames dropped to take the delay back down.
+    pub audio_dropped: u64,
     /// Video frames not relayed because the server was overloaded.
     pub video_frames_shed: u64,
     /// Section 13: video fragments re-sent on a receiver's request.
@@ -75,8 +84,9 @@ pub struct MediaStats {
 pub(super) struct Shedding {
     /// Whether new frames are shed now.
     on: bool,
-    /// Per sender: its newest frame and whether it is relayed.
-    frames: HashMap<String, (u32, bool)>,
+    /// Per sender (only senders already checked): its newest frame and
+    /// whether it is relayed.
+    frames: IssuedMap<String, (u32, bool)>,
 }
 
 impl Shedding {
@@ -227,7 +237,7 @@ impl Core {
         if !shedding.admit(client_id, header.frame_seq, &mut self.media_stats) {
             return Ok(0);
         }
-        let (sent, anyone) = self.layers.relay(
+        let (sent, someone_may_ask) = self.layers.relay(
             code,
             client_id,
             layer,
@@ -236,11 +246,6 @@ impl Core {
             self.now,
             &mut self.out,
         );
-        let someone_may_ask = anyone
-            && meeting
-                .participants
-                .iter()
-                .any(|p| p.client_id != client_id && p.udp_addr.is_some() && named_nack(p));
         if someone_may_ask {
             self.nack.keep(client_id, layer, header, datagram, self.now);
         }
@@ -287,12 +292,10 @@ impl Core {
         if p.udp_addr != Some(from) || p.muted {
             return Err(Refused::Dropped);
         }
-        if p.audio_queue.len() == AUDIO_QUEUE_LEN {
-            p.audio_queue.pop_front();
-        }
         let mut frame = [0i16; FRAME_SAMPLES];
         audio::decode_pcm(pcm, &mut frame);
-        p.audio_queue.push_back(frame);
+        p.audio_queue.push(frame);
+        self.media_stats.audio_frames_in += 1;
         Ok(0)
     }
 
@@ -304,7 +307,8 @@ impl Core {
         let out = &mut self.out;
         let (speaking, now) = (&mut self.speaking, self.now);
         for (code, meeting) in self.meetings.iter_mut() {
-            // Pass 1: take one frame from each unmuted source and sum them.
+            // Pass 1: take one frame from each unmuted source that has one
+            // ready, and sum them.
             let mut speakers = 0usize;
             let mut last_speaker = 0usize;
             mixer.total.fill(0);
@@ -313,7 +317,11 @@ impl Core {
                 if p.muted {
                     continue;
                 }
-                if let Some(frame) = p.audio_queue.pop_front() {
+                let taken = p.audio_queue.take();
+                let counts = p.audio_queue.take_counts();
+                stats.audio_underruns += counts.underruns;
+                stats.audio_dropped += counts.overflow + counts.shrunk;
+                if let Some(frame) = taken {
                     for (t, &s) in mixer.total.iter_mut().zip(frame.iter()) {
                         *t += i32::from(s);
                     }

@@ -16,13 +16,10 @@ use lanmeet_common::limits::{
 };
 use lanmeet_common::message::{ChatLine, FileOfferInfo, ParticipantInfo};
 
+use super::jitter::SourceBuffer;
 use super::rate::RateLimit;
 use super::screen::ScreenState;
 use super::ConnId;
-
-/// Audio frames a source may have waiting for the mixer; older ones are
-/// dropped so a source that runs fast never adds delay.
-pub const AUDIO_QUEUE_LEN: usize = 5;
 
 /// One person in a meeting.
 pub struct Participant {
@@ -42,8 +39,8 @@ pub struct Participant {
     pub udp_token: String,
     /// Where its media comes from and mixed audio goes, once a hello bound it.
     pub udp_addr: Option<SocketAddr>,
-    /// Frames waiting for the next mixer tick.
-    pub audio_queue: VecDeque<audio::Frame>,
+    /// Its audio frames waiting for the mixer's ticks (`jitter.rs`).
+    pub audio_queue: SourceBuffer,
     /// Sequence number of the next mixed frame sent to it.
     pub mix_seq: u32,
     /// The frame it contributes to the tick being mixed.

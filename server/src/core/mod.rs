@@ -36,8 +36,10 @@
 mod attendance;
 mod control;
 mod discovery;
+mod fasthash;
 mod files;
 mod handshake;
+mod jitter;
 mod layers;
 mod media;
 mod meeting;

@@ -37,5 +37,6 @@ fn overload_sheds_new_frames_whole_and_finishes_the_one_begun() {
     // Audio is mixed whatever the load.
     h.core.set_video_shedding(true);
     h.audio(a, addr(1), 100);
+    h.audio(a, addr(1), 100);
     assert_eq!(h.tick().get(&addr(2)).map(|v| v[0]), Some(100));
 }

@@ -1666,6 +1666,8 @@ fn mixer_sends_each_listener_everyone_but_itself() {
     }
     h.audio(&all[0], addr(1000), 1000);
     h.audio(&all[1], addr(1001), 2000);
+    // A lone first frame waits one tick for a spare (`jitter.rs`).
+    assert!(h.tick().is_empty());
     let heard = h.tick();
     assert_eq!(heard[&addr(1000)], [2000]);
     assert_eq!(heard[&addr(1001)], [1000]);
@@ -1681,6 +1683,7 @@ fn mixer_clamps_to_i16() {
     }
     h.audio(&all[0], addr(1000), 30000);
     h.audio(&all[1], addr(1001), 30000);
+    assert!(h.tick().is_empty(), "primed");
     assert_eq!(h.tick()[&addr(1002)], [32767]);
     h.audio(&all[0], addr(1000), -30000);
     h.audio(&all[1], addr(1001), -30000);
@@ -1701,6 +1704,7 @@ fn mixer_leaves_out_muted_sources() {
     h.audio(&all[0], addr(1000), 1000);
     let b = audio::build_datagram(&all[1].id, 0, &[2000; audio::FRAME_SAMPLES]);
     h.datagram(addr(1001), &b);
+    assert!(h.tick().is_empty(), "primed");
     let heard = h.tick();
     assert_eq!(heard[&addr(1002)], [1000]);
     assert_eq!(heard[&addr(1001)], [1000]);
@@ -1714,13 +1718,50 @@ fn mixer_takes_one_frame_per_tick_and_keeps_five() {
     h.hello(&all[0], addr(1000));
     h.hello(&all[1], addr(1001));
     for v in 1..=8 {
-        h.audio(&all[0], addr(1000), v); // a burst of 8: the oldest 3 are dropped
+        h.audio(&all[0], addr(1000), v * 1000); // a burst of 8: the oldest 3 are dropped
     }
     let mut got = Vec::new();
-    for _ in 0..7 {
+    for _ in 0..5 {
         got.extend(h.tick().remove(&addr(1001)).unwrap_or_default());
     }
-    assert_eq!(got, [4, 5, 6, 7, 8], "one frame per tick, newest five kept");
+    assert_eq!(
+        got,
+        [4000, 5000, 6000, 7000, 8000],
+        "one frame per tick, newest five kept"
+    );
+    assert_eq!(h.core.media_stats.audio_dropped, 3);
+}
+
+#[test]
+fn a_frame_up_to_a_tick_late_still_makes_its_tick() {
+    let mut h = Harness::new();
+    let all = h.meeting(&["A", "B"]);
+    h.hello(&all[0], addr(1000));
+    h.hello(&all[1], addr(1001));
+    // A starts speaking: its first frame waits for a spare behind it.
+    h.audio(&all[0], addr(1000), 1);
+    assert!(h.tick().is_empty(), "held until a spare frame is in hand");
+    let mut heard = Vec::new();
+    for v in 2..=40 {
+        // Every tenth frame arrives just after its tick instead of before.
+        if v % 10 != 0 {
+            h.audio(&all[0], addr(1000), v);
+        }
+        heard.extend(h.tick().remove(&addr(1001)).unwrap_or_default());
+        if v % 10 == 0 {
+            h.audio(&all[0], addr(1000), v);
+        }
+    }
+    assert_eq!(
+        heard,
+        (1..=39).collect::<Vec<i16>>(),
+        "B hears A at every tick"
+    );
+    assert_eq!(h.core.media_stats.audio_underruns, 0);
+    // A stops: the spare goes out, then nothing.
+    assert_eq!(h.tick()[&addr(1001)], [40]);
+    assert!(h.tick().is_empty());
+    assert_eq!(h.core.media_stats.audio_underruns, 1);
 }
 
 #[test]
@@ -1730,6 +1771,8 @@ fn mixed_frames_count_up_per_listener() {
     h.hello(&all[0], addr(1000));
     h.hello(&all[1], addr(1001));
     let mut seqs = Vec::new();
+    h.audio(&all[0], addr(1000), 5);
+    assert!(h.tick().is_empty(), "primed");
     for _ in 0..3 {
         h.audio(&all[0], addr(1000), 5);
         h.tick();
