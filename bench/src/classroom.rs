@@ -68,6 +68,8 @@ const WARM_UP: Duration = Duration::from_secs(3);
 const SETTLE: Duration = Duration::from_secs(1);
 /// Where the send stamp sits in every JPEG (inside a COM segment).
 const STAMP_AT: usize = 6;
+/// Threads that read the receivers' sockets.
+const RECEIVE_THREADS: usize = 3;
 /// Receive buffer of a measuring receiver.
 const RECEIVER_BUFFER: usize = 1 << 20;
 
@@ -95,21 +97,29 @@ fn scene(width: usize, height: usize) -> Vec<u8> {
     let mut px = Vec::with_capacity(width * height * 3);
     for y in 0..height {
         for x in 0..width {
-            // A head and shoulders on a graded wall, with sensor noise:
+            // A head and shoulders before a bookshelf, with sensor noise:
             // roughly what a webcam JPEG has to code.
             let (fx, fy) = (x as f64 / width as f64, y as f64 / height as f64);
             let head = ((fx - 0.5) / 0.14).powi(2) + ((fy - 0.42) / 0.24).powi(2) < 1.0;
             let body = ((fx - 0.5) / 0.32).powi(2) + ((fy - 1.0) / 0.3).powi(2) < 1.0;
+            let hash = |a: u32, b: u32| {
+                let h = a.wrapping_mul(374_761_393) ^ b.wrapping_mul(668_265_263);
+                (h ^ (h >> 13)).wrapping_mul(1_274_126_177) >> 24
+            };
+            // Behind: a shelf of books, 24-54 pixels wide, in rows of 80.
+            let shelf = (y / 80) as u32;
+            let book = ((x + (shelf as usize * 7) % 23) / (24 + (shelf as usize * 11) % 31)) as u32;
+            let tint = f64::from(hash(book, shelf + 1000));
             let mut rgb = if head {
-                [205.0, 160.0, 130.0]
+                [205.0, 160.0, 130.0 + 10.0 * (fy * 40.0).sin()]
             } else if body {
                 [60.0, 80.0, 150.0 + 40.0 * (fx * 30.0).sin()]
+            } else if y % 80 < 6 {
+                [120.0, 90.0, 60.0]
             } else {
-                [90.0 + 80.0 * fx, 110.0 + 40.0 * fy, 140.0 - 30.0 * fx * fy]
+                [70.0 + 0.4 * tint, 80.0 + 0.25 * tint, 130.0 - 0.25 * tint]
             };
-            let hash = (x as u32).wrapping_mul(374_761_393) ^ (y as u32).wrapping_mul(668_265_263);
-            let hash = (hash ^ (hash >> 13)).wrapping_mul(1_274_126_177);
-            let noise = f64::from(hash >> 24) / 255.0 * 24.0 - 12.0;
+            let noise = f64::from(hash(x as u32, y as u32)) / 255.0 * 12.0 - 6.0;
             for c in &mut rgb {
                 *c = (*c + noise).clamp(0.0, 255.0);
             }
@@ -518,46 +528,71 @@ fn send_audio(
     turns
 }
 
-/// Reads one receiver's socket until `stop`: bytes, and every whole frame.
+/// Reads several receivers' sockets until `stop` (one thread, woken by
+/// mio for whichever has datagrams: far fewer wake-ups than a thread per
+/// socket): bytes, and every whole frame, per receiver.
 fn receive(
-    socket: UdpSocket,
+    sockets: Vec<UdpSocket>,
     senders: HashMap<String, usize>,
-    bytes: Arc<AtomicU64>,
+    bytes: Vec<Arc<AtomicU64>>,
     stop: Arc<AtomicBool>,
-) -> Seen {
-    let _ = socket.set_read_timeout(Some(Duration::from_millis(50)));
-    let mut seen = Seen::default();
-    let mut layers = [FragmentAssembler::new(), FragmentAssembler::new()];
+) -> Result<Vec<Seen>, String> {
+    use mio::{Events, Interest, Poll, Token};
+    let e = |e: std::io::Error| e.to_string();
+    let mut poll = Poll::new().map_err(e)?;
+    let mut sockets: Vec<mio::net::UdpSocket> = sockets
+        .into_iter()
+        .map(|s| {
+            s.set_nonblocking(true)
+                .map(|()| mio::net::UdpSocket::from_std(s))
+        })
+        .collect::<Result<_, _>>()
+        .map_err(e)?;
+    for (i, s) in sockets.iter_mut().enumerate() {
+        poll.registry()
+            .register(s, Token(i), Interest::READABLE)
+            .map_err(e)?;
+    }
+    let mut seen: Vec<Seen> = sockets.iter().map(|_| Seen::default()).collect();
+    let mut layers: Vec<[FragmentAssembler; 2]> = sockets
+        .iter()
+        .map(|_| [FragmentAssembler::new(), FragmentAssembler::new()])
+        .collect();
+    let mut events = Events::with_capacity(64);
     let mut buf = vec![0u8; 65_536];
     while !stop.load(Ordering::Acquire) {
-        let Ok((n, _)) = socket.recv_from(&mut buf) else {
-            continue;
-        };
-        bytes.fetch_add(n as u64, Ordering::Relaxed);
-        let Ok(d) = udp::parse(&buf[..n]) else {
-            continue;
-        };
-        let layer = match d.kind {
-            Kind::Video => FULL,
-            Kind::Thumb => THUMB,
-            _ => continue,
-        };
-        let now = Instant::now();
-        if let Ok(Some(frame)) = layers[layer].push(d.client_id, d.body, now) {
-            if let (Some(&sender), Some(sent)) =
-                (senders.get(&frame.sender), read_stamp(&frame.jpeg))
-            {
-                seen.frames.push(Whole {
-                    sender,
-                    layer,
-                    seq: frame.frame_seq,
-                    sent,
-                    at: stamp_now(),
-                });
+        let _ = poll.poll(&mut events, Some(Duration::from_millis(50)));
+        for event in &events {
+            let i = event.token().0;
+            // Edge-triggered: read until the socket is empty.
+            while let Ok((n, _)) = sockets[i].recv_from(&mut buf) {
+                bytes[i].fetch_add(n as u64, Ordering::Relaxed);
+                let Ok(d) = udp::parse(&buf[..n]) else {
+                    continue;
+                };
+                let layer = match d.kind {
+                    Kind::Video => FULL,
+                    Kind::Thumb => THUMB,
+                    _ => continue,
+                };
+                let pushed = layers[i][layer].push(d.client_id, d.body, Instant::now());
+                if let Ok(Some(frame)) = pushed {
+                    if let (Some(&sender), Some(sent)) =
+                        (senders.get(&frame.sender), read_stamp(&frame.jpeg))
+                    {
+                        seen[i].frames.push(Whole {
+                            sender,
+                            layer,
+                            seq: frame.frame_seq,
+                            sent,
+                            at: stamp_now(),
+                        });
+                    }
+                }
             }
         }
     }
-    seen
+    Ok(seen)
 }
 
 fn sleep_until(due: Instant) {
@@ -586,11 +621,17 @@ fn run(server_bin: &Path, mode: Mode, seconds: f64, pics: &Pictures) -> Result<R
     };
     let counters: Vec<Arc<AtomicU64>> = read.iter().map(|_| Arc::default()).collect();
     let mut receivers = Vec::new();
-    for (&r, bytes) in read.iter().zip(&counters) {
-        let socket = meeting.sockets[r].try_clone().map_err(|e| e.to_string())?;
-        let _ = socket2::SockRef::from(&socket).set_recv_buffer_size(RECEIVER_BUFFER);
-        let (ids, bytes, stop) = (ids.clone(), bytes.clone(), stop.clone());
-        receivers.push(thread::spawn(move || receive(socket, ids, bytes, stop)));
+    let per_thread = read.len().div_ceil(RECEIVE_THREADS);
+    for (chunk, bytes) in read.chunks(per_thread).zip(counters.chunks(per_thread)) {
+        let mut sockets = Vec::new();
+        for &r in chunk {
+            let socket = meeting.sockets[r].try_clone().map_err(|e| e.to_string())?;
+            let _ = socket2::SockRef::from(&socket).set_recv_buffer_size(RECEIVER_BUFFER);
+            sockets.push(socket);
+        }
+        let bytes = bytes.to_vec();
+        let (ids, stop) = (ids.clone(), stop.clone());
+        receivers.push(thread::spawn(move || receive(sockets, ids, bytes, stop)));
     }
 
     let total = WARM_UP + Duration::from_secs_f64(seconds);
@@ -646,10 +687,10 @@ fn run(server_bin: &Path, mode: Mode, seconds: f64, pics: &Pictures) -> Result<R
     // Let the last frames arrive, then stop everyone.
     thread::sleep(Duration::from_millis(300));
     stop.store(true, Ordering::Release);
-    let seen: Vec<Seen> = receivers
-        .into_iter()
-        .map(|h| h.join().unwrap_or_default())
-        .collect();
+    let mut seen: Vec<Seen> = Vec::new();
+    for h in receivers {
+        seen.extend(h.join().map_err(|_| "a receiver panicked")??);
+    }
     for c in meeting.controls {
         let _ = c.join();
     }
@@ -670,7 +711,11 @@ fn run(server_bin: &Path, mode: Mode, seconds: f64, pics: &Pictures) -> Result<R
             .iter()
             .filter(in_window)
             .map(|s| {
-                let bytes = if s.layer == FULL { pics.full.len() } else { pics.thumb.len() };
+                let bytes = if s.layer == FULL {
+                    pics.full.len()
+                } else {
+                    pics.thumb.len()
+                };
                 bytes.div_ceil(payload) as u64
             })
             .sum();
@@ -857,7 +902,10 @@ fn desktop_cpu(server_bin: &Path, pics: &Pictures) -> Result<(f64, String), Stri
     let window = Command::new(&client_bin)
         .current_dir(&dir)
         .env("DISPLAY", format!(":{}", number.trim()))
-        .env("LANMEET_AUTOJOIN", format!("127.0.0.1:{port}:Viewer:{code}"))
+        .env(
+            "LANMEET_AUTOJOIN",
+            format!("127.0.0.1:{port}:Viewer:{code}"),
+        )
         .env("XDG_CONFIG_HOME", dir.join("config"))
         .env("XDG_STATE_HOME", dir.join("state"))
         .stdout(Stdio::null())
@@ -1048,6 +1096,18 @@ pub fn section(server_bin: &Path, seconds: f64) -> Result<(String, ClassroomFigu
         v1_due_per_receiver / grid_mean.max(1e-9),
         grid.rcvbuf_drops_per_s,
         v1.rcvbuf_drops_per_s,
+    );
+    // What one thumbnail byte costs each receiver: 28 senders at 10 fps.
+    let per_thumb_kb = (PEOPLE - 2) as f64 * f64::from(FPS / THUMB_EVERY) * 8.0 * 1000.0 / 1e6;
+    let _ = writeln!(
+        s,
+        "Each receiver's traffic is mostly thumbnails: every KB of a thumbnail adds \
+         {per_thumb_kb:.2} Mbit/s to each receiver (28 senders at 10 fps) and {:.0} Mbit/s \
+         to the server's egress; the full speaker adds {:.1} Mbit/s, the mixed audio 0.8. \
+         So the size of the thumbnail of a real camera picture decides the 12 Mbit/s \
+         target more than anything the server does.\n",
+        per_thumb_kb * PEOPLE as f64,
+        pics.full.len() as f64 * f64::from(FPS) * 8.0 / 1e6,
     );
     let _ = writeln!(
         s,

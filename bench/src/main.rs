@@ -131,7 +131,15 @@ fn parse_args() -> Result<Option<Args>, String> {
     }
     if args.scenarios.is_empty() {
         args.scenarios = [
-            "floor", "relay", "audio", "mixed", "files", "chat", "ramp", "impaired", "screen",
+            "floor",
+            "relay",
+            "audio",
+            "mixed",
+            "files",
+            "chat",
+            "ramp",
+            "impaired",
+            "screen",
             "classroom",
         ]
         .map(String::from)
@@ -369,7 +377,9 @@ fn targets_section(sum: &Summary) -> String {
                 cpu * 100.0,
                 verdict(*cpu <= 0.35)
             ),
-            Err(why) => format!("| desktop client CPU showing 25 others | <= 35% of a core | {why} | – |"),
+            Err(why) => {
+                format!("| desktop client CPU showing 25 others | <= 35% of a core | {why} | – |")
+            }
         });
     }
     if rows.is_empty() {

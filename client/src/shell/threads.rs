@@ -53,8 +53,8 @@ use crate::core::{ClientCore, DisconnectReason, Event, FrameKey, Input, Output};
 use crate::devices::PushToTalk;
 use crate::error::SessionError;
 use crate::media::{
-    fragment_pace, AudioEncoder, AudioSink, AudioSource, AudioStep, Layers, Pacer, ScreenEncoder, ScreenSource,
-    ScreenUpdate, VideoEncoder, VideoSource, VoiceProcessor,
+    fragment_pace, AudioEncoder, AudioSink, AudioSource, AudioStep, Layers, Pacer, ScreenEncoder,
+    ScreenSource, ScreenUpdate, VideoEncoder, VideoSource, VoiceProcessor,
 };
 
 /// The core and the files it reads and writes, behind one lock.
