@@ -447,7 +447,8 @@ fn send_video(
         let stamp = stamp_now();
         let mut burst: Vec<Vec<u8>> = Vec::new();
         let id = &people[p].id;
-        if thumbs && n % THUMB_EVERY == 0 && people[p].wants_thumb.load(Ordering::Acquire) {
+        if thumbs && n.is_multiple_of(THUMB_EVERY) && people[p].wants_thumb.load(Ordering::Acquire)
+        {
             thumb[STAMP_AT..STAMP_AT + 8].copy_from_slice(&stamp.to_be_bytes());
             let seq = seqs[k][THUMB];
             seqs[k][THUMB] += 1;
