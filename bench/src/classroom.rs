@@ -15,8 +15,10 @@
 //!         server ---'T' of 28-29, 'V' of the speaker, mixed 'A'---> 30 receivers
 //!  30 control threads: on `speaking`, video_subscribe{default:"thumb",
 //!    overrides:{speaker:"full"}} at once (a window's grid view)
-//!  30 receive threads: bytes, whole frames per layer, latency, the first
-//!    full frame of each new speaker
+//!  3 receive threads (mio, 10 sockets each): bytes, whole frames per
+//!    layer, latency, the first full frame of each new speaker
+//!  the desktop window (Xvfb, LANMEET_AUTOJOIN) among 25 of these senders:
+//!    its CPU from /proc
 //! ```
 //!
 //! Every frame's JPEG carries its send stamp in a comment segment (bytes
