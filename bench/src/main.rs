@@ -58,7 +58,7 @@ SCENARIOS (default: all):
     video-loss   camera frames whole within 100 ms through 2% loss, without and with NACK
     video-burst  one real client's camera frames at a receiver: how spread out a frame's
                  datagrams arrive, and frames whole with a small receive buffer read every
-                 5 ms (the lanmeet-client next to the server; not in \"all\")
+                 2 ms (the lanmeet-client next to the server; not in \"all\")
     screen       a 1920x1080 screen of code shared with 30 viewers, still and typing: bytes per
                  viewer, server egress, presenter CPU, keystroke-to-viewer latency, text PSNR
                  (needs Xvfb, xedit, xdotool, xwd, xwdtopnm and target/release/lanmeet-client)
