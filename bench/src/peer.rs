@@ -130,7 +130,9 @@ impl Peer {
             if let Some((body, used)) =
                 framing::decode(&self.inbuf[self.consumed..], MAX_SERVER_FRAME).map_err(other)?
             {
-                let msg = ServerMessage::parse(body).map_err(other)?;
+                // A frame that does not parse is consumed all the same, so
+                // the next call reads on instead of failing on it forever.
+                let msg = ServerMessage::parse(body).map_err(other);
                 // Moving the rest forward after every frame would copy a
                 // window's worth of chunks again and again.
                 self.consumed += used;
@@ -138,7 +140,7 @@ impl Peer {
                     self.inbuf.clear();
                     self.consumed = 0;
                 }
-                return Ok(Some(msg));
+                return msg.map(Some);
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {

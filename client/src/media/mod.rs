@@ -20,6 +20,7 @@
 pub mod audio;
 mod error;
 mod font;
+pub mod fragment_pace;
 pub mod image;
 pub mod pace;
 pub mod screen;

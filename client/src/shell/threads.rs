@@ -53,8 +53,8 @@ use crate::core::{ClientCore, DisconnectReason, Event, FrameKey, Input, Output};
 use crate::devices::PushToTalk;
 use crate::error::SessionError;
 use crate::media::{
-    AudioEncoder, AudioSink, AudioSource, AudioStep, Layers, Pacer, ScreenEncoder, ScreenSource,
-    ScreenUpdate, VideoEncoder, VideoSource, VoiceProcessor,
+    fragment_pace, AudioEncoder, AudioSink, AudioSource, AudioStep, Layers, Pacer, ScreenEncoder,
+    ScreenSource, ScreenUpdate, VideoEncoder, VideoSource, VoiceProcessor,
 };
 
 /// The core and the files it reads and writes, behind one lock.
@@ -418,9 +418,10 @@ fn warn_once(warn: &impl Fn(String), last: &mut String, text: String) {
 
 /// The video sender thread: frames from `source` at the configured rate
 /// until `stop`, of the layers `wanted` says each frame (the core's
-/// reading of `video_layers_wanted`, section 11); each full-layer datagram
-/// sent is also handed to `keep` (the core keeps them for re-sending,
-/// section 13).
+/// reading of `video_layers_wanted`, section 11), each frame's datagrams
+/// spread over a few milliseconds, thumbnail first (`fragment_pace`);
+/// each full-layer datagram sent is also handed to `keep` (the core keeps
+/// them for re-sending, section 13).
 pub(crate) fn run_video_sender(
     mut source: Box<dyn VideoSource>,
     mut encoder: VideoEncoder,
@@ -435,19 +436,33 @@ pub(crate) fn run_video_sender(
     // missed frames rather than send a burst of them.
     let mut pacer = Pacer::new(period, period, Instant::now());
     let mut last_warning = String::new();
+    let mut burst: Vec<(Kind, Vec<u8>)> = Vec::new();
     loop {
         if stop.wait_until(pacer.due()) {
             return;
         }
         pacer.advance(Instant::now());
-        // A full socket buffer or a transient error loses a fragment, and
-        // the receiver drops the frame: acceptable.
-        match encoder.send_layers(source.as_mut(), wanted(), |kind, d| {
+        burst.clear();
+        let encoded = encoder.send_layers(source.as_mut(), wanted(), |kind, d| {
+            burst.push((kind, d.to_vec()));
+        });
+        // The thumbnail (what most receivers show) first, then the full
+        // layer, spread out until at most half-way to the next frame.
+        burst.sort_by_key(|(kind, _)| *kind != Kind::Thumb);
+        let (start, count) = (Instant::now(), burst.len());
+        let budget = pacer.due().saturating_duration_since(start);
+        for ((kind, d), at) in burst.iter().zip(fragment_pace::offsets(count, budget)) {
+            if stop.wait_until(start + at) {
+                return;
+            }
+            // A full socket buffer or a transient error loses a fragment,
+            // and the receiver drops the frame: acceptable.
             let _ = udp.send(d);
-            if kind == Kind::Video {
+            if *kind == Kind::Video {
                 keep(d);
             }
-        }) {
+        }
+        match encoded {
             Ok(layers) => {
                 full_sent.fetch_add(u64::from(layers.full), Ordering::Relaxed);
                 thumb_sent.fetch_add(u64::from(layers.thumb), Ordering::Relaxed);
