@@ -55,8 +55,19 @@ const PEOPLE: usize = 30;
 const DESKTOP_SENDERS: usize = 25;
 /// Full-layer frames a second.
 const FPS: u32 = 20;
-/// A thumbnail on every second frame: 10 a second.
-const THUMB_EVERY: u32 = 2;
+/// Thumbnails a second, twice over: 7.5 a second, as the client sends them
+/// (`client/src/media/thumb.rs`).
+const THUMB_FPS_X2: u32 = 15;
+
+/// Whether frame `n` carries a thumbnail: when `n x 7.5 / FPS` passes a
+/// whole number, as the client decides it.
+fn thumbnail_due(n: u32) -> bool {
+    let thumbs_by = |frames: u32| frames * THUMB_FPS_X2 / (2 * FPS);
+    n == 0 || thumbs_by(n) > thumbs_by(n - 1)
+}
+
+/// Thumbnails a second.
+const THUMB_FPS: f64 = THUMB_FPS_X2 as f64 / 2.0;
 /// Bytes of a full-layer frame, as the issue measured a 640x480 camera.
 const FULL_BYTES: usize = 24_000;
 /// Threads that send video.
@@ -451,8 +462,7 @@ fn send_video(
         let stamp = stamp_now();
         let mut burst: Vec<Vec<u8>> = Vec::new();
         let id = &people[p].id;
-        if thumbs && n.is_multiple_of(THUMB_EVERY) && people[p].wants_thumb.load(Ordering::Acquire)
-        {
+        if thumbs && thumbnail_due(n) && people[p].wants_thumb.load(Ordering::Acquire) {
             thumb[STAMP_AT..STAMP_AT + 8].copy_from_slice(&stamp.to_be_bytes());
             let seq = seqs[k][THUMB];
             seqs[k][THUMB] += 1;
@@ -1021,7 +1031,7 @@ pub fn section(server_bin: &Path, seconds: f64) -> Result<(String, ClassroomFigu
         pics.full.len(),
         pics.full_quality,
         pics.full.len().div_ceil(payload),
-        FPS / THUMB_EVERY,
+        THUMB_FPS,
         pics.thumb.len(),
         pics.thumb.len().div_ceil(payload),
         SWITCH_EVERY.as_secs()
@@ -1102,12 +1112,12 @@ pub fn section(server_bin: &Path, seconds: f64) -> Result<(String, ClassroomFigu
         grid.rcvbuf_drops_per_s,
         v1.rcvbuf_drops_per_s,
     );
-    // What one thumbnail byte costs each receiver: 28 senders at 10 fps.
-    let per_thumb_kb = (PEOPLE - 2) as f64 * f64::from(FPS / THUMB_EVERY) * 8.0 * 1000.0 / 1e6;
+    // What one thumbnail byte costs each receiver: 28 senders at 7.5 fps.
+    let per_thumb_kb = (PEOPLE - 2) as f64 * THUMB_FPS * 8.0 * 1000.0 / 1e6;
     let _ = writeln!(
         s,
         "Each receiver's traffic is mostly thumbnails: every KB of a thumbnail adds \
-         {per_thumb_kb:.2} Mbit/s to each receiver (28 senders at 10 fps) and {:.0} Mbit/s \
+         {per_thumb_kb:.2} Mbit/s to each receiver (28 senders at {THUMB_FPS} fps) and {:.0} Mbit/s \
          to the server's egress; the full speaker adds {:.1} Mbit/s, the mixed audio 0.8. \
          So the size of the thumbnail of a real camera picture decides the 12 Mbit/s \
          target more than anything the server does.\n",
@@ -1199,5 +1209,12 @@ mod tests {
         assert_eq!((t0, t1), (0, 1));
         assert_ne!(a, b);
         assert_eq!(speaker_at(SWITCH_EVERY - Duration::from_millis(1)).0, a);
+    }
+
+    #[test]
+    fn thumbnails_go_out_as_the_client_sends_them() {
+        let sent: Vec<u32> = (0..16).filter(|&n| thumbnail_due(n)).collect();
+        assert_eq!(sent, [0, 3, 6, 8, 11, 14]);
+        assert_eq!((0..FPS * 2).filter(|&n| thumbnail_due(n)).count(), 15);
     }
 }

@@ -6,7 +6,7 @@
 //!    VideoSource::next_jpeg | next_frame --> resize to WxH --> JPEG (quality q)
 //!      --> video::fragment (fits max_datagram) --> 'V' datagrams --> send
 //!    and, while the server wants it, from the same capture:
-//!      --> thumb::ThumbEncoder (240 wide, quality 50, <= 10 fps) --> 'T' datagrams
+//!      --> thumb::ThumbEncoder (240 wide, quality 50, 7.5 fps) --> 'T' datagrams
 //!
 //!  receive:
 //!    ClientCore (assembler) --DecodeJob--> decode_frame --> RgbImage --> slot
@@ -202,7 +202,7 @@ impl VideoEncoder {
     /// Sends the layers in `wanted` of the source's next frame through
     /// `send`, which is told each datagram's layer ([`Kind::Video`] or
     /// [`Kind::Thumb`]). The thumbnail is made from the same capture, on
-    /// at most 10 frames a second. With no layer wanted the source is not
+    /// 7.5 frames a second. With no layer wanted the source is not
     /// read at all.
     pub fn send_layers(
         &mut self,
@@ -393,7 +393,7 @@ mod tests {
     }
 
     #[test]
-    fn thumbnails_only_while_wanted_small_and_at_most_10_a_second() {
+    fn thumbnails_only_while_wanted_small_and_7_5_a_second() {
         // 20 fps for 2 s: the thumbnail wanted in the second second only.
         let both = Layers {
             full: true,
@@ -401,15 +401,16 @@ mod tests {
         };
         let (thumbs, full) = run(20, 40, |i| if i < 20 { Layers::FULL } else { both });
         assert_eq!(full, 40);
-        // Every second frame: 10 a second, numbered from 0 on their own.
-        assert_eq!(thumbs.len(), 10, "{thumbs:?}");
+        // 7.5 a second, the first wanted frame included (frames 0, 3, 6,
+        // 8, 11, 14, 16, 19 of the second), numbered from 0 on their own.
+        assert_eq!(thumbs.len(), 8, "{thumbs:?}");
         for (n, (seq, w, h)) in thumbs.iter().enumerate() {
             assert_eq!(*seq, n as u32);
             assert_eq!((*w, *h), (240, 180));
         }
-        // 30 fps: every third frame (10 a second); 7 fps: every frame.
+        // 30 fps: every fourth frame; 7 fps: every frame.
         let (thumbs, _) = run(30, 30, |_| both);
-        assert_eq!(thumbs.len(), 10);
+        assert_eq!(thumbs.len(), 8);
         let (thumbs, _) = run(7, 7, |_| both);
         assert_eq!(thumbs.len(), 7);
     }
@@ -420,8 +421,9 @@ mod tests {
             full: false,
             thumb: true,
         };
+        // A second at 10 fps: 7 thumbnails (frames 0, 2, 3, 4, 6, 7, 8).
         let (thumbs, full) = run(10, 10, |_| thumb_only);
-        assert_eq!((thumbs.len(), full), (10, 0));
+        assert_eq!((thumbs.len(), full), (7, 0));
         let none = Layers {
             full: false,
             thumb: false,
