@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use lanmeet_client::devices::{Microphone, MonitorScreen, PixelFormat, RawFrame, Speaker};
 use lanmeet_client::image::{encode_jpeg, resize};
 use lanmeet_client::screen::{ScreenConfig, ScreenEncoder, ScreenUpdate};
-use lanmeet_client::{AudioSink, AudioSource, ScreenSource, TestPattern, VideoSource};
+use lanmeet_client::{AudioSink, AudioSource, TestPattern, VideoSource};
 use lanmeet_common::audio::FRAME_SAMPLES;
 
 /// User + system CPU seconds of this process, from /proc/self/stat.
