@@ -11,7 +11,12 @@
 //!
 //! One widget draws the whole stage from a [`StageModel`]: no widget is
 //! created or destroyed when people come and go, the layout functions are
-//! simply called again with the new count.
+//! simply called again with the new count. Who gets the large place
+//! (a shared screen, the host's spotlight, our pin, the speaker of
+//! speaker view) is decided by `layout::plan_stage`; the app asks the
+//! same function what is shown, at what size, to subscribe to it and to
+//! have each picture decoded at its tile's size, so drawing a picture is
+//! a copy to the screen. A double-click on a tile pins or unpins it.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -26,7 +31,8 @@ use fltk::prelude::*;
 use fltk::window::Window;
 use lanmeet_client::RgbImage;
 
-use super::layout::{self, Rect};
+use super::layout::{self, Focus, Rect, StageChoice, StagePlan};
+use super::message::Message;
 use super::screen_view::{self, ScreenViewState, ViewAction};
 use super::theme;
 
@@ -138,6 +144,27 @@ pub struct StageModel {
     pub spotlight: Option<String>,
     /// How the shared screen is shown: fitted, 1:1, full screen.
     pub screen_view: ScreenViewState,
+    /// The person we pinned to the stage (a local choice).
+    pub pinned: Option<String>,
+    /// Speaker view: who is large (the last to speak); `None` in grid
+    /// view.
+    pub speaker: Option<String>,
+    /// The plan of the last drawing, to find the tile under a click.
+    pub last_plan: StagePlan,
+}
+
+impl StageModel {
+    /// Where everything goes in `area` (the stage less its margin).
+    pub fn plan(&self, area: Rect) -> StagePlan {
+        let ids: Vec<&str> = self.tiles.iter().map(|t| t.client_id.as_str()).collect();
+        let choice = StageChoice {
+            presenting: self.presenter.is_some(),
+            spotlight: self.spotlight.as_deref(),
+            pinned: self.pinned.as_deref(),
+            speaker: self.speaker.as_deref(),
+        };
+        layout::plan_stage(area, &ids, choice, GAP)
+    }
 }
 
 /// The stage widget.
@@ -151,12 +178,13 @@ pub struct StageView {
     full_screen: Rc<RefCell<Option<Window>>>,
 }
 
-/// Space between tiles.
-const GAP: i32 = 8;
+/// Space between tiles (and around them).
+pub const GAP: i32 = 8;
 
 impl StageView {
-    /// A stage at this place.
-    pub fn new(x: i32, y: i32, w: i32, h: i32) -> StageView {
+    /// A stage at this place; a double-click on a tile sends
+    /// [`Message::TogglePin`].
+    pub fn new(x: i32, y: i32, w: i32, h: i32, sender: fltk::app::Sender<Message>) -> StageView {
         let mut widget = Frame::new(x, y, w, h, None);
         let model = Rc::new(RefCell::new(StageModel::default()));
         let m = model.clone();
@@ -171,6 +199,14 @@ impl StageView {
         let (m, full) = (model.clone(), full_screen.clone());
         widget.handle(move |f, ev| {
             let mut model = m.borrow_mut();
+            if ev == fltk::enums::Event::Push && fltk::app::event_clicks() {
+                let (x, y) = fltk::app::event_coords();
+                let hit = layout::tile_at(&model.last_plan, x, y);
+                if let Some(tile) = hit.and_then(|i| model.tiles.get(i)) {
+                    sender.send(Message::TogglePin(tile.client_id.clone()));
+                    return true;
+                }
+            }
             if model.presenter.is_none() {
                 return false;
             }
@@ -262,6 +298,7 @@ fn toggle_full_screen(
 }
 
 fn draw_stage(model: &mut StageModel, area: Rect) {
+    let plan = model.plan(area);
     let StageModel {
         tiles,
         presenter,
@@ -269,52 +306,27 @@ fn draw_stage(model: &mut StageModel, area: Rect) {
         screen,
         notice,
         reconnecting,
-        spotlight,
         screen_view,
+        ..
     } = model;
-    // The spotlighted person large, everyone else in the strip (a
-    // screen share takes the stage first).
-    let spotlit = spotlight
-        .as_deref()
-        .and_then(|id| tiles.iter().position(|t| t.client_id == id));
-    match presenter {
-        None if spotlit.is_some() => {
-            let at = spotlit.unwrap_or_default();
-            let others: Vec<&TileView> = tiles
-                .iter()
-                .filter(|t| t.client_id != tiles[at].client_id)
-                .collect();
-            let share = layout::share_layout(area, others.len(), GAP);
-            let star = &tiles[at];
-            draw_tile(star, share.screen, images.get_mut(&star.client_id), false);
-            draw_spotlight_label(share.screen);
-            let shown = share.strip.len();
-            for (i, (tile, rect)) in others.into_iter().zip(share.strip).enumerate() {
-                if i + 1 == shown && share.hidden > 0 {
-                    draw_more(rect, share.hidden + 1);
-                } else {
-                    draw_tile(tile, rect, images.get_mut(&tile.client_id), true);
-                }
-            }
+    if let (Some(rect), Some((name, is_me))) = (plan.screen, presenter.as_ref()) {
+        draw_screen(rect, name, *is_me, screen.as_mut(), screen_view);
+    }
+    if let Some((i, rect, focus)) = plan.star {
+        let star = &tiles[i];
+        draw_tile(star, rect, images.get_mut(&star.client_id), false);
+        match focus {
+            Focus::Spotlight => draw_focus_label(rect, "Spotlight", theme::HAND),
+            Focus::Pinned => draw_focus_label(rect, "Pinned", theme::ACCENT),
+            Focus::Speaker => {}
         }
-        None => {
-            let rects = layout::grid_tiles(area, tiles.len(), GAP);
-            for (tile, rect) in tiles.iter().zip(rects) {
-                draw_tile(tile, rect, images.get_mut(&tile.client_id), false);
-            }
-        }
-        Some((name, is_me)) => {
-            let share = layout::share_layout(area, tiles.len(), GAP);
-            draw_screen(share.screen, name, *is_me, screen.as_mut(), screen_view);
-            let shown = share.strip.len();
-            for (i, (tile, rect)) in tiles.iter().zip(share.strip).enumerate() {
-                if i + 1 == shown && share.hidden > 0 {
-                    draw_more(rect, share.hidden + 1);
-                } else {
-                    draw_tile(tile, rect, images.get_mut(&tile.client_id), true);
-                }
-            }
-        }
+    }
+    for &(i, rect) in &plan.tiles {
+        let tile = &tiles[i];
+        draw_tile(tile, rect, images.get_mut(&tile.client_id), plan.strip);
+    }
+    if let Some((rect, count)) = plan.more {
+        draw_more(rect, count);
     }
     if let Some(text) = notice {
         draw_notice(area, text);
@@ -322,6 +334,7 @@ fn draw_stage(model: &mut StageModel, area: Rect) {
     if *reconnecting {
         draw_reconnecting(area);
     }
+    model.last_plan = plan;
 }
 
 /// The "Reconnecting…" box in the middle of the stage.
@@ -403,13 +416,17 @@ fn draw_screen(
     draw::draw_text2(&label, r.x + 8, r.y + 8, tw, 28, Align::Center);
 }
 
-/// "Spotlight" at the top left of the spotlighted tile.
-fn draw_spotlight_label(r: Rect) {
-    let label = "Spotlight";
+/// Why the large tile is large ("Spotlight", "Pinned") at its top left.
+fn draw_focus_label(r: Rect, label: &str, color: fltk::enums::Color) {
     draw::set_font(Font::HelveticaBold, 14);
     let tw = draw::width(label) as i32 + 24;
-    draw::draw_rect_fill(r.x + 8, r.y + 8, tw, 28, theme::HAND);
-    draw::set_draw_color(fltk::enums::Color::Black);
+    draw::draw_rect_fill(r.x + 8, r.y + 8, tw, 28, color);
+    let text = if color == theme::HAND {
+        fltk::enums::Color::Black
+    } else {
+        fltk::enums::Color::White
+    };
+    draw::set_draw_color(text);
     draw::draw_text2(label, r.x + 8, r.y + 8, tw, 28, Align::Center);
 }
 
