@@ -75,13 +75,24 @@ for i in $(seq "$others"); do
 done
 
 ticks() { awk '{print $14 + $15}' "/proc/$window/stat"; }
+threads() {  # per thread name (threads a library starts take their creator's): CPU ticks
+  for t in /proc/$window/task/*; do
+    printf '%s %s\n' "$(tr ' ' _ <"$t/comm")" "$(awk '{print $14 + $15}' "$t/stat")"
+  done 2>/dev/null | awk '{ sum[$1] += $2; n[$1]++ } END { for (k in sum) print k, sum[k], n[k] }' | sort
+}
 sleep "$warmup"
 t0=$(ticks)
+threads >"$work/threads0"
 sleep "$seconds"
 t1=$(ticks)
+threads >"$work/threads1"
 hz=$(getconf CLK_TCK)
 echo "window: $(( (t1 - t0) * 100 / hz / seconds ))% of one core over ${seconds} s," \
   "showing $others others ($size at $fps fps, ${VIEW:-grid} view)"
+# Where it went, by thread (the UI thread is the one named after the binary).
+join "$work/threads0" "$work/threads1" 2>/dev/null |
+  awk -v hz="$hz" -v s="$seconds" '{ p = ($4 - $2) * 100 / hz / s; if (p >= 1) printf "  %-16s %3d%% (%d threads)\n", $1, p, $5 }'
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 # What the senders managed: their stats lines come when they leave.
 wait "${pids[@]:3}" 2>/dev/null || true
 python3 - "$work" "$others" "$((warmup + seconds + 5))" <<'EOF'

@@ -17,10 +17,11 @@ cd "$(dirname "$0")/.."
 
 out=docs/screenshots
 mkdir -p "$out"
-[ -n "${SKIP_BUILD:-}" ] || cargo build -p lanmeet-server -p lanmeet-client
+# A release build: 30 clients with cameras are a load for a small machine.
+[ -n "${SKIP_BUILD:-}" ] || cargo build --release -p lanmeet-server -p lanmeet-client
 target=${CARGO_TARGET_DIR:-target}
-client=$target/debug/lanmeet-client
-server=$target/debug/lanmeet-server
+client=$target/release/lanmeet-client
+server=$target/release/lanmeet-server
 
 work=$(mktemp -d /tmp/lanmeet-views.XXXXXX)
 pids=()

@@ -18,8 +18,10 @@
 //! `Session::show_layout`), a camera picture is decoded only for a person
 //! with a tile, and at the tile's size: the JPEG decoder itself scales
 //! down by 1/2, 1/4 or 1/8 (a 640x480 frame for a 145x109 tile is decoded
-//! at 160x120, a sixteenth of the work), and what is left to shrink or
-//! grow is done here too, so the window only copies pixels to the screen.
+//! at 160x120, a sixteenth of the work; it may go down to 4/5 of the
+//! tile's width, so a 240-pixel thumbnail for that tile is decoded at 120),
+//! and what is left to shrink or grow is done here too, so the window only
+//! copies pixels to the screen.
 //! Without a layout (the headless client, tests) every picture is decoded
 //! whole.
 
@@ -203,8 +205,8 @@ pub(crate) fn fit_size(src_w: u32, src_h: u32, width: u32, height: u32) -> (u32,
 }
 
 /// Decodes a JPEG to the largest size of its shape that fits `width` x
-/// `height`: scaled down by the decoder as far as it stays at least that
-/// big, then resized to the exact size. `None` for a broken JPEG (a panic
+/// `height`: scaled down by the decoder as far as it stays at least 4/5 of
+/// that, then resized to the exact size. `None` for a broken JPEG (a panic
 /// of the decoder included).
 pub(crate) fn decode_to_fit(jpeg: &[u8], width: u32, height: u32) -> Option<RgbImage> {
     std::panic::catch_unwind(|| {
@@ -215,7 +217,11 @@ pub(crate) fn decode_to_fit(jpeg: &[u8], width: u32, height: u32) -> Option<RgbI
         if w == 0 || h == 0 {
             return None;
         }
-        let decoded = decode_jpeg_scaled(jpeg, w).ok()?;
+        // Down to 4/5 of the width: a 240-pixel thumbnail for a 145-pixel
+        // tile is decoded at 120 and grown by a fifth, not decoded whole
+        // and shrunk (a quarter of the work, and small enough for the
+        // decoder to stay on this thread instead of waking its pool).
+        let decoded = decode_jpeg_scaled(jpeg, (w * 4 / 5).max(1)).ok()?;
         Some(if (decoded.width, decoded.height) == (w, h) {
             decoded
         } else {
@@ -258,9 +264,12 @@ mod tests {
         use crate::media::VideoSource;
         let frame = TestPattern::new(640, 480).next_frame().unwrap();
         let jpeg = encode_jpeg(&frame, 70).unwrap();
-        // A 145x109 tile: the decoder's 1/4 (160x120), then 145x108.
+        // A 145x109 tile: the decoder's 1/4 (160x120), then 145x108; a
+        // 100x75 one: 1/8 (80x60, at least 4/5 of 100), then 100x75.
         let small = decode_to_fit(&jpeg, 145, 109).unwrap();
         assert_eq!((small.width, small.height), (145, 108));
+        let tiny = decode_to_fit(&jpeg, 100, 75).unwrap();
+        assert_eq!((tiny.width, tiny.height), (100, 75));
         // Letterboxed in a wide box, grown for a large stage.
         let wide = decode_to_fit(&jpeg, 400, 150).unwrap();
         assert_eq!((wide.width, wide.height), (200, 150));
