@@ -75,10 +75,10 @@ for i in $(seq "$others"); do
 done
 
 ticks() { awk '{print $14 + $15}' "/proc/$window/stat"; }
-threads() {  # per thread name (threads a library starts take their creator's): CPU ticks
+threads() {  # per thread: name/id (a library's threads take their creator's name), CPU ticks
   for t in /proc/$window/task/*; do
-    printf '%s %s\n' "$(tr ' ' _ <"$t/comm")" "$(awk '{print $14 + $15}' "$t/stat")"
-  done 2>/dev/null | awk '{ sum[$1] += $2; n[$1]++ } END { for (k in sum) print k, sum[k], n[k] }' | sort
+    printf '%s/%s %s\n' "$(tr ' ' _ <"$t/comm")" "${t##*/}" "$(awk '{print $14 + $15}' "$t/stat")"
+  done 2>/dev/null | sort
 }
 sleep "$warmup"
 t0=$(ticks)
@@ -91,7 +91,7 @@ echo "window: $(( (t1 - t0) * 100 / hz / seconds ))% of one core over ${seconds}
   "showing $others others ($size at $fps fps, ${VIEW:-grid} view)"
 # Where it went, by thread (the UI thread is the one named after the binary).
 join "$work/threads0" "$work/threads1" 2>/dev/null |
-  awk -v hz="$hz" -v s="$seconds" '{ p = ($4 - $2) * 100 / hz / s; if (p >= 1) printf "  %-16s %3d%% (%d threads)\n", $1, p, $5 }'
+  awk -v hz="$hz" -v s="$seconds" '{ p = ($3 - $2) * 100 / hz / s; if (p >= 1) printf "  %-24s %3d%%\n", $1, p }'
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 # What the senders managed: their stats lines come when they leave.
 wait "${pids[@]:3}" 2>/dev/null || true

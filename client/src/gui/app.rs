@@ -814,6 +814,9 @@ impl App {
         };
         // The picture of someone no longer shown would come back stale.
         model.images.retain(|id, _| is_shown(id));
+        // Tiles whose picture alone changed: only they are drawn again,
+        // unless something else changed too.
+        let mut new_pictures = Vec::new();
         for tile in &tiles {
             if !tile.video || !is_shown(&tile.client_id) {
                 continue;
@@ -825,7 +828,7 @@ impl App {
                     if cached != Some(source) {
                         if let Some(si) = StageImage::from_rgb(source, &img) {
                             model.images.insert(tile.client_id.clone(), si);
-                            changed = true;
+                            new_pictures.push(tile.client_id.clone());
                         }
                     }
                 }
@@ -837,7 +840,7 @@ impl App {
                     self.frame_seen.insert(tile.client_id.clone(), now);
                     if let Some(si) = StageImage::from_rgb(source, &frame.image) {
                         model.images.insert(tile.client_id.clone(), si);
-                        changed = true;
+                        new_pictures.push(tile.client_id.clone());
                     }
                 }
             }
@@ -874,9 +877,15 @@ impl App {
                 }
             }
         }
+        let only_pictures = !changed && !new_pictures.is_empty();
+        if only_pictures {
+            model.new_pictures.append(&mut new_pictures);
+        }
         drop(model);
         if changed {
             self.main.stage.redraw();
+        } else if only_pictures {
+            self.main.stage.redraw_pictures();
         }
     }
 }

@@ -151,6 +151,9 @@ pub struct StageModel {
     pub speaker: Option<String>,
     /// The plan of the last drawing, to find the tile under a click.
     pub last_plan: StagePlan,
+    /// People whose picture changed since the last drawing, when nothing
+    /// else did: only their tiles are drawn again.
+    pub new_pictures: Vec<String>,
 }
 
 impl StageModel {
@@ -190,9 +193,17 @@ impl StageView {
         let m = model.clone();
         widget.draw(move |f| {
             let area = Rect::new(f.x(), f.y(), f.w(), f.h());
+            let mut model = m.borrow_mut();
+            // Only new pictures (see `redraw_pictures`): their tiles alone.
+            if f.damage_type() == fltk::enums::Damage::User1 {
+                let ids = std::mem::take(&mut model.new_pictures);
+                draw_pictures(&mut model, &ids);
+                return;
+            }
+            model.new_pictures.clear();
             draw::push_clip(area.x, area.y, area.w, area.h);
             draw::draw_rect_fill(area.x, area.y, area.w, area.h, theme::STAGE);
-            draw_stage(&mut m.borrow_mut(), area.inset(GAP));
+            draw_stage(&mut model, area.inset(GAP));
             draw::pop_clip();
         });
         let full_screen = Rc::new(RefCell::new(None));
@@ -225,6 +236,22 @@ impl StageView {
             model,
             full_screen,
         }
+    }
+
+    /// Asks for a repaint of the tiles in `model.new_pictures` only: with
+    /// a class of 30, most ticks bring a few new pictures and nothing else,
+    /// and drawing 30 tiles with their names for them costs the UI thread
+    /// more than the pictures do. A notice over the stage, or anything but
+    /// pictures changing, takes [`StageView::redraw`].
+    pub fn redraw_pictures(&mut self) {
+        let model = self.model.borrow();
+        if model.notice.is_some() || model.reconnecting || model.presenter.is_some() {
+            drop(model);
+            self.redraw();
+            return;
+        }
+        drop(model);
+        self.widget.set_damage_type(fltk::enums::Damage::User1);
     }
 
     /// Asks for a repaint (and closes the full-screen view when nobody
@@ -337,6 +364,31 @@ fn draw_stage(model: &mut StageModel, area: Rect) {
     model.last_plan = plan;
 }
 
+/// Draws again the tiles of `ids` where the last drawing put them.
+fn draw_pictures(model: &mut StageModel, ids: &[String]) {
+    let StageModel {
+        tiles,
+        images,
+        last_plan,
+        ..
+    } = model;
+    let star = last_plan.star.iter().map(|(i, r, f)| (*i, *r, Some(*f)));
+    let placed = last_plan.tiles.iter().map(|(i, r)| (*i, *r, None));
+    for (i, rect, focus) in star.chain(placed) {
+        let Some(tile) = tiles.get(i) else { continue };
+        if !ids.contains(&tile.client_id) {
+            continue;
+        }
+        let small = focus.is_none() && last_plan.strip;
+        draw_tile_picture(tile, rect, images.get_mut(&tile.client_id), small);
+        match focus {
+            Some(Focus::Spotlight) => draw_focus_label(rect, "Spotlight", theme::HAND),
+            Some(Focus::Pinned) => draw_focus_label(rect, "Pinned", theme::ACCENT),
+            _ => {}
+        }
+    }
+}
+
 /// The "Reconnecting…" box in the middle of the stage.
 fn draw_reconnecting(area: Rect) {
     let title = "Reconnecting\u{2026}";
@@ -437,10 +489,49 @@ fn draw_more(r: Rect, count: usize) {
     draw::draw_text2(&format!("+{count}"), r.x, r.y, r.w, r.h, Align::Center);
 }
 
+/// Height of a tile's name band.
+fn band_height(small: bool) -> i32 {
+    if small {
+        20
+    } else {
+        28
+    }
+}
+
+/// Draws a tile whose picture alone changed: the picture above the name
+/// band (which stays as drawn, its text is the costly part) and the
+/// speaking outline; a tile with anything else over its picture is drawn
+/// whole.
+fn draw_tile_picture(tile: &TileView, r: Rect, image: Option<&mut StageImage>, small: bool) {
+    let plain = tile.video && tile.hand.is_none() && tile.reaction.is_none() && !tile.stalled;
+    let img = match image {
+        Some(img) if plain => img,
+        other => return draw_tile(tile, r, other, small),
+    };
+    let above_band = r.h - band_height(small);
+    draw::push_clip(r.x, r.y, r.w, above_band);
+    draw::draw_rect_fill(r.x, r.y, r.w, above_band, theme::TILE);
+    img.draw_in(r);
+    draw::pop_clip();
+    if tile.speaking {
+        draw::push_clip(r.x, r.y, r.w, r.h);
+        draw_outline(r);
+        draw::pop_clip();
+    }
+}
+
+/// The active-speaker border.
+fn draw_outline(r: Rect) {
+    draw::set_draw_color(theme::GOOD);
+    for i in 0..3 {
+        draw::draw_rect(r.x + i, r.y + i, r.w - 2 * i, r.h - 2 * i);
+    }
+}
+
 fn draw_tile(tile: &TileView, r: Rect, image: Option<&mut StageImage>, small: bool) {
     draw::push_clip(r.x, r.y, r.w, r.h);
     draw::draw_rect_fill(r.x, r.y, r.w, r.h, theme::TILE);
-    let band = if small { 20 } else { 28 };
+    let band = band_height(small);
     match image {
         Some(img) if tile.video => img.draw_in(r),
         _ => draw_placeholder(tile, Rect::new(r.x, r.y, r.w, r.h - band), small),
@@ -517,10 +608,7 @@ fn draw_tile(tile: &TileView, r: Rect, image: Option<&mut StageImage>, small: bo
         draw::draw_text2(text, x, y, w, 24, Align::Center);
     }
     if tile.speaking {
-        draw::set_draw_color(theme::GOOD);
-        for i in 0..3 {
-            draw::draw_rect(r.x + i, r.y + i, r.w - 2 * i, r.h - 2 * i);
-        }
+        draw_outline(r);
     }
     draw::pop_clip();
 }
