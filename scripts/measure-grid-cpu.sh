@@ -5,7 +5,12 @@
 # headless clients sending the test pattern, the window's CPU time read
 # from /proc over a fixed time.
 #
-#   scripts/measure-grid-cpu.sh [N] [SECONDS]     (default 25 others, 20 s)
+#   scripts/with-test-services.sh scripts/measure-grid-cpu.sh [N] [SECONDS]
+#                                                 (default 25 others, 20 s)
+#
+# Run it under with-test-services.sh (or with PulseAudio running): without
+# a sound server the window's microphone and speaker open ALSA's null
+# device, whose callbacks are unpaced and spin a core between them.
 #
 #   CLIENT=path/to/lanmeet-client   another build of the window to measure
 #                                   (e.g. an older one, for a before/after)
