@@ -46,6 +46,7 @@ pub mod reconnect;
 pub mod screen;
 pub mod speaking;
 pub mod state;
+pub mod subscription;
 mod transfers;
 
 #[cfg(test)]
@@ -170,6 +171,9 @@ pub enum Command {
         /// Indices of the chosen options.
         choices: Vec<u32>,
     },
+    // Section 11: what the window shows.
+    /// The window shows these people at these sizes: subscribe to it.
+    ShowLayout(subscription::ShownLayout),
 }
 
 /// Which slot a JPEG is decoded into.
@@ -315,6 +319,8 @@ pub struct ClientCore {
     thumbs: CameraAssembler,
     /// Section 11: the server's latest `video_layers_wanted`, if any.
     layers_wanted: Option<speaking::WantedLayers>,
+    /// Section 11: the `video_subscribe` that follows what the window shows.
+    subscriber: subscription::Subscriber,
     next_expire: Instant,
     jitter: JitterBuffer,
     playing: bool,
@@ -355,6 +361,7 @@ impl ClientCore {
             assembler: CameraAssembler::new(),
             thumbs: CameraAssembler::new(),
             layers_wanted: None,
+            subscriber: subscription::Subscriber::default(),
             next_expire: now + EXPIRE_EVERY,
             jitter: JitterBuffer::new(config.jitter_ms),
             playing: false,
@@ -439,6 +446,10 @@ impl ClientCore {
     /// When [`Input::Tick`] is next due.
     pub fn next_deadline(&self) -> Instant {
         let next = self.heartbeat.next_deadline().min(self.next_expire);
+        let next = self
+            .subscriber
+            .next_deadline()
+            .map_or(next, |s| next.min(s));
         self.video_recovery_deadline().map_or(next, |r| next.min(r))
     }
 
@@ -461,6 +472,12 @@ impl ClientCore {
         if on != self.video_recovery.is_some() {
             self.video_recovery = on.then(Default::default);
         }
+    }
+
+    /// Section 11: send `video_subscribe` as the window's layout changes
+    /// (only to a server that named `"layers"`), or not.
+    pub fn set_subscriptions(&mut self, on: bool) {
+        self.subscriber.set_enabled(on);
     }
 
     /// Section 11: which of our camera's layers to encode now: what the
@@ -536,6 +553,9 @@ impl ClientCore {
             self.next_expire = now + EXPIRE_EVERY;
         }
         self.ask_for_lost_video(now);
+        if let Some(subscribe) = self.subscriber.due(now) {
+            self.out.send(subscribe);
+        }
         let due = self.heartbeat.tick(now);
         if due.ping {
             self.out.send(ClientMessage::Ping);
@@ -739,6 +759,16 @@ impl ClientCore {
                 self.transfers.cancel(state, out, &transfer_id);
             }
             Command::Vote { poll_id, choices } => self.vote(poll_id, choices),
+            Command::ShowLayout(layout) => {
+                self.subscriber.set_layout(&layout, now);
+                // Due at once (someone appeared) goes now, the rest on a
+                // tick; nothing into a connection being resumed.
+                if self.reconnect.is_none() {
+                    if let Some(subscribe) = self.subscriber.due(now) {
+                        self.out.send(subscribe);
+                    }
+                }
+            }
         }
     }
 
@@ -804,6 +834,7 @@ impl ClientCore {
         if self.state.me().is_some_and(|me| me.hand_raised) {
             self.out.send(ClientMessage::RaiseHand { state: true });
         }
+        self.subscriber.resend(now);
         if was_presenting && reply.presenter.as_deref() != Some(&self.config.client_id) {
             // The server saw us leave, which ended the share: say so.
             self.out.items.push_back(Output::StopScreenSender);

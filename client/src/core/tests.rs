@@ -1327,3 +1327,62 @@ fn thumbnail_frames_wait_in_their_own_decode_slot() {
     let stats = h.core.stats();
     assert_eq!((stats.thumb_layer.frames, stats.full_layer.frames), (1, 1));
 }
+
+// Section 11: the window's layout becomes `video_subscribe`.
+
+fn subscriptions(h: &Harness) -> Vec<&ClientMessage> {
+    h.sent
+        .iter()
+        .filter(|m| matches!(m, ClientMessage::VideoSubscribe { .. }))
+        .collect()
+}
+
+fn shown(tiles: &[(&str, u32)], hidden: &[&str]) -> subscription::ShownLayout {
+    subscription::ShownLayout {
+        shown: tiles
+            .iter()
+            .map(|(id, w)| subscription::ShownTile {
+                client_id: id.to_string(),
+                width: *w,
+                height: w * 3 / 4,
+            })
+            .collect(),
+        hidden: hidden.iter().map(|id| id.to_string()).collect(),
+    }
+}
+
+#[test]
+fn a_layout_is_not_sent_to_a_server_without_layers() {
+    let mut h = Harness::new();
+    h.command(Command::ShowLayout(shown(&[("c2", 145)], &[])));
+    h.advance(Duration::from_secs(1));
+    assert!(subscriptions(&h).is_empty());
+}
+
+#[test]
+fn a_layout_is_subscribed_at_once_and_its_changes_on_a_tick() {
+    let mut h = Harness::new();
+    h.core.set_subscriptions(true);
+    h.command(Command::ShowLayout(shown(&[("c2", 145)], &["c3"])));
+    let first = subscriptions(&h);
+    assert_eq!(first.len(), 1, "the first layout goes at once");
+    let ClientMessage::VideoSubscribe { default_layer, .. } = first[0] else {
+        unreachable!()
+    };
+    assert!(matches!(
+        default_layer,
+        lanmeet_common::message::LayerChoice::Thumb | lanmeet_common::message::LayerChoice::None
+    ));
+    // c2 on the stage: sent by the timer after the debounce.
+    h.command(Command::ShowLayout(shown(&[("c2", 800)], &["c3"])));
+    assert_eq!(subscriptions(&h).len(), 1);
+    assert!(h.core.next_deadline() <= h.now + subscription::DEBOUNCE);
+    h.advance(subscription::DEBOUNCE);
+    assert_eq!(subscriptions(&h).len(), 2);
+    let ClientMessage::VideoSubscribe { overrides, .. } = subscriptions(&h)[1] else {
+        unreachable!()
+    };
+    assert!(overrides
+        .values()
+        .any(|l| *l == lanmeet_common::message::LayerChoice::Full));
+}

@@ -32,13 +32,14 @@ use fltk::app::{self, Receiver, Sender};
 use fltk::enums::{Event as UiEvent, Key};
 use fltk::prelude::*;
 use fltk::window::Window;
+use lanmeet_client::core::subscription::{ShownLayout, ShownTile};
 use lanmeet_client::devices::PushToTalk;
 use lanmeet_client::{MediaPath, MeetingState, Session};
 use lanmeet_common::ClientMessage;
 
 use super::capture::{self, AudioLevel, DeviceCatalog, SelfViewSlot};
 use super::dialogs::{self, Prompt};
-use super::grid::{frame_identity, StageImage, StageView, TileView};
+use super::grid::{frame_identity, StageImage, StageView, TileView, GAP};
 use super::join::{JoinForm, JoinRequest, LastJoin};
 use super::layout::{self};
 use super::message::Message;
@@ -80,7 +81,7 @@ impl MainWindow {
         let mut window = Window::default().with_size(w, h).with_label("lanmeet");
         window.set_color(theme::STAGE);
         let stage_h = h - TOOLBAR_H - STATUS_H;
-        let stage = StageView::new(0, 0, w - SIDEBAR_W, stage_h);
+        let stage = StageView::new(0, 0, w - SIDEBAR_W, stage_h, sender);
         let sidebar = Sidebar::new(w - SIDEBAR_W, 0, SIDEBAR_W, stage_h, sender);
         let toolbar = Toolbar::new(0, stage_h, w, sender);
         let status = StatusBar::new(0, stage_h + TOOLBAR_H, w, sender);
@@ -246,6 +247,14 @@ pub struct App {
     saving_attendance: bool,
     /// Whether the discovery thread should probe (the join window is up).
     discovering: Arc<AtomicBool>,
+    // Section 11-12: the stage's views.
+    /// Speaker view (the last speaker large, the others in a strip)
+    /// instead of the grid.
+    speaker_view: bool,
+    /// The last other person the server said was speaking.
+    last_speaker: Option<String>,
+    /// The person we pinned to the stage.
+    pinned: Option<String>,
 }
 
 impl App {
@@ -320,7 +329,11 @@ impl App {
             poll_card: super::poll::PollCard::new(sender),
             saving_attendance: false,
             discovering: Arc::new(AtomicBool::new(true)),
+            speaker_view: false,
+            last_speaker: None,
+            pinned: None,
         };
+        gui.speaker_view = gui.options.speaker_view;
         let sender = gui.sender;
         gui.join.window.set_callback(move |w| {
             if app::event() == UiEvent::Close {
@@ -528,6 +541,22 @@ impl App {
             | Message::Spotlight(_)
             | Message::Discovered(_)
             | Message::DiscoveryPicked) => self.classroom_message(m),
+            Message::ToggleView => {
+                self.speaker_view = !self.speaker_view;
+                self.refresh_bars();
+                self.refresh_stage();
+            }
+            Message::TogglePin(id) => {
+                let pin = self.pinned.as_deref() != Some(id.as_str());
+                if pin {
+                    self.notice(&format!(
+                        "{} is pinned to your stage (only you see this). Double-click to unpin.",
+                        self.name_of(&id)
+                    ));
+                }
+                self.pinned = pin.then_some(id);
+                self.refresh_stage();
+            }
         }
     }
 
@@ -642,6 +671,7 @@ impl App {
             sharing: self.am_presenting() || self.share_pending,
             hand_up: me.as_ref().is_some_and(|p| p.hand_raised),
             sidebar_shown: self.sidebar_shown,
+            speaker_view: self.speaker_view,
             poll_button: self.state.am_host()
                 || self.state.poll.is_some()
                 || self.state.poll_results.is_some(),
@@ -720,10 +750,75 @@ impl App {
             .as_ref()
             .map(|id| (self.name_of(id), *id == self.state.my_id));
 
+        // Speaker view: the last other person the server said spoke.
+        if let Some(id) = self
+            .state
+            .speaking
+            .iter()
+            .find(|id| **id != self.state.my_id)
+        {
+            self.last_speaker = Some(id.clone());
+        }
+        let present = |id: &Option<String>| {
+            id.as_ref()
+                .filter(|id| tiles.iter().any(|t| t.client_id == **id))
+                .cloned()
+        };
+        if present(&self.pinned).is_none() {
+            self.pinned = None;
+        }
+        let speaker = self.speaker_view.then(|| {
+            present(&self.last_speaker)
+                .or_else(|| tiles.iter().find(|t| !t.is_me).map(|t| t.client_id.clone()))
+                .or_else(|| tiles.first().map(|t| t.client_id.clone()))
+        });
+
         let mut model = self.main.stage.model.borrow_mut();
-        let mut changed = model.presenter != presenter;
+        let mut changed = model.presenter != presenter
+            || model.pinned != self.pinned
+            || model.speaker != speaker.clone().flatten()
+            || model.spotlight != self.state.spotlight;
+        model.presenter = presenter.clone();
+        model.spotlight = self.state.spotlight.clone();
+        model.pinned = self.pinned.clone();
+        model.speaker = speaker.flatten();
+        let old_tiles = std::mem::replace(&mut model.tiles, tiles.clone());
+        // What is shown, at what size: subscribe to it and have it decoded
+        // at that size (section 11).
+        let stage = &self.main.stage.widget;
+        let area = layout::Rect::new(stage.x(), stage.y(), stage.w(), stage.h()).inset(GAP);
+        let plan = model.plan(area);
+        let mut shown = ShownLayout::default();
+        let placed = plan
+            .star
+            .iter()
+            .map(|(i, r, _)| (*i, *r))
+            .chain(plan.tiles.iter().copied());
+        for (i, rect) in placed {
+            if !tiles[i].is_me {
+                shown.shown.push(ShownTile {
+                    client_id: tiles[i].client_id.clone(),
+                    width: rect.w.max(1) as u32,
+                    height: rect.h.max(1) as u32,
+                });
+            }
+        }
+        for &i in &plan.hidden {
+            if !tiles[i].is_me {
+                shown.hidden.push(tiles[i].client_id.clone());
+            }
+        }
+        let is_shown = |id: &str| {
+            tiles.iter().any(|t| t.is_me && t.client_id == id)
+                || shown.shown.iter().any(|t| t.client_id == id)
+        };
+        // The picture of someone no longer shown would come back stale.
+        model.images.retain(|id, _| is_shown(id));
+        // Tiles whose picture alone changed: only they are drawn again,
+        // unless something else changed too.
+        let mut new_pictures = Vec::new();
         for tile in &tiles {
-            if !tile.video {
+            if !tile.video || !is_shown(&tile.client_id) {
                 continue;
             }
             let cached = model.images.get(&tile.client_id).map(|i| i.source);
@@ -733,7 +828,7 @@ impl App {
                     if cached != Some(source) {
                         if let Some(si) = StageImage::from_rgb(source, &img) {
                             model.images.insert(tile.client_id.clone(), si);
-                            changed = true;
+                            new_pictures.push(tile.client_id.clone());
                         }
                     }
                 }
@@ -745,14 +840,12 @@ impl App {
                     self.frame_seen.insert(tile.client_id.clone(), now);
                     if let Some(si) = StageImage::from_rgb(source, &frame.image) {
                         model.images.insert(tile.client_id.clone(), si);
-                        changed = true;
+                        new_pictures.push(tile.client_id.clone());
                     }
                 }
             }
         }
-        model
-            .images
-            .retain(|id, _| tiles.iter().any(|t| t.client_id == *id));
+        session.show_layout(shown);
         // A camera that is on but sent nothing new for a while (lost
         // datagrams, a blocked media path): say so over its last picture.
         for tile in tiles.iter_mut().filter(|t| !t.is_me && t.video) {
@@ -762,7 +855,8 @@ impl App {
                     .get(&tile.client_id)
                     .is_some_and(|seen| now.duration_since(*seen) > VIDEO_STALL);
         }
-        changed |= model.tiles != tiles;
+        changed |= old_tiles != tiles;
+        model.tiles = tiles;
         if presenter.as_ref().is_some_and(|(_, me)| *me) {
             if let Some(img) = self.share_preview.latest() {
                 let source = frame_identity(&img);
@@ -783,13 +877,15 @@ impl App {
                 }
             }
         }
-        changed |= model.spotlight != self.state.spotlight;
-        model.spotlight = self.state.spotlight.clone();
-        model.tiles = tiles;
-        model.presenter = presenter;
+        let only_pictures = !changed && !new_pictures.is_empty();
+        if only_pictures {
+            model.new_pictures.append(&mut new_pictures);
+        }
         drop(model);
         if changed {
             self.main.stage.redraw();
+        } else if only_pictures {
+            self.main.stage.redraw_pictures();
         }
     }
 }

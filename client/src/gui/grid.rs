@@ -11,7 +11,12 @@
 //!
 //! One widget draws the whole stage from a [`StageModel`]: no widget is
 //! created or destroyed when people come and go, the layout functions are
-//! simply called again with the new count.
+//! simply called again with the new count. Who gets the large place
+//! (a shared screen, the host's spotlight, our pin, the speaker of
+//! speaker view) is decided by `layout::plan_stage`; the app asks the
+//! same function what is shown, at what size, to subscribe to it and to
+//! have each picture decoded at its tile's size, so drawing a picture is
+//! a copy to the screen. A double-click on a tile pins or unpins it.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -26,7 +31,8 @@ use fltk::prelude::*;
 use fltk::window::Window;
 use lanmeet_client::RgbImage;
 
-use super::layout::{self, Rect};
+use super::layout::{self, Focus, Rect, StageChoice, StagePlan};
+use super::message::Message;
 use super::screen_view::{self, ScreenViewState, ViewAction};
 use super::theme;
 
@@ -138,6 +144,30 @@ pub struct StageModel {
     pub spotlight: Option<String>,
     /// How the shared screen is shown: fitted, 1:1, full screen.
     pub screen_view: ScreenViewState,
+    /// The person we pinned to the stage (a local choice).
+    pub pinned: Option<String>,
+    /// Speaker view: who is large (the last to speak); `None` in grid
+    /// view.
+    pub speaker: Option<String>,
+    /// The plan of the last drawing, to find the tile under a click.
+    pub last_plan: StagePlan,
+    /// People whose picture changed since the last drawing, when nothing
+    /// else did: only their tiles are drawn again.
+    pub new_pictures: Vec<String>,
+}
+
+impl StageModel {
+    /// Where everything goes in `area` (the stage less its margin).
+    pub fn plan(&self, area: Rect) -> StagePlan {
+        let ids: Vec<&str> = self.tiles.iter().map(|t| t.client_id.as_str()).collect();
+        let choice = StageChoice {
+            presenting: self.presenter.is_some(),
+            spotlight: self.spotlight.as_deref(),
+            pinned: self.pinned.as_deref(),
+            speaker: self.speaker.as_deref(),
+        };
+        layout::plan_stage(area, &ids, choice, GAP)
+    }
 }
 
 /// The stage widget.
@@ -151,26 +181,43 @@ pub struct StageView {
     full_screen: Rc<RefCell<Option<Window>>>,
 }
 
-/// Space between tiles.
-const GAP: i32 = 8;
+/// Space between tiles (and around them).
+pub const GAP: i32 = 8;
 
 impl StageView {
-    /// A stage at this place.
-    pub fn new(x: i32, y: i32, w: i32, h: i32) -> StageView {
+    /// A stage at this place; a double-click on a tile sends
+    /// [`Message::TogglePin`].
+    pub fn new(x: i32, y: i32, w: i32, h: i32, sender: fltk::app::Sender<Message>) -> StageView {
         let mut widget = Frame::new(x, y, w, h, None);
         let model = Rc::new(RefCell::new(StageModel::default()));
         let m = model.clone();
         widget.draw(move |f| {
             let area = Rect::new(f.x(), f.y(), f.w(), f.h());
+            let mut model = m.borrow_mut();
+            // Only new pictures (see `redraw_pictures`): their tiles alone.
+            if f.damage_type() == fltk::enums::Damage::User1 {
+                let ids = std::mem::take(&mut model.new_pictures);
+                draw_pictures(&mut model, &ids);
+                return;
+            }
+            model.new_pictures.clear();
             draw::push_clip(area.x, area.y, area.w, area.h);
             draw::draw_rect_fill(area.x, area.y, area.w, area.h, theme::STAGE);
-            draw_stage(&mut m.borrow_mut(), area.inset(GAP));
+            draw_stage(&mut model, area.inset(GAP));
             draw::pop_clip();
         });
         let full_screen = Rc::new(RefCell::new(None));
         let (m, full) = (model.clone(), full_screen.clone());
         widget.handle(move |f, ev| {
             let mut model = m.borrow_mut();
+            if ev == fltk::enums::Event::Push && fltk::app::event_clicks() {
+                let (x, y) = fltk::app::event_coords();
+                let hit = layout::tile_at(&model.last_plan, x, y);
+                if let Some(tile) = hit.and_then(|i| model.tiles.get(i)) {
+                    sender.send(Message::TogglePin(tile.client_id.clone()));
+                    return true;
+                }
+            }
             if model.presenter.is_none() {
                 return false;
             }
@@ -189,6 +236,22 @@ impl StageView {
             model,
             full_screen,
         }
+    }
+
+    /// Asks for a repaint of the tiles in `model.new_pictures` only: with
+    /// a class of 30, most ticks bring a few new pictures and nothing else,
+    /// and drawing 30 tiles with their names for them costs the UI thread
+    /// more than the pictures do. A notice over the stage, or anything but
+    /// pictures changing, takes [`StageView::redraw`].
+    pub fn redraw_pictures(&mut self) {
+        let model = self.model.borrow();
+        if model.notice.is_some() || model.reconnecting || model.presenter.is_some() {
+            drop(model);
+            self.redraw();
+            return;
+        }
+        drop(model);
+        self.widget.set_damage_type(fltk::enums::Damage::User1);
     }
 
     /// Asks for a repaint (and closes the full-screen view when nobody
@@ -262,6 +325,7 @@ fn toggle_full_screen(
 }
 
 fn draw_stage(model: &mut StageModel, area: Rect) {
+    let plan = model.plan(area);
     let StageModel {
         tiles,
         presenter,
@@ -269,58 +333,59 @@ fn draw_stage(model: &mut StageModel, area: Rect) {
         screen,
         notice,
         reconnecting,
-        spotlight,
         screen_view,
+        ..
     } = model;
-    // The spotlighted person large, everyone else in the strip (a
-    // screen share takes the stage first).
-    let spotlit = spotlight
-        .as_deref()
-        .and_then(|id| tiles.iter().position(|t| t.client_id == id));
-    match presenter {
-        None if spotlit.is_some() => {
-            let at = spotlit.unwrap_or_default();
-            let others: Vec<&TileView> = tiles
-                .iter()
-                .filter(|t| t.client_id != tiles[at].client_id)
-                .collect();
-            let share = layout::share_layout(area, others.len(), GAP);
-            let star = &tiles[at];
-            draw_tile(star, share.screen, images.get_mut(&star.client_id), false);
-            draw_spotlight_label(share.screen);
-            let shown = share.strip.len();
-            for (i, (tile, rect)) in others.into_iter().zip(share.strip).enumerate() {
-                if i + 1 == shown && share.hidden > 0 {
-                    draw_more(rect, share.hidden + 1);
-                } else {
-                    draw_tile(tile, rect, images.get_mut(&tile.client_id), true);
-                }
-            }
+    if let (Some(rect), Some((name, is_me))) = (plan.screen, presenter.as_ref()) {
+        draw_screen(rect, name, *is_me, screen.as_mut(), screen_view);
+    }
+    if let Some((i, rect, focus)) = plan.star {
+        let star = &tiles[i];
+        draw_tile(star, rect, images.get_mut(&star.client_id), false);
+        match focus {
+            Focus::Spotlight => draw_focus_label(rect, "Spotlight", theme::HAND),
+            Focus::Pinned => draw_focus_label(rect, "Pinned", theme::ACCENT),
+            Focus::Speaker => {}
         }
-        None => {
-            let rects = layout::grid_tiles(area, tiles.len(), GAP);
-            for (tile, rect) in tiles.iter().zip(rects) {
-                draw_tile(tile, rect, images.get_mut(&tile.client_id), false);
-            }
-        }
-        Some((name, is_me)) => {
-            let share = layout::share_layout(area, tiles.len(), GAP);
-            draw_screen(share.screen, name, *is_me, screen.as_mut(), screen_view);
-            let shown = share.strip.len();
-            for (i, (tile, rect)) in tiles.iter().zip(share.strip).enumerate() {
-                if i + 1 == shown && share.hidden > 0 {
-                    draw_more(rect, share.hidden + 1);
-                } else {
-                    draw_tile(tile, rect, images.get_mut(&tile.client_id), true);
-                }
-            }
-        }
+    }
+    for &(i, rect) in &plan.tiles {
+        let tile = &tiles[i];
+        draw_tile(tile, rect, images.get_mut(&tile.client_id), plan.strip);
+    }
+    if let Some((rect, count)) = plan.more {
+        draw_more(rect, count);
     }
     if let Some(text) = notice {
         draw_notice(area, text);
     }
     if *reconnecting {
         draw_reconnecting(area);
+    }
+    model.last_plan = plan;
+}
+
+/// Draws again the tiles of `ids` where the last drawing put them.
+fn draw_pictures(model: &mut StageModel, ids: &[String]) {
+    let StageModel {
+        tiles,
+        images,
+        last_plan,
+        ..
+    } = model;
+    let star = last_plan.star.iter().map(|(i, r, f)| (*i, *r, Some(*f)));
+    let placed = last_plan.tiles.iter().map(|(i, r)| (*i, *r, None));
+    for (i, rect, focus) in star.chain(placed) {
+        let Some(tile) = tiles.get(i) else { continue };
+        if !ids.contains(&tile.client_id) {
+            continue;
+        }
+        let small = focus.is_none() && last_plan.strip;
+        draw_tile_picture(tile, rect, images.get_mut(&tile.client_id), small);
+        match focus {
+            Some(Focus::Spotlight) => draw_focus_label(rect, "Spotlight", theme::HAND),
+            Some(Focus::Pinned) => draw_focus_label(rect, "Pinned", theme::ACCENT),
+            _ => {}
+        }
     }
 }
 
@@ -403,13 +468,17 @@ fn draw_screen(
     draw::draw_text2(&label, r.x + 8, r.y + 8, tw, 28, Align::Center);
 }
 
-/// "Spotlight" at the top left of the spotlighted tile.
-fn draw_spotlight_label(r: Rect) {
-    let label = "Spotlight";
+/// Why the large tile is large ("Spotlight", "Pinned") at its top left.
+fn draw_focus_label(r: Rect, label: &str, color: fltk::enums::Color) {
     draw::set_font(Font::HelveticaBold, 14);
     let tw = draw::width(label) as i32 + 24;
-    draw::draw_rect_fill(r.x + 8, r.y + 8, tw, 28, theme::HAND);
-    draw::set_draw_color(fltk::enums::Color::Black);
+    draw::draw_rect_fill(r.x + 8, r.y + 8, tw, 28, color);
+    let text = if color == theme::HAND {
+        fltk::enums::Color::Black
+    } else {
+        fltk::enums::Color::White
+    };
+    draw::set_draw_color(text);
     draw::draw_text2(label, r.x + 8, r.y + 8, tw, 28, Align::Center);
 }
 
@@ -420,10 +489,49 @@ fn draw_more(r: Rect, count: usize) {
     draw::draw_text2(&format!("+{count}"), r.x, r.y, r.w, r.h, Align::Center);
 }
 
+/// Height of a tile's name band.
+fn band_height(small: bool) -> i32 {
+    if small {
+        20
+    } else {
+        28
+    }
+}
+
+/// Draws a tile whose picture alone changed: the picture above the name
+/// band (which stays as drawn, its text is the costly part) and the
+/// speaking outline; a tile with anything else over its picture is drawn
+/// whole.
+fn draw_tile_picture(tile: &TileView, r: Rect, image: Option<&mut StageImage>, small: bool) {
+    let plain = tile.video && tile.hand.is_none() && tile.reaction.is_none() && !tile.stalled;
+    let img = match image {
+        Some(img) if plain => img,
+        other => return draw_tile(tile, r, other, small),
+    };
+    let above_band = r.h - band_height(small);
+    draw::push_clip(r.x, r.y, r.w, above_band);
+    draw::draw_rect_fill(r.x, r.y, r.w, above_band, theme::TILE);
+    img.draw_in(r);
+    draw::pop_clip();
+    if tile.speaking {
+        draw::push_clip(r.x, r.y, r.w, r.h);
+        draw_outline(r);
+        draw::pop_clip();
+    }
+}
+
+/// The active-speaker border.
+fn draw_outline(r: Rect) {
+    draw::set_draw_color(theme::GOOD);
+    for i in 0..3 {
+        draw::draw_rect(r.x + i, r.y + i, r.w - 2 * i, r.h - 2 * i);
+    }
+}
+
 fn draw_tile(tile: &TileView, r: Rect, image: Option<&mut StageImage>, small: bool) {
     draw::push_clip(r.x, r.y, r.w, r.h);
     draw::draw_rect_fill(r.x, r.y, r.w, r.h, theme::TILE);
-    let band = if small { 20 } else { 28 };
+    let band = band_height(small);
     match image {
         Some(img) if tile.video => img.draw_in(r),
         _ => draw_placeholder(tile, Rect::new(r.x, r.y, r.w, r.h - band), small),
@@ -500,10 +608,7 @@ fn draw_tile(tile: &TileView, r: Rect, image: Option<&mut StageImage>, small: bo
         draw::draw_text2(text, x, y, w, 24, Align::Center);
     }
     if tile.speaking {
-        draw::set_draw_color(theme::GOOD);
-        for i in 0..3 {
-            draw::draw_rect(r.x + i, r.y + i, r.w - 2 * i, r.h - 2 * i);
-        }
+        draw_outline(r);
     }
     draw::pop_clip();
 }

@@ -160,6 +160,105 @@ pub fn share_layout(area: Rect, n: usize, gap: i32) -> ShareLayout {
     }
 }
 
+/// Why one person has the large place on the stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    /// The host put them on everyone's stage (section 17).
+    Spotlight,
+    /// We pinned them (a local choice).
+    Pinned,
+    /// Speaker view: they spoke last.
+    Speaker,
+}
+
+/// What decides the stage, besides the tiles.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StageChoice<'a> {
+    /// Someone presents a screen.
+    pub presenting: bool,
+    /// The host's spotlight.
+    pub spotlight: Option<&'a str>,
+    /// Our pin.
+    pub pinned: Option<&'a str>,
+    /// Speaker view is on, with this person large.
+    pub speaker: Option<&'a str>,
+}
+
+/// Where everything on the stage goes.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StagePlan {
+    /// The shared screen's place, while someone presents.
+    pub screen: Option<Rect>,
+    /// The person in the large place: their tile index, where, and why.
+    pub star: Option<(usize, Rect, Focus)>,
+    /// The other tiles shown: tile index and place.
+    pub tiles: Vec<(usize, Rect)>,
+    /// The tiles are a strip of small ones (not a grid).
+    pub strip: bool,
+    /// The "+N" slot at the end of a full strip, and N.
+    pub more: Option<(Rect, usize)>,
+    /// Tile indices with no place (behind the "+N").
+    pub hidden: Vec<usize>,
+}
+
+/// Lays out the stage for `ids` (the tiles in order). The large place
+/// goes, first that applies, to a shared screen, the host's spotlight,
+/// our pin, and the speaker of speaker view; without any of them the
+/// stage is a grid of everyone.
+pub fn plan_stage(area: Rect, ids: &[&str], choice: StageChoice<'_>, gap: i32) -> StagePlan {
+    let find = |id: Option<&str>| id.and_then(|id| ids.iter().position(|t| *t == id));
+    let star = if choice.presenting {
+        None
+    } else if let Some(i) = find(choice.spotlight) {
+        Some((i, Focus::Spotlight))
+    } else if let Some(i) = find(choice.pinned) {
+        Some((i, Focus::Pinned))
+    } else {
+        find(choice.speaker).map(|i| (i, Focus::Speaker))
+    };
+    if !choice.presenting && star.is_none() {
+        let rects = grid_tiles(area, ids.len(), gap);
+        return StagePlan {
+            tiles: rects.into_iter().enumerate().collect(),
+            ..StagePlan::default()
+        };
+    }
+    let others: Vec<usize> = (0..ids.len())
+        .filter(|&i| star.is_none_or(|(s, _)| s != i))
+        .collect();
+    let share = share_layout(area, others.len(), gap);
+    let mut plan = StagePlan {
+        strip: true,
+        ..StagePlan::default()
+    };
+    match star {
+        Some((i, focus)) => plan.star = Some((i, share.screen, focus)),
+        None => plan.screen = Some(share.screen),
+    }
+    let shown = share.strip.len();
+    for (n, (i, rect)) in others.iter().zip(share.strip).enumerate() {
+        if n + 1 == shown && share.hidden > 0 {
+            plan.more = Some((rect, share.hidden + 1));
+        } else {
+            plan.tiles.push((*i, rect));
+        }
+    }
+    let placed = plan.tiles.len();
+    plan.hidden = others[placed..].to_vec();
+    plan
+}
+
+/// The tile under the point (x, y), if any.
+pub fn tile_at(plan: &StagePlan, x: i32, y: i32) -> Option<usize> {
+    let inside = |r: &Rect| x >= r.x && x < r.x + r.w && y >= r.y && y < r.y + r.h;
+    plan.star
+        .iter()
+        .map(|(i, r, _)| (*i, *r))
+        .chain(plan.tiles.iter().copied())
+        .find(|(_, r)| inside(r))
+        .map(|(i, _)| i)
+}
+
 /// Where an image of `src_w` x `src_h` goes in `into`, keeping its shape
 /// and centred (letterboxed).
 pub fn fit_image(src_w: i32, src_h: i32, into: Rect) -> Rect {
@@ -429,6 +528,92 @@ pub fn percent(bytes: u64, size: u64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn ids(n: usize) -> Vec<String> {
+        (0..n).map(|i| format!("c{i}")).collect()
+    }
+
+    #[test]
+    fn the_stage_is_a_grid_until_something_takes_the_large_place() {
+        let area = Rect::new(0, 0, 922, 690);
+        let ids = ids(30);
+        let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let plan = plan_stage(area, &refs, StageChoice::default(), 8);
+        assert_eq!(plan.tiles.len(), 30);
+        assert!(plan.star.is_none() && plan.screen.is_none() && plan.hidden.is_empty());
+        // A class of 30 in a grid: every tile far below 320 pixels.
+        assert!(
+            plan.tiles.iter().all(|(_, r)| r.w < 200),
+            "{:?}",
+            plan.tiles[0]
+        );
+    }
+
+    #[test]
+    fn screen_then_spotlight_then_pin_then_speaker() {
+        let area = Rect::new(0, 0, 922, 690);
+        let ids = ids(12);
+        let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let all = StageChoice {
+            presenting: true,
+            spotlight: Some("c3"),
+            pinned: Some("c4"),
+            speaker: Some("c5"),
+        };
+        let plan = plan_stage(area, &refs, all, 8);
+        assert!(plan.screen.is_some() && plan.star.is_none());
+        let plan = plan_stage(
+            area,
+            &refs,
+            StageChoice {
+                presenting: false,
+                ..all
+            },
+            8,
+        );
+        assert_eq!(
+            plan.star.map(|(i, _, f)| (i, f)),
+            Some((3, Focus::Spotlight))
+        );
+        let no_spot = StageChoice {
+            presenting: false,
+            spotlight: None,
+            ..all
+        };
+        let plan = plan_stage(area, &refs, no_spot, 8);
+        assert_eq!(plan.star.map(|(i, _, f)| (i, f)), Some((4, Focus::Pinned)));
+        let speaker = StageChoice {
+            pinned: Some("gone"),
+            ..no_spot
+        };
+        let plan = plan_stage(area, &refs, speaker, 8);
+        let (i, stage, focus) = plan.star.unwrap();
+        assert_eq!((i, focus), (5, Focus::Speaker));
+        assert!(stage.w >= 320);
+        // The others in the strip, small; nobody twice.
+        assert!(plan.strip && plan.tiles.iter().all(|(t, r)| *t != 5 && r.w < 320));
+    }
+
+    #[test]
+    fn a_full_strip_ends_in_more_and_hides_the_rest() {
+        let area = Rect::new(0, 0, 922, 690);
+        let ids = ids(30);
+        let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let choice = StageChoice {
+            speaker: Some("c7"),
+            ..StageChoice::default()
+        };
+        let plan = plan_stage(area, &refs, choice, 8);
+        let (rect, n) = plan.more.unwrap();
+        assert_eq!(n, plan.hidden.len());
+        assert_eq!(plan.tiles.len() + plan.hidden.len() + 1, 30);
+        assert!(!plan.hidden.contains(&7));
+        assert_eq!(tile_at(&plan, rect.x + 1, rect.y + 1), None);
+        let (i, r) = plan.tiles[2];
+        assert_eq!(tile_at(&plan, r.x + 5, r.y + 5), Some(i));
+        let (_, stage, _) = plan.star.unwrap();
+        assert_eq!(tile_at(&plan, stage.x + 5, stage.y + 5), Some(7));
+    }
 
     fn person(id: &str, name: &str) -> Participant {
         Participant {

@@ -137,4 +137,11 @@ pub enum Message {
     Discovered(Vec<lanmeet_client::discovery::Found>),
     /// Join window: a line of the discovery list was double-clicked.
     DiscoveryPicked,
+
+    // Sections 11-12: the stage's views
+    /// Toolbar: speaker view or grid view.
+    ToggleView,
+    /// A tile was double-clicked, or the person menu's "Pin": pin this
+    /// person to our stage, or unpin them.
+    TogglePin(String),
 }

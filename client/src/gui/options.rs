@@ -35,6 +35,9 @@ pub struct Options {
     /// `LANMEET_TITLE=text`: the create form's title, with "List this
     /// meeting on the network" ticked.
     pub title: Option<String>,
+    /// `LANMEET_VIEW=speaker|grid`: start in speaker view (or the grid,
+    /// the default).
+    pub speaker_view: bool,
 }
 
 /// Parses `question|option|option...` (at least two options).
@@ -110,6 +113,11 @@ impl Options {
                 })
                 .transpose()?,
             title: var("LANMEET_TITLE"),
+            speaker_view: match var("LANMEET_VIEW").as_deref() {
+                None | Some("grid") => false,
+                Some("speaker") => true,
+                Some(other) => return Err(format!("LANMEET_VIEW: speaker or grid, not {other:?}")),
+            },
         })
     }
 }

@@ -56,6 +56,8 @@ pub struct ToolbarState {
     pub talk_key: Option<String>,
     /// Section 15: show the Poll button (host, or a poll to look at).
     pub poll_button: bool,
+    /// The stage is in speaker view (not the grid).
+    pub speaker_view: bool,
 }
 
 /// Height of the toolbar.
@@ -71,6 +73,7 @@ pub struct Toolbar {
     hand: Button,
     sidebar: Button,
     poll: Button,
+    view: Button,
 }
 
 fn bar_button(x: i32, y: i32, w: i32, label: &str) -> Button {
@@ -126,6 +129,11 @@ impl Toolbar {
         settings.emit(sender, Message::OpenSettings);
         let mut sidebar = bar_button(next(112), by, 112, "Hide panel");
         sidebar.emit(sender, Message::ToggleSidebar);
+        let mut view = bar_button(next(116), by, 116, "Speaker view");
+        view.set_tooltip(
+            "Show the last speaker large and the others in a strip, or everyone in a grid",
+        );
+        view.emit(sender, Message::ToggleView);
         // Section 15: the host starts polls; everyone reopens the card.
         let mut poll = bar_button(next(72), by, 72, "Poll");
         poll.emit(sender, Message::OpenPoll);
@@ -145,6 +153,7 @@ impl Toolbar {
             hand,
             sidebar,
             poll,
+            view,
         }
     }
 
@@ -238,6 +247,12 @@ impl Toolbar {
             "Show panel"
         });
         self.sidebar.redraw();
+        self.view.set_label(if state.speaker_view {
+            "Grid view"
+        } else {
+            "Speaker view"
+        });
+        self.view.redraw();
         if state.poll_button {
             self.poll.show();
         } else {

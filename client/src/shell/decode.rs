@@ -13,6 +13,17 @@
 //! UI that falls behind skips frames, it never shows old ones. Decoding
 //! runs on its own thread so a burst of frames never delays the UDP
 //! reader (and with it the audio).
+//!
+//! Once a window says what it shows ([`DecodeQueue::set_shown`], from
+//! `Session::show_layout`), a camera picture is decoded only for a person
+//! with a tile, and at the tile's size: the JPEG decoder itself scales
+//! down by 1/2, 1/4 or 1/8 (a 640x480 frame for a 145x109 tile is decoded
+//! at 160x120, a sixteenth of the work; it may go down to 4/5 of the
+//! tile's width, so a 240-pixel thumbnail for that tile is decoded at 120),
+//! and what is left to shrink or grow is done here too, so the window only
+//! copies pixels to the screen.
+//! Without a layout (the headless client, tests) every picture is decoded
+//! whole.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,6 +33,7 @@ use std::time::Duration;
 
 use super::stop::{lock, StopSignal};
 use crate::core::{DecodeJob, Event, FrameKey};
+use crate::media::image::{decode_jpeg_scaled, resize, RgbImage};
 use crate::media::video::{decode_frame, VideoFrame};
 
 /// JPEGs waiting to be decoded, at most one per key (the newest).
@@ -31,6 +43,11 @@ pub(crate) struct DecodeQueue {
     ready: Condvar,
     /// Frames replaced before they were decoded.
     pub(crate) skipped: AtomicU64,
+    /// The size each person's tile is shown at; `None` until a window
+    /// says (then every picture is decoded whole).
+    shown: Mutex<Option<HashMap<String, (u32, u32)>>>,
+    /// Camera frames not decoded because nobody shows them.
+    pub(crate) not_shown: AtomicU64,
 }
 
 impl DecodeQueue {
@@ -60,6 +77,21 @@ impl DecodeQueue {
             };
         }
         pending.drain().map(|(k, (s, j))| (k, s, j)).collect()
+    }
+
+    /// From now on decode camera pictures only of these people, to fit
+    /// these sizes (width, height in pixels).
+    pub(crate) fn set_shown(&self, sizes: HashMap<String, (u32, u32)>) {
+        *lock(&self.shown) = Some(sizes);
+    }
+
+    /// The size to decode `id`'s camera at: `Some(None)` whole (no window
+    /// said), `Some(Some(size))` to fit a tile, `None` not at all.
+    fn size_for(&self, id: &str) -> Option<Option<(u32, u32)>> {
+        match &*lock(&self.shown) {
+            None => Some(None),
+            Some(sizes) => sizes.get(id).map(|&size| Some(size)),
+        }
     }
 
     /// Wakes the decoder (used when stopping).
@@ -97,7 +129,19 @@ pub(crate) fn run_decoder(
 ) {
     while !stop.is_stopped() {
         for (key, seq, jpeg) in queue.take(Duration::from_millis(200)) {
-            let Some(image) = decode_frame(&jpeg) else {
+            let size = match &key {
+                FrameKey::Camera(id) | FrameKey::Thumb(id) => queue.size_for(id),
+                FrameKey::Screen(_) => Some(None),
+            };
+            let image = match size {
+                None => {
+                    queue.not_shown.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+                Some(None) => decode_frame(&jpeg),
+                Some(Some((w, h))) => decode_to_fit(&jpeg, w, h),
+            };
+            let Some(image) = image else {
                 continue;
             };
             decoded.fetch_add(1, Ordering::Relaxed);
@@ -140,6 +184,54 @@ pub(crate) fn run_decoder(
     }
 }
 
+/// The largest `src_w` x `src_h` shape that fits in `width` x `height`
+/// (the window's `fit_image` does the same sum, so a picture decoded to
+/// this size is drawn 1:1).
+pub(crate) fn fit_size(src_w: u32, src_h: u32, width: u32, height: u32) -> (u32, u32) {
+    if src_w == 0 || src_h == 0 || width == 0 || height == 0 {
+        return (0, 0);
+    }
+    let (sw, sh, w, h) = (
+        u64::from(src_w),
+        u64::from(src_h),
+        u64::from(width),
+        u64::from(height),
+    );
+    if w * sh <= h * sw {
+        (width, (w * sh / sw) as u32)
+    } else {
+        ((h * sw / sh) as u32, height)
+    }
+}
+
+/// Decodes a JPEG to the largest size of its shape that fits `width` x
+/// `height`: scaled down by the decoder as far as it stays at least 4/5 of
+/// that, then resized to the exact size. `None` for a broken JPEG (a panic
+/// of the decoder included).
+pub(crate) fn decode_to_fit(jpeg: &[u8], width: u32, height: u32) -> Option<RgbImage> {
+    std::panic::catch_unwind(|| {
+        let mut header = jpeg_decoder::Decoder::new(jpeg);
+        header.read_info().ok()?;
+        let info = header.info()?;
+        let (w, h) = fit_size(u32::from(info.width), u32::from(info.height), width, height);
+        if w == 0 || h == 0 {
+            return None;
+        }
+        // Down to 4/5 of the width: a 240-pixel thumbnail for a 145-pixel
+        // tile is decoded at 120 and grown by a fifth, not decoded whole
+        // and shrunk (a quarter of the work, and small enough for the
+        // decoder to stay on this thread instead of waking its pool).
+        let decoded = decode_jpeg_scaled(jpeg, (w * 4 / 5).max(1)).ok()?;
+        Some(if (decoded.width, decoded.height) == (w, h) {
+            decoded
+        } else {
+            resize(&decoded, w, h)
+        })
+    })
+    .ok()
+    .flatten()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,5 +255,85 @@ mod tests {
         assert_eq!(got.len(), 2);
         assert_eq!(got[0].1, 2);
         assert_eq!(q.skipped.load(Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn pictures_are_decoded_at_the_size_they_are_shown() {
+        use crate::media::image::encode_jpeg;
+        use crate::media::video::TestPattern;
+        use crate::media::VideoSource;
+        let frame = TestPattern::new(640, 480).next_frame().unwrap();
+        let jpeg = encode_jpeg(&frame, 70).unwrap();
+        // A 145x109 tile: the decoder's 1/4 (160x120), then 145x108; a
+        // 100x75 one: 1/8 (80x60, at least 4/5 of 100), then 100x75.
+        let small = decode_to_fit(&jpeg, 145, 109).unwrap();
+        assert_eq!((small.width, small.height), (145, 108));
+        let tiny = decode_to_fit(&jpeg, 100, 75).unwrap();
+        assert_eq!((tiny.width, tiny.height), (100, 75));
+        // Letterboxed in a wide box, grown for a large stage.
+        let wide = decode_to_fit(&jpeg, 400, 150).unwrap();
+        assert_eq!((wide.width, wide.height), (200, 150));
+        let stage = decode_to_fit(&jpeg, 960, 720).unwrap();
+        assert_eq!((stage.width, stage.height), (960, 720));
+        // The colours survive the scaled decode: the picture's mean is
+        // close to the full decode's.
+        let whole = decode_frame(&jpeg).unwrap();
+        let mean = |i: &RgbImage| {
+            i.pixels.iter().map(|&p| u64::from(p)).sum::<u64>() / i.pixels.len() as u64
+        };
+        assert!(
+            mean(&whole).abs_diff(mean(&small)) < 12,
+            "{} vs {}",
+            mean(&whole),
+            mean(&small)
+        );
+        assert!(decode_to_fit(b"not a jpeg", 100, 100).is_none());
+        assert!(decode_to_fit(&jpeg, 0, 100).is_none());
+    }
+
+    #[test]
+    fn people_not_shown_are_not_decoded() {
+        let q = DecodeQueue::default();
+        assert_eq!(q.size_for("c1"), Some(None), "no window: everything whole");
+        q.set_shown([("c1".to_string(), (145, 109))].into_iter().collect());
+        assert_eq!(q.size_for("c1"), Some(Some((145, 109))));
+        assert_eq!(q.size_for("c2"), None);
+    }
+
+    #[test]
+    fn the_decoder_thread_skips_the_hidden_and_shrinks_the_shown() {
+        use crate::media::image::encode_jpeg;
+        use crate::media::video::TestPattern;
+        use crate::media::VideoSource;
+        let jpeg = encode_jpeg(&TestPattern::new(640, 480).next_frame().unwrap(), 70).unwrap();
+        let queue = Arc::new(DecodeQueue::default());
+        queue.set_shown([("c1".to_string(), (160, 120))].into_iter().collect());
+        let slots = Arc::new(FrameSlots::default());
+        let stop = StopSignal::new();
+        let (events, events_rx) = std::sync::mpsc::channel();
+        let decoded = Arc::new(AtomicU64::new(0));
+        let (q, s, st, d) = (queue.clone(), slots.clone(), stop.clone(), decoded.clone());
+        let thread = std::thread::spawn(move || run_decoder(q, s, st, events, d));
+        for id in ["c1", "c2"] {
+            queue.submit(DecodeJob {
+                key: FrameKey::Camera(id.into()),
+                frame_seq: 1,
+                jpeg: jpeg.clone(),
+            });
+        }
+        let event = events_rx.recv_timeout(Duration::from_secs(5)).unwrap();
+        assert!(
+            matches!(event, Event::VideoFrame { ref client_id, width: 160, height: 120, .. } if client_id == "c1"),
+            "{event:?}"
+        );
+        while queue.not_shown.load(Ordering::Relaxed) == 0 {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        stop.stop();
+        queue.wake();
+        thread.join().unwrap();
+        assert_eq!(decoded.load(Ordering::Relaxed), 1);
+        assert!(lock(&slots.camera).get("c2").is_none());
+        assert_eq!(lock(&slots.camera)["c1"].image.width, 160);
     }
 }

@@ -215,6 +215,7 @@ impl Session {
             SystemTime::now(),
         );
         core.set_video_recovery(both_named(&additions, Feature::Nack));
+        core.set_subscriptions(both_named(&additions, Feature::Layers));
         let (events, events_rx) = mpsc::channel();
         let (outbox, outbox_rx) = mpsc::channel();
         let shared = Arc::new(Shared {
@@ -538,6 +539,25 @@ impl Session {
     /// The newest decoded frame of a participant's camera.
     pub fn latest_video_frame(&self, client_id: &str) -> Option<Arc<VideoFrame>> {
         lock(&self.shared.slots.camera).get(client_id).cloned()
+    }
+
+    /// Section 11: the window shows these people's cameras at these sizes
+    /// (and the others in `hidden` not at all). From now on only their
+    /// pictures are decoded, each to fit its tile, and a server that does
+    /// layers is asked for the layer each tile needs (see
+    /// [`crate::core::subscription`]: a new tile at once, other changes
+    /// after 100 ms). Call it whenever the layout may have changed; the
+    /// same layout again costs a comparison.
+    pub fn show_layout(&self, layout: crate::core::subscription::ShownLayout) {
+        let sizes: std::collections::HashMap<String, (u32, u32)> = layout
+            .shown
+            .iter()
+            .map(|t| (t.client_id.clone(), (t.width, t.height)))
+            .collect();
+        // A picture of someone no longer shown would come back stale.
+        lock(&self.shared.slots.camera).retain(|id, _| sizes.contains_key(id));
+        self.shared.decode.set_shown(sizes);
+        let _ = self.shared.command(Command::ShowLayout(layout));
     }
 
     /// The newest decoded screen frame.

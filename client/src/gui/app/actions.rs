@@ -253,15 +253,23 @@ impl App {
                 ("Spotlight for everyone", Some(id.clone()))
             }
         });
-        if actions.is_empty() && spotlight.is_none() {
-            return;
-        }
+        // Pinning is ours alone: anyone may pin anyone.
+        let pin_label = if self.pinned.as_deref() == Some(id.as_str()) {
+            "Unpin from my stage"
+        } else {
+            "Pin to my stage"
+        };
         let mut labels: Vec<&str> = actions.iter().map(|a| a.label()).collect();
+        labels.push(pin_label);
         if let Some((label, _)) = &spotlight {
             labels.push(label);
         }
         let name = person.username.clone();
         let picked = self.main.sidebar.pop_person_menu(&name, &labels);
+        if picked.as_deref() == Some(pin_label) {
+            self.sender.send(Message::TogglePin(id));
+            return;
+        }
         if let (Some(label), Some((spot_label, target))) = (&picked, &spotlight) {
             if label == spot_label {
                 self.sender.send(Message::Spotlight(target.clone()));

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Takes the screenshots of the stage's views in docs/screenshots/: a real
+# window on a virtual display in a class of 30 (29 headless students with
+# test-pattern cameras, one of them speaking), in grid view and in
+# speaker view.
+#
+#   scripts/screenshots-views.sh   (needs Xvfb, xdotool, x11-apps, netpbm)
+#
+#   classroom-grid.png   grid view: 30 small tiles, each a thumbnail
+#                        (section 11), the speaker outlined (section 12)
+#   speaker-view.png     speaker view: the speaker large (full layer), the
+#                        others in a strip ending in "+N"
+#
+# Every process it starts is stopped by its id when it ends.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+out=docs/screenshots
+mkdir -p "$out"
+# A release build: 30 clients with cameras are a load for a small machine.
+[ -n "${SKIP_BUILD:-}" ] || cargo build --release -p lanmeet-server -p lanmeet-client
+target=${CARGO_TARGET_DIR:-target}
+client=$target/release/lanmeet-client
+server=$target/release/lanmeet-server
+
+work=$(mktemp -d /tmp/lanmeet-views.XXXXXX)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+Xvfb -displayfd 3 -screen 0 1280x800x24 -noreset -nolisten tcp 3>"$work/display" 2>"$work/xvfb.log" &
+pids+=($!)
+for _ in $(seq 50); do [ -s "$work/display" ] && break; sleep 0.1; done
+export DISPLAY=":$(cat "$work/display")"
+
+"$server" --bind 127.0.0.1 --port 0 --log-dir "$work/server" >"$work/server.out" 2>&1 &
+pids+=($!)
+for _ in $(seq 50); do grep -q "listening" "$work/server.out" 2>/dev/null && break; sleep 0.1; done
+port=$(sed -n "s/.*listening tcp=[^ ]*:\([0-9]*\) .*/\1/p" "$work/server.out" | head -1)
+
+export XDG_CONFIG_HOME="$work/config" XDG_STATE_HOME="$work/state"
+export LANMEET_TEST_SOURCES=1 LANMEET_DOWNLOAD_DIR="$work/downloads"
+mkdir -p "$XDG_CONFIG_HOME" "$work/downloads"
+
+shot() {
+  xwd -root -silent | xwdtopnm 2>/dev/null | pnmtopng -compression 9 >"$out/$1"
+  echo "wrote $out/$1 ($(stat -c %s "$out/$1") bytes)"
+}
+code_of() {  # the code of the meeting whose creator is named $1
+  for _ in $(seq 100); do
+    c=$(sed -n "s/.*meeting \([A-Z0-9]*\): created by $1.*/\1/p" "$work"/server/*.log 2>/dev/null | head -1)
+    [ -n "$c" ] && { echo "$c"; return; }
+    sleep 0.1
+  done
+}
+# The students receive nothing themselves (--subscribe default=none): 29
+# decoders would only load the machine.
+student() { "$client" --headless --host 127.0.0.1 --port "$port" --seconds 300 \
+  --log-dir "$work/logs" --subscribe default=none "$@" >>"$work/headless.out" 2>&1 &
+  pids+=($!); sleep 0.2; }
+
+student --name "Dr Lamport" --create --title "Distributed systems" \
+  --video test --size 640x480 --fps 4
+code=$(code_of "Dr Lamport")
+names=(Ada Ben Cleo Dev Eli Fay Gus Hana Ivo Jun Kai Lea Max Nia Oto Pia Quin
+  Rui Sol Tao Uma Vic Wen Xia Yan Zoe Abe)
+for name in "${names[@]}"; do
+  student --name "$name" --join "$code" --video test --size 640x480 --fps 4
+done
+# One student talks: the server's speaking list outlines her and speaker
+# view puts her large. (A steady tone is what noise suppression removes:
+# it is off for her.)
+student --name "Mia Speaker" --join "$code" --video test --size 640x480 --fps 4 --audio tone \
+  --no-noise-suppression
+
+LANMEET_AUTOJOIN="127.0.0.1:$port:Sam Student:$code" "$client" 2>"$work/gui-grid.err" &
+gui=$!; pids+=($gui)
+xdotool search --sync --name "lanmeet - meeting" >/dev/null
+sleep 10               # thumbnails arrive, the join notices fade
+shot classroom-grid.png
+kill "$gui"
+
+LANMEET_VIEW=speaker LANMEET_AUTOJOIN="127.0.0.1:$port:Sam Student:$code" "$client" 2>"$work/gui-speaker.err" &
+gui=$!; pids+=($gui)
+xdotool search --sync --name "lanmeet - meeting" >/dev/null
+sleep 10
+shot speaker-view.png
