@@ -43,9 +43,10 @@ doc:
 	$(CARGO) doc --workspace --no-deps
 
 ## Measure the server on this machine; writes docs/BENCHMARKS.md (takes a few minutes).
+## Under the test services: the classroom's desktop window plays through a null PulseAudio.
 bench:
 	$(CARGO) build --release -p lanmeet-server -p lanmeet-bench -p lanmeet-client
-	target/release/lanmeet-bench --server target/release/lanmeet-server --out docs/BENCHMARKS.md
+	scripts/with-test-services.sh target/release/lanmeet-bench --server target/release/lanmeet-server --out docs/BENCHMARKS.md
 
 ## Ten minutes of 32 participants with video and audio; fails if server memory grows.
 soak:
