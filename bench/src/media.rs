@@ -60,6 +60,9 @@ pub struct Load {
     pub sampled_per_meeting: usize,
     /// Extra server arguments (e.g. `--max-datagram 65000`).
     pub server_args: Vec<String>,
+    /// The load generator's threads run at a lower priority than the
+    /// server (see [`Load::server_first`]).
+    pub server_first: bool,
 }
 
 /// Receive buffer of a sampled receiver's socket.
@@ -81,7 +84,20 @@ impl Load {
             seconds,
             sampled_per_meeting: 1,
             server_args: Vec::new(),
+            server_first: false,
         }
+    }
+
+    /// Runs the load generator's threads (senders, receivers) at nice 5,
+    /// so that where they share a small machine with the server, the
+    /// server is served first, as it is on a machine of its own while 200
+    /// other machines send. On 2 cores, at equal priority, a load that
+    /// needs more than a core from each side leaves the server off its
+    /// core for stretches in which its socket fills and the kernel drops
+    /// audio and video alike.
+    pub fn server_first(mut self) -> Load {
+        self.server_first = true;
+        self
     }
 
     /// Everyone also sends audio.
@@ -182,6 +198,31 @@ pub const AUDIO_THREADS: usize = 4;
 /// counted (the server's jitter buffer is still priming).
 pub const WARM_UP: Duration = Duration::from_millis(500);
 
+/// Spawns a thread of the load generator, at nice 5 when `lower` (best
+/// effort: a thread's priority is its own on Linux, set through its id in
+/// `/proc/thread-self` with `renice`; where that fails it keeps its
+/// priority).
+fn spawn_load<T: Send + 'static>(
+    lower: bool,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> thread::JoinHandle<T> {
+    thread::spawn(move || {
+        if lower {
+            let tid = std::fs::read_link("/proc/thread-self")
+                .ok()
+                .and_then(|link| link.file_name()?.to_str().map(str::to_string));
+            if let Some(tid) = tid {
+                let _ = std::process::Command::new("renice")
+                    .args(["5", "-p", &tid])
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .status();
+            }
+        }
+        f()
+    })
+}
+
 /// Runs `load` against a fresh server started from `server_bin`.
 pub fn run(server_bin: &std::path::Path, load: &Load) -> Result<Report, String> {
     let server = ServerProcess::start(server_bin, &load.server_args)?;
@@ -228,7 +269,10 @@ pub fn run(server_bin: &std::path::Path, load: &Load) -> Result<Report, String> 
             let _ = socket2::SockRef::from(&socket).set_recv_buffer_size(RECEIVER_BUFFER);
             let stop = stop.clone();
             let id = peer.client_id.clone();
-            receivers.push((id, thread::spawn(move || receive(socket, &stop))));
+            receivers.push((
+                id,
+                spawn_load(load.server_first, move || receive(socket, &stop)),
+            ));
         }
     }
 
@@ -273,7 +317,9 @@ pub fn run(server_bin: &std::path::Path, load: &Load) -> Result<Report, String> 
             .map(|(id, s, to)| (id.clone(), s.try_clone().expect("clone"), *to))
             .collect();
         let (fps, bytes) = (load.fps, load.frame_bytes);
-        thread::spawn(move || send_video(&senders, fps, bytes, max_datagram, start, duration))
+        spawn_load(load.server_first, move || {
+            send_video(&senders, fps, bytes, max_datagram, start, duration)
+        })
     });
     let audio_threads: Vec<_> = if load.audio {
         (0..AUDIO_THREADS)
@@ -288,7 +334,9 @@ pub fn run(server_bin: &std::path::Path, load: &Load) -> Result<Report, String> 
                         (id.clone(), s.try_clone().expect("clone"), *to, phase)
                     })
                     .collect();
-                thread::spawn(move || send_audio(&mine, start, duration))
+                spawn_load(load.server_first, move || {
+                    send_audio(&mine, start, duration)
+                })
             })
             .collect()
     } else {
