@@ -11,6 +11,10 @@
 #   speaker-view.png     speaker view: the speaker large (full layer), the
 #                        others in a strip ending in "+N"
 #
+#   MIN_WIDTH_SHOT=file.png   also the window of a host (all nine toolbar
+#                             buttons and Leave) at its minimum width,
+#                             860x560, to check that nothing overlaps
+#
 # Every process it starts is stopped by its id when it ends.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -89,3 +93,15 @@ gui=$!; pids+=($gui)
 xdotool search --sync --name "lanmeet - meeting" >/dev/null
 sleep 10
 shot speaker-view.png
+
+if [ -n "${MIN_WIDTH_SHOT:-}" ]; then
+  kill "$gui"; wait "$gui" 2>/dev/null || true
+  LANMEET_AUTOJOIN="127.0.0.1:$port:Hostess:create" "$client" 2>"$work/gui-narrow.err" &
+  gui=$!; pids+=($gui)
+  win=$(xdotool search --sync --name "lanmeet - meeting" | head -1)
+  xdotool windowmove "$win" 0 0 windowsize "$win" 860 560
+  sleep 3
+  xwd -root -silent | xwdtopnm 2>/dev/null | pnmcut -left 0 -top 0 -width 860 -height 560 |
+    pnmtopng -compression 9 >"$MIN_WIDTH_SHOT"
+  echo "wrote $MIN_WIDTH_SHOT"
+fi

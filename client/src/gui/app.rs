@@ -236,6 +236,9 @@ pub struct App {
     join_number: u64,
     /// When each participant's last new video frame was pulled.
     frame_seen: HashMap<String, Instant>,
+    /// The layout last given to the session: given again only when it
+    /// changes, not on every tick.
+    shown_layout: Option<ShownLayout>,
     /// Who each of our private lines went to, by timestamp bits.
     private_to: HashMap<u64, String>,
     // Sections 15-18
@@ -323,6 +326,7 @@ impl App {
             autochat,
             unread: 0,
             frame_seen: HashMap::new(),
+            shown_layout: None,
             join_number: 0,
             private_to: HashMap::new(),
             poll_form: None,
@@ -845,7 +849,10 @@ impl App {
                 }
             }
         }
-        session.show_layout(shown);
+        if self.shown_layout.as_ref() != Some(&shown) {
+            session.show_layout(shown.clone());
+            self.shown_layout = Some(shown);
+        }
         // A camera that is on but sent nothing new for a while (lost
         // datagrams, a blocked media path): say so over its last picture.
         for tile in tiles.iter_mut().filter(|t| !t.is_me && t.video) {

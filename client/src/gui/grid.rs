@@ -198,6 +198,8 @@ impl StageView {
             if f.damage_type() == fltk::enums::Damage::User1 {
                 let ids = std::mem::take(&mut model.new_pictures);
                 draw_pictures(&mut model, &ids);
+                // A notice may lie over a tile drawn again.
+                draw_overlays(&model, area.inset(GAP));
                 return;
             }
             model.new_pictures.clear();
@@ -238,14 +240,16 @@ impl StageView {
         }
     }
 
-    /// Asks for a repaint of the tiles in `model.new_pictures` only: with
-    /// a class of 30, most ticks bring a few new pictures and nothing else,
-    /// and drawing 30 tiles with their names for them costs the UI thread
-    /// more than the pictures do. A notice over the stage, or anything but
-    /// pictures changing, takes [`StageView::redraw`].
+    /// Asks for a repaint of the tiles in `model.new_pictures` only (and
+    /// of a notice over them): with a class of 30, most ticks bring a few
+    /// new pictures and nothing else, and drawing 30 tiles with their
+    /// names for them costs the UI thread more than the pictures do. It
+    /// matters most while people join, when a notice is up nearly all the
+    /// time. A shared screen, or anything but pictures changing, takes
+    /// [`StageView::redraw`].
     pub fn redraw_pictures(&mut self) {
         let model = self.model.borrow();
-        if model.notice.is_some() || model.reconnecting || model.presenter.is_some() {
+        if model.presenter.is_some() {
             drop(model);
             self.redraw();
             return;
@@ -331,8 +335,6 @@ fn draw_stage(model: &mut StageModel, area: Rect) {
         presenter,
         images,
         screen,
-        notice,
-        reconnecting,
         screen_view,
         ..
     } = model;
@@ -355,13 +357,18 @@ fn draw_stage(model: &mut StageModel, area: Rect) {
     if let Some((rect, count)) = plan.more {
         draw_more(rect, count);
     }
-    if let Some(text) = notice {
+    model.last_plan = plan;
+    draw_overlays(model, area);
+}
+
+/// What lies over the tiles: a notice, "Reconnecting…".
+fn draw_overlays(model: &StageModel, area: Rect) {
+    if let Some(text) = &model.notice {
         draw_notice(area, text);
     }
-    if *reconnecting {
+    if model.reconnecting {
         draw_reconnecting(area);
     }
-    model.last_plan = plan;
 }
 
 /// Draws again the tiles of `ids` where the last drawing put them.

@@ -88,29 +88,72 @@ fn bar_button(x: i32, y: i32, w: i32, label: &str) -> Button {
     b
 }
 
+/// The buttons left of Leave, in order: microphone, camera, share, hand,
+/// react, settings, panel, view, poll.
+const BUTTONS: usize = 9;
+/// Their widths when the window has room for them, with 14-pixel labels.
+const ROOMY: [i32; BUTTONS] = [124, 116, 128, 112, 96, 96, 112, 116, 72];
+/// Their widths in a narrower window, with 12-pixel labels: the longest
+/// label of each ("Speaker view", "Stop sharing", "Lower hand") still
+/// fits, and all nine and Leave fit the window's 860-pixel minimum.
+const COMPACT: [i32; BUTTONS] = [78, 78, 90, 80, 66, 64, 80, 92, 48];
+/// The Leave button's width, at the right end.
+const LEAVE_W: i32 = 94;
+/// The margin at both ends of the toolbar.
+const MARGIN: i32 = 10;
+
+/// Where the buttons go in a toolbar at `x`, `w` wide: each button's x
+/// and width, Leave's x, and the label size. The roomy widths while they
+/// fit left of Leave, else the compact ones.
+pub fn button_places(x: i32, w: i32) -> ([(i32, i32); BUTTONS], i32, i32) {
+    let leave_x = x + w - MARGIN - LEAVE_W;
+    let span =
+        |widths: &[i32; BUTTONS], gap: i32| widths.iter().sum::<i32>() + gap * BUTTONS as i32;
+    let (widths, gap, label_size) = if MARGIN + span(&ROOMY, 8) <= w - MARGIN - LEAVE_W {
+        (ROOMY, 8, 14)
+    } else {
+        (COMPACT, 6, 12)
+    };
+    let mut places = [(0, 0); BUTTONS];
+    let mut bx = x + MARGIN;
+    for (place, width) in places.iter_mut().zip(widths) {
+        *place = (bx, width);
+        bx += width + gap;
+    }
+    (places, leave_x, label_size)
+}
+
+/// Puts the toolbar's buttons where [`button_places`] says for a toolbar
+/// at `x`, `w` wide.
+fn place_buttons(buttons: &mut [fltk::widget::Widget], leave: &mut Button, x: i32, y: i32, w: i32) {
+    let (places, leave_x, label_size) = button_places(x, w);
+    let by = y + 8;
+    for (b, (bx, bw)) in buttons.iter_mut().zip(places) {
+        b.resize(bx, by, bw, TOOLBAR_H - 16);
+        b.set_label_size(label_size);
+    }
+    leave.resize(leave_x, by, LEAVE_W, TOOLBAR_H - 16);
+    leave.set_label_size(label_size);
+}
+
 impl Toolbar {
-    /// Builds the toolbar across `w` at `y`.
+    /// Builds the toolbar across `w` at `y`; its buttons narrow when the
+    /// window does (see [`button_places`]).
     pub fn new(x: i32, y: i32, w: i32, sender: fltk::app::Sender<Message>) -> Toolbar {
         let mut group = Group::new(x, y, w, TOOLBAR_H, None);
         group.set_frame(FrameType::FlatBox);
         group.set_color(theme::BAR);
+        // Placed by `place_buttons`, here and whenever the window resizes.
         let by = y + 8;
-        let mut bx = x + 10;
-        let mut next = |w: i32| {
-            let at = bx;
-            bx += w + 8;
-            at
-        };
-        let mut mic = bar_button(next(124), by, 124, "Mute");
+        let mut mic = bar_button(x, by, 124, "Mute");
         mic.emit(sender, Message::ToggleMic);
-        let mut camera = bar_button(next(116), by, 116, "Stop video");
+        let mut camera = bar_button(x, by, 116, "Stop video");
         camera.emit(sender, Message::ToggleCamera);
-        let mut share = bar_button(next(128), by, 128, "Share screen");
+        let mut share = bar_button(x, by, 128, "Share screen");
         share.emit(sender, Message::ToggleShare);
-        let mut hand = bar_button(next(112), by, 112, "Raise hand");
+        let mut hand = bar_button(x, by, 112, "Raise hand");
         hand.emit(sender, Message::ToggleHand);
-        let rx = next(96);
-        let mut react = MenuButton::new(rx, by, 96, TOOLBAR_H - 16, "React");
+        let mut react = MenuButton::new(x, by, 96, TOOLBAR_H - 16, "React");
         react.set_color(Color::from_rgb(58, 62, 72));
         react.set_label_color(theme::BAR_TEXT);
         react.set_frame(FrameType::FlatBox);
@@ -125,27 +168,43 @@ impl Toolbar {
                 Message::React(emoji.to_string()),
             );
         }
-        let mut settings = bar_button(next(96), by, 96, "Settings");
+        let mut settings = bar_button(x, by, 96, "Settings");
         settings.emit(sender, Message::OpenSettings);
-        let mut sidebar = bar_button(next(112), by, 112, "Hide panel");
+        let mut sidebar = bar_button(x, by, 112, "Hide panel");
         sidebar.emit(sender, Message::ToggleSidebar);
-        let mut view = bar_button(next(116), by, 116, "Speaker view");
+        let mut view = bar_button(x, by, 116, "Speaker view");
         view.set_tooltip(
             "Show the last speaker large and the others in a strip, or everyone in a grid",
         );
         view.emit(sender, Message::ToggleView);
         // Section 15: the host starts polls; everyone reopens the card.
-        let mut poll = bar_button(next(72), by, 72, "Poll");
+        let mut poll = bar_button(x, by, 72, "Poll");
         poll.emit(sender, Message::OpenPoll);
         poll.hide();
-        let spacer = Frame::new(bx, by, (x + w - 110 - bx).max(1), 10, None);
-        let mut leave = bar_button(x + w - 104, by, 94, "Leave");
+        let mut leave = bar_button(x + w - MARGIN - LEAVE_W, by, LEAVE_W, "Leave");
         leave.set_color(theme::ERROR);
         leave.set_label_color(Color::White);
         leave.set_label_font(Font::HelveticaBold);
         leave.emit(sender, Message::AskLeave);
+        // Nothing resizes with the bar by itself: `place_buttons` does.
+        let spacer = Frame::new(x + w - 1, by, 1, 10, None);
         group.resizable(&spacer);
         group.end();
+        let mut buttons = [
+            mic.as_base_widget(),
+            camera.as_base_widget(),
+            share.as_base_widget(),
+            hand.as_base_widget(),
+            react.as_base_widget(),
+            settings.as_base_widget(),
+            sidebar.as_base_widget(),
+            view.as_base_widget(),
+            poll.as_base_widget(),
+        ];
+        place_buttons(&mut buttons, &mut leave, x, y, w);
+        group.resize_callback(move |_, x, y, w, _| {
+            place_buttons(&mut buttons, &mut leave, x, y, w);
+        });
         Toolbar {
             mic,
             camera,
@@ -373,6 +432,26 @@ impl StatusBar {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_buttons_fit_left_of_leave_from_the_minimum_width_up() {
+        for w in [860, 900, 1000, 1100, 1165, 1166, 1280, 1920] {
+            let (places, leave_x, _) = button_places(0, w);
+            let (last_x, last_w) = places[BUTTONS - 1];
+            assert!(
+                last_x + last_w + 6 <= leave_x,
+                "at {w}: {places:?}, Leave at {leave_x}"
+            );
+            assert!(
+                places.windows(2).all(|p| p[0].0 + p[0].1 < p[1].0),
+                "at {w}"
+            );
+            assert_eq!(leave_x + LEAVE_W + MARGIN, w);
+        }
+        // Roomy buttons with large labels when there is room.
+        assert_eq!(button_places(0, 1280).2, 14);
+        assert_eq!(button_places(0, 860).2, 12);
+    }
 
     #[test]
     fn status_line_says_what_is_going_on() {

@@ -225,11 +225,54 @@ pub(crate) fn decode_to_fit(jpeg: &[u8], width: u32, height: u32) -> Option<RgbI
         Some(if (decoded.width, decoded.height) == (w, h) {
             decoded
         } else {
-            resize(&decoded, w, h)
+            resize_for_tile(&decoded, w, h)
         })
     })
     .ok()
     .flatten()
+}
+
+/// The same bilinear resize as `media::image::resize` (pixel centres,
+/// 8 fractional bits, the same rounding), with each output column's two
+/// source pixels and weight worked out once per picture instead of once
+/// per pixel and channel: this thread resizes every picture of a grid
+/// (25 people at 7.5 a second), and this way it takes a third of the
+/// time.
+fn resize_for_tile(src: &RgbImage, width: u32, height: u32) -> RgbImage {
+    if src.width == 0 || src.height == 0 || width == 0 || height == 0 {
+        return resize(src, width, height);
+    }
+    /// Where output position `i` samples the source: the two neighbours
+    /// and the second one's weight (of 256).
+    fn taps(i: u32, ratio: u64, last: u32) -> (usize, usize, u32) {
+        let max = u64::from(last) << 8;
+        let s = ((u64::from(i) * ratio + ratio / 2).saturating_sub(128)).min(max);
+        let (i0, f) = ((s >> 8) as usize, (s & 255) as u32);
+        (i0, (i0 + 1).min(last as usize), f)
+    }
+    let x_ratio = (u64::from(src.width) << 8) / u64::from(width);
+    let y_ratio = (u64::from(src.height) << 8) / u64::from(height);
+    let columns: Vec<(usize, usize, u32)> = (0..width)
+        .map(|x| {
+            let (x0, x1, fx) = taps(x, x_ratio, src.width - 1);
+            (x0 * 3, x1 * 3, fx)
+        })
+        .collect();
+    let row_len = src.width as usize * 3;
+    let mut out = RgbImage::new(width, height);
+    for (y, out_row) in out.pixels.chunks_exact_mut(width as usize * 3).enumerate() {
+        let (y0, y1, fy) = taps(y as u32, y_ratio, src.height - 1);
+        let top = &src.pixels[y0 * row_len..(y0 + 1) * row_len];
+        let bottom = &src.pixels[y1 * row_len..(y1 + 1) * row_len];
+        for (px, &(x0, x1, fx)) in out_row.chunks_exact_mut(3).zip(&columns) {
+            for c in 0..3 {
+                let t = u32::from(top[x0 + c]) * (256 - fx) + u32::from(top[x1 + c]) * fx;
+                let b = u32::from(bottom[x0 + c]) * (256 - fx) + u32::from(bottom[x1 + c]) * fx;
+                px[c] = ((t * (256 - fy) + b * fy) >> 16) as u8;
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -289,6 +332,24 @@ mod tests {
         );
         assert!(decode_to_fit(b"not a jpeg", 100, 100).is_none());
         assert!(decode_to_fit(&jpeg, 0, 100).is_none());
+    }
+
+    #[test]
+    fn the_tile_resize_gives_the_same_pixels_as_the_plain_one() {
+        let mut src = RgbImage::new(120, 90);
+        for (i, p) in src.pixels.iter_mut().enumerate() {
+            *p = (i * 7 % 251) as u8;
+        }
+        for (w, h) in [
+            (145, 108),
+            (100, 75),
+            (120, 90),
+            (61, 1),
+            (1, 1),
+            (240, 180),
+        ] {
+            assert_eq!(resize_for_tile(&src, w, h), resize(&src, w, h), "{w}x{h}");
+        }
     }
 
     #[test]

@@ -101,6 +101,7 @@ impl App {
         self.share_pending = false;
         self.reactions.clear();
         self.stale_frames.clear();
+        self.shown_layout = None;
         self.unread = 0;
         self.main.sidebar.set_unread(0);
         {
@@ -499,6 +500,8 @@ impl App {
             Event::Reconnecting { .. } => self.show_reconnecting(true),
             Event::Resumed { .. } => {
                 self.show_reconnecting(false);
+                // The layout is given again on the next tick.
+                self.shown_layout = None;
                 self.refresh_all();
                 self.notice("Reconnected");
             }
