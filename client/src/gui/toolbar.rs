@@ -408,24 +408,40 @@ impl StatusBar {
         }
     }
 
-    /// Shows `state`.
+    /// Shows `state`. Labels are set only when their text or colour
+    /// changes: setting the label of a frame without a box damages the
+    /// window around it, and the bar is shown again on every event.
     pub fn show(&mut self, state: &StatusState) {
         let [connection, code, media, people] = status_texts(state);
-        self.connection.set_label(&connection);
-        self.connection.set_label_color(if state.connected {
+        let connection_color = if state.connected {
             theme::GOOD
         } else {
             theme::ERROR
-        });
-        self.code.set_label(&code);
-        self.media.set_label(&media);
-        self.media.set_label_color(match state.media {
+        };
+        let media_color = match state.media {
             MediaPath::Ok => theme::BAR_TEXT,
             MediaPath::Waiting => theme::HAND,
             MediaPath::NoAnswer => Color::from_rgb(255, 120, 120),
-        });
-        self.people.set_label(&people);
-        self.group.redraw();
+        };
+        let mut changed = false;
+        for (frame, text, color) in [
+            (&mut self.connection, &connection, Some(connection_color)),
+            (&mut self.code, &code, None),
+            (&mut self.media, &media, Some(media_color)),
+            (&mut self.people, &people, None),
+        ] {
+            if frame.label() != *text {
+                frame.set_label(text);
+                changed = true;
+            }
+            if let Some(color) = color.filter(|c| *c != frame.label_color()) {
+                frame.set_label_color(color);
+                changed = true;
+            }
+        }
+        if changed {
+            self.group.redraw();
+        }
     }
 }
 
