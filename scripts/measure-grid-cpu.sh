@@ -36,25 +36,11 @@ server=$target/release/lanmeet-server
 sender=$target/release/lanmeet-client
 client=${CLIENT:-$sender}
 
-work=$(mktemp -d /tmp/lanmeet-cpu.XXXXXX)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+. scripts/lib/stage.sh
+stage_work cpu
+stage_display 1280x800
 
-Xvfb -displayfd 3 -screen 0 1280x800x24 -noreset -nolisten tcp 3>"$work/display" 2>"$work/xvfb.log" &
-pids+=($!)
-for _ in $(seq 50); do [ -s "$work/display" ] && break; sleep 0.1; done
-export DISPLAY=":$(cat "$work/display")"
-
-"$server" --bind 127.0.0.1 --port 0 --log-dir "$work/server" >"$work/server.out" 2>&1 &
-pids+=($!)
-for _ in $(seq 50); do grep -q "listening" "$work/server.out" 2>/dev/null && break; sleep 0.1; done
-port=$(sed -n "s/.*listening tcp=[^ ]*:\([0-9]*\) .*/\1/p" "$work/server.out" | head -1)
-[ -n "$port" ] || { echo "the server did not start: $(cat "$work/server.out")" >&2; exit 1; }
+stage_server "$server"
 
 export XDG_CONFIG_HOME="$work/config" XDG_STATE_HOME="$work/state"
 mkdir -p "$XDG_CONFIG_HOME"

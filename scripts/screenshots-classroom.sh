@@ -21,19 +21,9 @@ mkdir -p "$out"
 client=target/debug/lanmeet-client
 server=target/debug/lanmeet-server
 
-work=$(mktemp -d /tmp/lanmeet-shots.XXXXXX)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-Xvfb -displayfd 3 -screen 0 1280x800x24 -noreset -nolisten tcp 3>"$work/display" 2>"$work/xvfb.log" &
-pids+=($!)
-for _ in $(seq 50); do [ -s "$work/display" ] && break; sleep 0.1; done
-export DISPLAY=":$(cat "$work/display")"
+. scripts/lib/stage.sh
+stage_work shots
+stage_display 1280x800
 
 # Discovery probes the UDP port next to the TCP port: pick a free pair.
 port=$(python3 -c '
@@ -46,9 +36,7 @@ for _ in range(200):
     except OSError: pass
     finally: t.close(); u.close()
 ')
-"$server" --bind 127.0.0.1 --port "$port" --name "Lab 3 server" --log-dir "$work/server" >"$work/server.out" 2>&1 &
-pids+=($!)
-for _ in $(seq 50); do grep -q "listening" "$work/server.out" 2>/dev/null && break; sleep 0.1; done
+stage_server "$server" --port "$port" --name "Lab 3 server"
 
 export XDG_CONFIG_HOME="$work/config" XDG_STATE_HOME="$work/state"
 export LANMEET_TEST_SOURCES=1 LANMEET_DOWNLOAD_DIR="$work/downloads"
