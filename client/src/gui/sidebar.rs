@@ -582,7 +582,11 @@ impl Sidebar {
         if locked {
             title.push_str(" - meeting locked");
         }
-        self.people_title.set_label(&title);
+        // A boxless label damages the window around it when set: only
+        // when it changes (the list is shown again on every event).
+        if self.people_title.label() != title {
+            self.people_title.set_label(&title);
+        }
         self.set_chat_targets(&order);
         self.people_group.redraw();
     }
