@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 use fltk::app::{self, Receiver, Sender};
 use fltk::enums::{Event as UiEvent, Key};
 use fltk::prelude::*;
-use fltk::window::Window;
+use fltk::window::SingleWindow;
 use lanmeet_client::core::subscription::{ShownLayout, ShownTile};
 use lanmeet_client::devices::PushToTalk;
 use lanmeet_client::{MediaPath, MeetingState, Session};
@@ -68,7 +68,7 @@ const REACTION_TIME: Duration = Duration::from_secs(4);
 
 /// The main window's widgets.
 struct MainWindow {
-    window: Window,
+    window: SingleWindow,
     stage: StageView,
     sidebar: Sidebar,
     toolbar: Toolbar,
@@ -78,7 +78,9 @@ struct MainWindow {
 impl MainWindow {
     fn new(sender: Sender<Message>, talk_key: std::rc::Rc<std::cell::Cell<Option<Key>>>) -> Self {
         let (w, h) = (1280, 800);
-        let mut window = Window::default().with_size(w, h).with_label("lanmeet");
+        let mut window = SingleWindow::default()
+            .with_size(w, h)
+            .with_label("lanmeet");
         window.set_color(theme::STAGE);
         let stage_h = h - TOOLBAR_H - STATUS_H;
         let stage = StageView::new(0, 0, w - SIDEBAR_W, stage_h, sender);
@@ -438,7 +440,7 @@ impl App {
                     "You can join again with the same code while the meeting goes on.",
                     ("Leave", Some(Message::Leave)),
                     "Stay",
-                    &self.main.window,
+                    dialogs::area_of(&self.main.window),
                     self.sender,
                 );
                 self.replace_prompt(prompt);

@@ -16,6 +16,7 @@ use fltk::group::Group;
 use fltk::prelude::*;
 use fltk::window::Window;
 
+use super::layout::Rect;
 use super::message::Message;
 use super::theme;
 
@@ -32,7 +33,7 @@ impl Prompt {
         text: &str,
         yes: (&str, Option<Message>),
         no: &str,
-        over: &Window,
+        over: Option<Rect>,
         sender: fltk::app::Sender<Message>,
     ) -> Prompt {
         // A top-level window: not inside whatever group was built last.
@@ -90,12 +91,20 @@ impl Prompt {
     }
 }
 
+/// Where a window is on the screen, while it is shown: what a dialog is
+/// placed over.
+pub fn area_of(window: &impl WindowExt) -> Option<Rect> {
+    window
+        .shown()
+        .then(|| Rect::new(window.x(), window.y(), window.w(), window.h()))
+}
+
 /// Places `window` in the middle of `over` (a window manager may still
 /// move it; without one, as under Xvfb, it would sit in a corner).
-pub fn centre_over(window: &mut Window, over: &Window) {
-    if over.shown() {
-        let x = over.x() + (over.w() - window.w()) / 2;
-        let y = over.y() + (over.h() - window.h()) / 3;
+pub fn centre_over(window: &mut Window, over: Option<Rect>) {
+    if let Some(over) = over {
+        let x = over.x + (over.w - window.w()) / 2;
+        let y = over.y + (over.h - window.h()) / 3;
         window.set_pos(x.max(0), y.max(0));
     }
 }

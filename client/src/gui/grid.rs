@@ -23,7 +23,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use fltk::draw;
+use fltk::draw::{self, Offscreen};
 use fltk::enums::{Align, ColorDepth, Font};
 use fltk::frame::Frame;
 use fltk::image::RgbImage as FltkImage;
@@ -191,22 +191,48 @@ impl StageView {
         let mut widget = Frame::new(x, y, w, h, None);
         let model = Rc::new(RefCell::new(StageModel::default()));
         let m = model.clone();
+        let mut back: Option<BackBuffer> = None;
         widget.draw(move |f| {
             let area = Rect::new(f.x(), f.y(), f.w(), f.h());
             let mut model = m.borrow_mut();
-            // Only new pictures (see `redraw_pictures`): their tiles alone.
-            if f.damage_type() == fltk::enums::Damage::User1 {
+            // Window coordinates throughout: the buffer covers the window
+            // from its top left corner to the stage's bottom right one.
+            let size = (area.x + area.w, area.y + area.h);
+            if back.as_ref().map(|b| b.size) != Some(size) {
+                back = Offscreen::new(size.0, size.1).map(|offscreen| BackBuffer {
+                    offscreen,
+                    size,
+                    complete: false,
+                });
+            }
+            let Some(buffer) = back.as_mut() else {
+                // No buffer to be had: straight to the window.
+                model.new_pictures.clear();
+                draw_everything(&mut model, area);
+                return;
+            };
+            // Only new pictures (see `redraw_pictures`): their tiles alone,
+            // drawn in the buffer, then copied out.
+            if f.damage_type() == fltk::enums::Damage::User1 && buffer.complete {
                 let ids = std::mem::take(&mut model.new_pictures);
-                draw_pictures(&mut model, &ids);
+                buffer.offscreen.begin();
+                let drawn = draw_pictures(&mut model, &ids);
                 // A notice may lie over a tile drawn again.
                 draw_overlays(&model, area.inset(GAP));
+                buffer.offscreen.end();
+                for r in drawn {
+                    buffer.offscreen.copy(r.x, r.y, r.w, r.h, r.x, r.y);
+                }
                 return;
             }
             model.new_pictures.clear();
-            draw::push_clip(area.x, area.y, area.w, area.h);
-            draw::draw_rect_fill(area.x, area.y, area.w, area.h, theme::STAGE);
-            draw_stage(&mut model, area.inset(GAP));
-            draw::pop_clip();
+            buffer.offscreen.begin();
+            draw_everything(&mut model, area);
+            buffer.offscreen.end();
+            buffer
+                .offscreen
+                .copy(area.x, area.y, area.w, area.h, area.x, area.y);
+            buffer.complete = true;
         });
         let full_screen = Rc::new(RefCell::new(None));
         let (m, full) = (model.clone(), full_screen.clone());
@@ -328,6 +354,29 @@ fn toggle_full_screen(
     stage.redraw();
 }
 
+/// The stage's own back buffer. The main window is single-buffered: a
+/// double-buffered window of fltk's X11 build draws everything in it again
+/// on every flush (making it current marks it exposed), which for a grid of
+/// 25 meant drawing 25 tiles and their names for every new picture. The
+/// stage keeps its last drawing here instead, draws a new picture into it
+/// and copies just that tile to the window; everything is still drawn off
+/// screen first, so nothing flickers.
+struct BackBuffer {
+    offscreen: Offscreen,
+    /// Its size in pixels (the stage's right and bottom edges).
+    size: (i32, i32),
+    /// Holds a whole drawing of the stage (a new buffer does not).
+    complete: bool,
+}
+
+/// The whole stage: background, tiles, overlays.
+fn draw_everything(model: &mut StageModel, area: Rect) {
+    draw::push_clip(area.x, area.y, area.w, area.h);
+    draw::draw_rect_fill(area.x, area.y, area.w, area.h, theme::STAGE);
+    draw_stage(model, area.inset(GAP));
+    draw::pop_clip();
+}
+
 fn draw_stage(model: &mut StageModel, area: Rect) {
     let plan = model.plan(area);
     let StageModel {
@@ -371,8 +420,9 @@ fn draw_overlays(model: &StageModel, area: Rect) {
     }
 }
 
-/// Draws again the tiles of `ids` where the last drawing put them.
-fn draw_pictures(model: &mut StageModel, ids: &[String]) {
+/// Draws again the tiles of `ids` where the last drawing put them;
+/// returns where.
+fn draw_pictures(model: &mut StageModel, ids: &[String]) -> Vec<Rect> {
     let StageModel {
         tiles,
         images,
@@ -381,6 +431,7 @@ fn draw_pictures(model: &mut StageModel, ids: &[String]) {
     } = model;
     let star = last_plan.star.iter().map(|(i, r, f)| (*i, *r, Some(*f)));
     let placed = last_plan.tiles.iter().map(|(i, r)| (*i, *r, None));
+    let mut drawn = Vec::new();
     for (i, rect, focus) in star.chain(placed) {
         let Some(tile) = tiles.get(i) else { continue };
         if !ids.contains(&tile.client_id) {
@@ -393,7 +444,9 @@ fn draw_pictures(model: &mut StageModel, ids: &[String]) {
             Some(Focus::Pinned) => draw_focus_label(rect, "Pinned", theme::ACCENT),
             _ => {}
         }
+        drawn.push(rect);
     }
+    drawn
 }
 
 /// The "Reconnecting…" box in the middle of the stage.

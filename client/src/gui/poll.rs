@@ -28,6 +28,7 @@ use lanmeet_common::limits::{
 use lanmeet_common::message::PollResults;
 
 use super::dialogs::centre_over;
+use super::layout::Rect;
 use super::message::Message;
 use super::theme;
 
@@ -101,7 +102,7 @@ pub struct PollForm {
 
 impl PollForm {
     /// Opens the form over `over`.
-    pub fn open(over: &Window, sender: fltk::app::Sender<Message>) -> PollForm {
+    pub fn open(over: Option<Rect>, sender: fltk::app::Sender<Message>) -> PollForm {
         let mut window = Window::default().with_size(460, 390).with_label("New poll");
         window.set_color(theme::PANEL);
         let mut question = Input::new(20, 36, 420, 30, "Question");
@@ -255,7 +256,7 @@ impl PollCard {
     /// shown is placed at the top right of `over`. Ticked boxes survive a
     /// rebuild of the same poll (a count update must not undo a choice
     /// not yet sent).
-    pub fn show(&mut self, view: CardView, over: &Window) {
+    pub fn show(&mut self, view: CardView, over: Option<Rect>) {
         if self.shown.as_ref() == Some(&view) && self.window.shown() {
             return;
         }
@@ -280,9 +281,9 @@ impl PollCard {
         if let Some(choices) = keep {
             self.select(&choices);
         }
-        if first && over.shown() {
+        if let Some(over) = over.filter(|_| first) {
             self.window
-                .set_pos(over.x() + over.w() - CARD_W - 370, over.y() + 40);
+                .set_pos(over.x + over.w - CARD_W - 370, over.y + 40);
         }
         self.window.show();
         self.window.redraw();

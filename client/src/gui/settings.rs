@@ -21,6 +21,7 @@ use fltk::window::Window;
 
 use super::capture::{Choice, DeviceCatalog, DeviceOptions};
 use super::dialogs::centre_over;
+use super::layout::Rect;
 use super::message::Message;
 use super::theme;
 use lanmeet_client::media::VoiceSettings;
@@ -290,7 +291,7 @@ impl SettingsDialog {
         settings: &Settings,
         catalog: &DeviceCatalog,
         in_meeting: bool,
-        over: &Window,
+        over: Option<Rect>,
         sender: fltk::app::Sender<Message>,
     ) -> SettingsDialog {
         // A top-level window: not inside whatever group was built last.

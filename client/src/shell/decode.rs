@@ -220,7 +220,7 @@ pub(crate) fn decode_to_fit(jpeg: &[u8], width: u32, height: u32) -> Option<RgbI
         // Down to 4/5 of the width: a 240-pixel thumbnail for a 145-pixel
         // tile is decoded at 120 and grown by a fifth, not decoded whole
         // and shrunk (a quarter of the work, and small enough for the
-        // decoder to stay on this thread instead of waking its pool).
+        // decoder to stay on this thread instead of starting threads).
         let decoded = decode_jpeg_scaled(jpeg, (w * 4 / 5).max(1)).ok()?;
         Some(if (decoded.width, decoded.height) == (w, h) {
             decoded

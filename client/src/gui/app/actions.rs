@@ -119,11 +119,8 @@ impl App {
     }
 
     pub(super) fn open_settings(&mut self) {
-        let over = if self.main.window.shown() {
-            &self.main.window
-        } else {
-            &self.join.window
-        };
+        let over =
+            dialogs::area_of(&self.main.window).or_else(|| dialogs::area_of(&self.join.window));
         let dialog = SettingsDialog::open(
             &self.settings,
             &self.catalog,
@@ -308,7 +305,7 @@ impl App {
                     &format!("{name} will leave the meeting at once. They can join again unless the meeting is locked."),
                     ("Remove", Some(Message::RemoveConfirmed(target_client_id))),
                     "Cancel",
-                    &self.main.window,
+                    dialogs::area_of(&self.main.window),
                     self.sender,
                 );
                 self.replace_prompt(prompt);

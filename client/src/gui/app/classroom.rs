@@ -131,7 +131,10 @@ impl App {
             if let Some(mut old) = self.poll_form.take() {
                 old.close();
             }
-            self.poll_form = Some(PollForm::open(&self.main.window, self.sender));
+            self.poll_form = Some(PollForm::open(
+                dialogs::area_of(&self.main.window),
+                self.sender,
+            ));
             if let Some((question, options)) = self.options.autopoll.clone() {
                 if let Some(form) = &mut self.poll_form {
                     let options: Vec<&str> = options.iter().map(String::as_str).collect();
@@ -155,7 +158,9 @@ impl App {
             (None, None) => None,
         };
         match view {
-            Some(view) => self.poll_card.show(view, &self.main.window),
+            Some(view) => self
+                .poll_card
+                .show(view, dialogs::area_of(&self.main.window)),
             None => self.poll_card.hide(),
         }
     }

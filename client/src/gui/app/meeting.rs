@@ -18,7 +18,7 @@ use lanmeet_common::ErrorCode;
 
 use super::{default_download_dir, log_dir, move_file, App, REACTION_TIME};
 use crate::gui::capture;
-use crate::gui::dialogs::Prompt;
+use crate::gui::dialogs::{self, Prompt};
 use crate::gui::grid::frame_identity;
 use crate::gui::join::{join_error_text, LastJoin};
 use crate::gui::layout;
@@ -355,7 +355,7 @@ impl App {
                         &format!("{who} (host) asks you to turn on your camera."),
                         ("Start video", Some(Message::StartVideoAsAsked)),
                         "Not now",
-                        &self.main.window,
+                        dialogs::area_of(&self.main.window),
                         self.sender,
                     );
                     self.replace_prompt(prompt);
@@ -373,7 +373,7 @@ impl App {
                         &format!("{who} (host) asks you to unmute your microphone."),
                         ("Unmute", Some(Message::UnmuteAsAsked)),
                         "Stay muted",
-                        &self.main.window,
+                        dialogs::area_of(&self.main.window),
                         self.sender,
                     );
                     self.replace_prompt(prompt);
