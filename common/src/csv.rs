@@ -32,18 +32,38 @@ fn reason_word(reason: LeaveReason) -> &'static str {
     }
 }
 
+/// The reason a row still open gets when the server stops: a word of the
+/// file alone (on the wire such a stay never ended).
+pub const SERVER_STOPPED: &str = "server_stopped";
+
 /// Attendance rows with the header
 /// `username,client_id,joined_at,left_at,reason`; times in ISO 8601 UTC,
 /// `left_at` and `reason` empty while present.
 pub fn attendance(rows: &[AttendanceRow]) -> String {
+    attendance_rows(rows, None)
+}
+
+/// The same for a meeting the server stopped at `stopped_at` (unix
+/// seconds): the rows of those still in it end then, with the reason
+/// [`SERVER_STOPPED`].
+pub fn attendance_at_stop(rows: &[AttendanceRow], stopped_at: f64) -> String {
+    attendance_rows(rows, Some(stopped_at))
+}
+
+fn attendance_rows(rows: &[AttendanceRow], stopped_at: Option<f64>) -> String {
     let mut csv = String::from("username,client_id,joined_at,left_at,reason\r\n");
     for r in rows {
+        let (left_at, reason) = match (r.left_at, stopped_at) {
+            (Some(at), _) => (Some(at), r.reason.map(reason_word).unwrap_or_default()),
+            (None, Some(stop)) => (Some(stop), SERVER_STOPPED),
+            (None, None) => (None, ""),
+        };
         let fields = [
             cell(&r.username),
             cell(&r.client_id),
             iso8601_utc(r.joined_at),
-            r.left_at.map(iso8601_utc).unwrap_or_default(),
-            r.reason.map(reason_word).unwrap_or_default().to_string(),
+            left_at.map(iso8601_utc).unwrap_or_default(),
+            reason.to_string(),
         ];
         csv.push_str(&fields.join(","));
         csv.push_str("\r\n");
@@ -116,6 +136,14 @@ mod tests {
             "username,client_id,joined_at,left_at,reason\r\n\
              Ann,c1,2025-11-21T04:40:00Z,2025-11-21T04:41:00Z,removed\r\n\
              Bob,c2,2025-11-21T04:40:01Z,,\r\n"
+        );
+        // The server stopped with Bob still in: his stay ends then; Ann's
+        // is as it was.
+        assert_eq!(
+            attendance_at_stop(&rows, 1_763_700_120.0),
+            "username,client_id,joined_at,left_at,reason\r\n\
+             Ann,c1,2025-11-21T04:40:00Z,2025-11-21T04:41:00Z,removed\r\n\
+             Bob,c2,2025-11-21T04:40:01Z,2025-11-21T04:42:00Z,server_stopped\r\n"
         );
     }
 

@@ -8,7 +8,9 @@
 //! - [`cli`]: command-line options.
 //!
 //! [`spawn`] runs a server on a thread (tests and benchmarks use it with
-//! port 0); the `lanmeet-server` binary runs one in the foreground.
+//! port 0); the `lanmeet-server` binary runs one in the foreground, and its
+//! Ctrl-C goes through a [`Stopper`]. Either way a stop ends the meetings
+//! in progress, writing their attendance, before the loop returns.
 
 #![forbid(unsafe_code)]
 
@@ -155,9 +157,33 @@ impl Server {
         self.udp_addr
     }
 
+    /// What stops this server from another thread (a signal handler's).
+    pub fn stopper(&self) -> Stopper {
+        Stopper {
+            stop: self.stop.clone(),
+            waker: self.waker.clone(),
+        }
+    }
+
     /// Runs the loop on this thread until stopped.
     pub fn run(self) -> io::Result<()> {
         self.shell.run()
+    }
+}
+
+/// Stops a running server: its loop ends the meetings in progress (each
+/// writes its attendance) and returns.
+#[derive(Clone)]
+pub struct Stopper {
+    stop: Arc<AtomicBool>,
+    waker: Arc<mio::Waker>,
+}
+
+impl Stopper {
+    /// Asks the loop to stop; it does so within one turn.
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::Release);
+        let _ = self.waker.wake();
     }
 }
 
@@ -165,8 +191,7 @@ impl Server {
 pub struct ServerHandle {
     tcp_addr: SocketAddr,
     udp_addr: SocketAddr,
-    stop: Arc<AtomicBool>,
-    waker: Arc<mio::Waker>,
+    stopper: Stopper,
     thread: Option<JoinHandle<io::Result<()>>>,
 }
 
@@ -174,15 +199,14 @@ pub struct ServerHandle {
 pub fn spawn(config: Config) -> io::Result<ServerHandle> {
     let server = Server::bind(config)?;
     let (tcp_addr, udp_addr) = (server.tcp_addr, server.udp_addr);
-    let (stop, waker) = (server.stop.clone(), server.waker.clone());
+    let stopper = server.stopper();
     let thread = std::thread::Builder::new()
         .name("lanmeet-server".into())
         .spawn(move || server.run())?;
     Ok(ServerHandle {
         tcp_addr,
         udp_addr,
-        stop,
-        waker,
+        stopper,
         thread: Some(thread),
     })
 }
@@ -204,8 +228,7 @@ impl ServerHandle {
     }
 
     fn shutdown(&mut self) {
-        self.stop.store(true, Ordering::Release);
-        let _ = self.waker.wake();
+        self.stopper.stop();
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }

@@ -122,7 +122,8 @@ impl Shell {
         }
     }
 
-    /// Runs until the stop flag is set (and the waker woken).
+    /// Runs until the stop flag is set (and the waker woken), then ends
+    /// the meetings in progress, writing their attendance.
     pub fn run(self) -> io::Result<()> {
         let Shell {
             poll,
@@ -303,6 +304,9 @@ impl LoopState {
             }
         }
         self.logger.line("stopping");
+        // The meetings end with the server: each writes its attendance.
+        self.core.stop(Instant::now());
+        self.apply_outputs();
         Ok(())
     }
 

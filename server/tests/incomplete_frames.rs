@@ -15,64 +15,18 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, ErrorKind};
-use std::net::{SocketAddr, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::io::ErrorKind;
 use std::time::Duration;
 
 use serde_json::json;
 
 use lanmeet_common::limits::MAX_CLIENT_FRAME;
-use support::{Client, Next};
+use support::{Next, ServerProcess};
 
 const CAP_MIB: usize = 64;
 const HOLDERS: usize = 200;
 /// Memory the server may use besides the incomplete frames.
 const OVERHEAD_MIB: usize = 32;
-
-struct ServerProcess {
-    child: Child,
-    tcp: SocketAddr,
-    log_dir: PathBuf,
-    _stdout: BufReader<ChildStdout>,
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.log_dir);
-    }
-}
-
-fn start() -> ServerProcess {
-    let log_dir = std::env::temp_dir().join(format!("lanmeet-incomplete-{}", std::process::id()));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_lanmeet-server"))
-        .args(["--bind", "127.0.0.1", "--port", "0", "--log-dir"])
-        .arg(&log_dir)
-        .args(["--max-incomplete-mib", &CAP_MIB.to_string()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the server binary starts");
-    let mut line = String::new();
-    // Kept open: the server prints a second line, and a closed pipe would
-    // fail it.
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    stdout.read_line(&mut line).unwrap();
-    let tcp = line
-        .split_whitespace()
-        .find_map(|w| w.strip_prefix("tcp="))
-        .and_then(|a| a.parse().ok())
-        .unwrap_or_else(|| panic!("no address in {line:?}"));
-    ServerProcess {
-        child,
-        tcp,
-        log_dir,
-        _stdout: stdout,
-    }
-}
 
 /// A `/proc/<pid>/status` figure in KiB.
 fn status_kib(pid: u32, field: &str) -> usize {
@@ -85,39 +39,19 @@ fn status_kib(pid: u32, field: &str) -> usize {
         .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
 }
 
-fn connect(server: &ServerProcess) -> Client {
-    Client::from_stream(TcpStream::connect(server.tcp).unwrap())
-}
-
-/// Creates (`code` None) or joins a meeting; returns the connection and
-/// the meeting code.
-fn enter(server: &ServerProcess, name: &str, code: Option<&str>) -> (Client, String) {
-    let mut c = connect(server);
-    match code {
-        None => c.send(&json!({"type":"create_meeting","version":1,"username":name})),
-        Some(code) => {
-            c.send(&json!({"type":"join_meeting","version":1,"username":name,"meeting_code":code}))
-        }
-    }
-    let reply = c.recv();
-    assert!(
-        reply["type"] == "meeting_created" || reply["type"] == "join_success",
-        "{reply}"
-    );
-    let code = reply["meeting_code"].as_str().unwrap().to_string();
-    (c, code)
-}
-
 #[test]
 fn hundreds_of_almost_complete_frames_stay_under_the_cap() {
     if !std::path::Path::new("/proc/self/status").exists() {
         eprintln!("skipped: needs /proc to read the server's memory");
         return;
     }
-    let server = start();
+    let server = ServerProcess::start(
+        "incomplete",
+        &["--max-incomplete-mib", &CAP_MIB.to_string()],
+    );
     let pid = server.child.id();
-    let (mut alice, code) = enter(&server, "Alice", None);
-    let (mut bob, _) = enter(&server, "Bob", Some(&code));
+    let (mut alice, code) = server.enter("Alice", None);
+    let (mut bob, _) = server.enter("Bob", Some(&code));
     alice.expect_type("user_joined");
     let before = status_kib(pid, "VmRSS:");
 
@@ -126,9 +60,9 @@ fn hundreds_of_almost_complete_frames_stay_under_the_cap() {
     let mut meeting = String::new();
     for i in 0..HOLDERS {
         let (c, joined) = if i % 50 == 0 {
-            enter(&server, &format!("H{i}"), None)
+            server.enter(&format!("H{i}"), None)
         } else {
-            enter(&server, &format!("H{i}"), Some(&meeting))
+            server.enter(&format!("H{i}"), Some(&meeting))
         };
         meeting = joined;
         holders.push(c);

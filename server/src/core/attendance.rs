@@ -7,11 +7,13 @@
 //!  resume (sec. 14)   -> the same row again: left_at and reason back to null
 //!  attendance_request -> attendance{meeting_code, started_at, rows} to the host
 //!  last one out       -> Output::Attendance: <log dir>/attendance/<code>-<start>.csv
+//!  the server stops   -> the same for every meeting, the stays still open
+//!                        ending then ("server_stopped")
 //! ```
 //!
 //! Times are server unix seconds in JSON and ISO 8601 UTC in the CSV.
 
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use lanmeet_common::message::{AttendanceRow, ErrorCode, LeaveReason, ServerMessage};
 use lanmeet_common::time::file_stamp;
@@ -141,6 +143,28 @@ impl Core {
 
     /// Meeting `code` ends: its rows go to the shell as a CSV file.
     pub(super) fn save_attendance(&mut self, code: &str) {
+        self.write_attendance(code, None);
+    }
+
+    /// The server stops at `now`: every meeting ends, each writing its
+    /// attendance, in which the stays still open end at this moment
+    /// (reason `server_stopped`). Nobody is told: the connections close
+    /// with the process.
+    pub fn stop(&mut self, now: Instant) {
+        let unix = self.unix_now(now);
+        let mut codes: Vec<String> = self.meetings.keys().cloned().collect();
+        codes.sort();
+        for code in codes {
+            self.write_attendance(&code, Some(unix));
+            self.meetings.remove(&code);
+            self.out
+                .log(format!("meeting {code}: closed, the server stopping"));
+        }
+    }
+
+    /// Queues meeting `code`'s rows as a CSV file; `stopped_at`: the
+    /// server stopped then, with people still in it.
+    fn write_attendance(&mut self, code: &str, stopped_at: Option<f64>) {
         let Some(meeting) = self.meetings.get(code) else {
             return;
         };
@@ -151,7 +175,10 @@ impl Core {
                 meeting.attendance.forgotten
             ));
         }
-        let csv = meeting.attendance.csv();
+        let csv = match stopped_at {
+            Some(at) => lanmeet_common::csv::attendance_at_stop(meeting.attendance.rows(), at),
+            None => meeting.attendance.csv(),
+        };
         self.out
             .queue
             .queued

@@ -19,9 +19,11 @@
 // reported as dead code in that file's test crate.
 #![allow(dead_code)]
 
-use std::io::{ErrorKind, Read, Write};
+use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream, UdpSocket};
 use std::ops::{Deref, DerefMut};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -498,5 +500,84 @@ impl Media {
                 &d[..d.len().min(16)]
             );
         }
+    }
+}
+
+// -------------------------------------------------- server as a process
+
+/// The `lanmeet-server` binary in a process of its own (for what only a
+/// process shows: its memory, its signals), on loopback port 0 with a log
+/// folder of its own; killed and its folder removed when dropped.
+pub struct ServerProcess {
+    pub child: Child,
+    pub tcp: SocketAddr,
+    pub log_dir: PathBuf,
+    /// Kept open: the server prints more lines, and a closed pipe would
+    /// fail them.
+    stdout: BufReader<ChildStdout>,
+}
+
+impl ServerProcess {
+    /// Starts the binary with `args` besides the address and the log
+    /// folder (named after `tag` and this process).
+    pub fn start(tag: &str, args: &[&str]) -> ServerProcess {
+        let log_dir = std::env::temp_dir().join(format!("lanmeet-{tag}-{}", std::process::id()));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_lanmeet-server"))
+            .args(["--bind", "127.0.0.1", "--port", "0", "--log-dir"])
+            .arg(&log_dir)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the server binary starts");
+        let mut stdout = BufReader::new(child.stdout.take().expect("piped"));
+        let mut line = String::new();
+        stdout
+            .read_line(&mut line)
+            .expect("the server prints its ports");
+        let tcp = line
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("tcp="))
+            .and_then(|a| a.parse().ok())
+            .unwrap_or_else(|| panic!("no address in {line:?}"));
+        ServerProcess {
+            child,
+            tcp,
+            log_dir,
+            stdout,
+        }
+    }
+
+    /// A new connection to it.
+    pub fn connect(&self) -> Client {
+        Client::from_stream(TcpStream::connect(self.tcp).expect("the server accepts"))
+    }
+
+    /// Creates (`code` None) or joins a meeting as `name`; returns the
+    /// connection and the meeting code.
+    pub fn enter(&self, name: &str, code: Option<&str>) -> (Client, String) {
+        let mut c = self.connect();
+        match code {
+            None => c.send(&create_request(name)),
+            Some(code) => c.send(&join_request(name, code)),
+        }
+        let reply = c.recv();
+        assert!(
+            reply["type"] == "meeting_created" || reply["type"] == "join_success",
+            "{reply}"
+        );
+        let code = reply["meeting_code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        (c, code)
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.log_dir);
     }
 }

@@ -262,6 +262,60 @@ fn attendance_rows_per_stay_to_the_host_and_a_csv_at_the_end() {
 }
 
 #[test]
+fn a_server_stopping_writes_every_meetings_attendance() {
+    let mut h = Harness::new();
+    let first = h.create_named("Alice", json!({}));
+    h.advance(Duration::from_secs(10));
+    let (bob, _) = h.join_named("Bob", &first);
+    h.advance(Duration::from_secs(5));
+    h.send(bob.conn, json!({"type":"leave"}));
+    // A version-1 meeting too: attendance is kept whatever the features.
+    let second = h.create("Carol");
+    // (Within the 30 s of silence after which a connection is dropped.)
+    h.advance(Duration::from_secs(10));
+    assert!(h.reports.is_empty());
+    h.core.stop(h.now);
+    h.collect();
+    assert_eq!(h.reports.len(), 2, "one CSV per meeting");
+    let csv_of = |code: &str| {
+        h.reports
+            .iter()
+            .find(|(name, _)| name.starts_with(code))
+            .map(|(_, csv)| csv.clone())
+            .unwrap_or_else(|| panic!("no CSV for {code}: {:?}", h.reports))
+    };
+    let first_csv = csv_of(&first.code);
+    let lines: Vec<&str> = first_csv.lines().collect();
+    assert_eq!(lines.len(), 3, "{first_csv}");
+    assert_eq!(
+        lines[1],
+        format!(
+            "Alice,{},1970-01-01T00:00:00Z,1970-01-01T00:00:25Z,server_stopped",
+            first.id
+        )
+    );
+    assert_eq!(
+        lines[2],
+        format!(
+            "Bob,{},1970-01-01T00:00:10Z,1970-01-01T00:00:15Z,left",
+            bob.id
+        )
+    );
+    assert!(
+        csv_of(&second.code).contains(",1970-01-01T00:00:25Z,server_stopped"),
+        "{}",
+        csv_of(&second.code)
+    );
+    // The meetings are gone: their codes join nothing.
+    let conn = h.connect();
+    h.send(
+        conn,
+        json!({"type":"join_meeting","version":1,"username":"Dan","meeting_code":first.code}),
+    );
+    assert_eq!(h.error_code(conn), "invalid_code");
+}
+
+#[test]
 fn a_resume_continues_the_attendance_row() {
     let mut h = Harness::new();
     let host = h.create_named("Alice", json!({}));
