@@ -8,9 +8,9 @@
 #   scripts/with-test-services.sh scripts/measure-grid-cpu.sh [N] [SECONDS]
 #                                                 (default 25 others, 20 s)
 #
-# Run it under with-test-services.sh (or with PulseAudio running): without
-# a sound server the window's microphone and speaker open ALSA's null
-# device, whose callbacks are unpaced and spin a core between them.
+# Run it under with-test-services.sh (or with PulseAudio running), so that
+# the window's microphone and speaker are measured too: without a sound
+# server (or card) it has neither.
 #
 #   CLIENT=path/to/lanmeet-client   another build of the window to measure
 #                                   (e.g. an older one, for a before/after)

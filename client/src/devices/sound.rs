@@ -5,9 +5,17 @@
 //! ```text
 //!  Linux: PulseAudio reachable (PULSE_SERVER or the user's socket)?
 //!     yes --> cpal's `pulseaudio` host (pure Rust, ~2% CPU for capture)
-//!     no  --> cpal's ALSA host (a real card, or alsa:null on a server)
+//!     no  --> cpal's ALSA host (its sound cards; none on a server)
 //!  elsewhere: cpal's default host (WASAPI on Windows, CoreAudio on macOS)
 //! ```
+//!
+//! ALSA also lists every plugin its configuration defines (rate
+//! converters, channel mixers, bridges to other sound systems) and `null`,
+//! which discards what it plays and records silence with no clock at all:
+//! a stream on it calls back as fast as the CPU allows, and a window with
+//! its microphone and speaker there used 150% of a core. None of these is
+//! a sound device, so none is offered ([`offered`]) and `null` cannot be
+//! opened: a machine without a sound card says so and runs without sound.
 //!
 //! cpal's ALSA backend can also reach PulseAudio through the ALSA pulse
 //! plugin, but its capture loop then spins a whole core; the native host
@@ -87,6 +95,9 @@ pub(crate) fn list(input: bool) -> Result<Vec<DeviceInfo>, DeviceError> {
     let mut out = Vec::new();
     for d in devices {
         let Ok(id) = d.id() else { continue };
+        if !offered(&id) {
+            continue;
+        }
         let config = if input {
             d.default_input_config()
         } else {
@@ -136,6 +147,15 @@ pub(crate) fn find(kind: DeviceKind, id: Option<&str>) -> Result<Device, DeviceE
         }
         Some(text) => {
             let parsed = DeviceId::from_str(text).map_err(|_| missing())?;
+            if is_alsa_null(&parsed) {
+                return Err(DeviceError::Failed {
+                    kind,
+                    name: text.to_string(),
+                    detail: "ALSA's null device is no sound device: it keeps no time \
+                             and would use a whole core"
+                        .into(),
+                });
+            }
             let host = host_for(&parsed).map_err(|e| DeviceError::Unavailable {
                 kind,
                 detail: format!("{}: {e}", parsed.host()),
@@ -144,6 +164,49 @@ pub(crate) fn find(kind: DeviceKind, id: Option<&str>) -> Result<Device, DeviceE
         }
     };
     device.ok_or_else(missing)
+}
+
+/// ALSA's names for what is not a sound device of its own: `null`, and
+/// the plugins of `alsa-plugins` (converters, mixers, bridges). A card's
+/// devices are named after it (`hw:CARD=PCH,DEV=0`, `sysdefault:...`).
+const ALSA_NOT_DEVICES: [&str; 10] = [
+    "null",
+    "lavrate",
+    "samplerate",
+    "speexrate",
+    "speex",
+    "upmix",
+    "vdownmix",
+    "jack",
+    "oss",
+    "pulse",
+];
+
+/// Whether `id` is a device worth offering: everything but ALSA's
+/// [`ALSA_NOT_DEVICES`] (the native PulseAudio host is used whenever
+/// PulseAudio runs, so its ALSA bridge is never needed).
+fn offered(id: &DeviceId) -> bool {
+    !is_alsa(id) || !ALSA_NOT_DEVICES.contains(&pcm_name(id.id()))
+}
+
+/// Whether `id` is ALSA's `null` device.
+fn is_alsa_null(id: &DeviceId) -> bool {
+    is_alsa(id) && pcm_name(id.id()) == "null"
+}
+
+/// A PCM's name without its arguments (`hw:CARD=PCH,DEV=0` -> `hw`).
+fn pcm_name(pcm: &str) -> &str {
+    pcm.split(':').next().unwrap_or(pcm)
+}
+
+#[cfg(target_os = "linux")]
+fn is_alsa(id: &DeviceId) -> bool {
+    id.host() == HostId::Alsa
+}
+
+#[cfg(not(target_os = "linux"))]
+fn is_alsa(_: &DeviceId) -> bool {
+    false
 }
 
 /// Sample formats this module converts from and to.
@@ -310,4 +373,37 @@ impl Drop for StreamOwner {
 /// The timeout handed to cpal's stream builders.
 pub(crate) fn open_timeout() -> Option<Duration> {
     Some(OPEN_TIMEOUT)
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alsa_plugins_and_null_are_not_offered_cards_are() {
+        let alsa = |pcm: &str| DeviceId::new(HostId::Alsa, pcm);
+        for pcm in ["null", "lavrate", "speex", "pulse", "jack"] {
+            assert!(!offered(&alsa(pcm)), "{pcm}");
+        }
+        for pcm in [
+            "hw:CARD=PCH,DEV=0",
+            "plughw:1,0",
+            "sysdefault:CARD=PCH",
+            "default",
+        ] {
+            assert!(offered(&alsa(pcm)), "{pcm}");
+        }
+        assert!(is_alsa_null(&alsa("null")));
+        assert!(!is_alsa_null(&alsa("nullx")));
+        // PulseAudio's own devices are whatever it has.
+        assert!(offered(&DeviceId::new(HostId::PulseAudio, "null")));
+    }
+
+    #[test]
+    fn the_null_device_is_refused_with_a_reason() {
+        let Err(e) = find(DeviceKind::Microphone, Some("alsa:null")) else {
+            panic!("alsa:null opened");
+        };
+        assert!(e.to_string().contains("null device"), "{e}");
+    }
 }

@@ -694,6 +694,7 @@ impl App {
         self.main.toolbar.show(&toolbar);
         let status = StatusState {
             connected: self.session.as_ref().is_some_and(|s| s.is_connected()),
+            reconnecting: self.main.stage.model.borrow().reconnecting,
             code: self.state.meeting_code.clone(),
             media: self
                 .session

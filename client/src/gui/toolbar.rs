@@ -325,6 +325,8 @@ impl Toolbar {
 pub struct StatusState {
     /// Still in the meeting.
     pub connected: bool,
+    /// The connection dropped and the session is trying to resume.
+    pub reconnecting: bool,
     /// The meeting's code.
     pub code: String,
     /// Whether UDP media gets through.
@@ -337,7 +339,9 @@ pub struct StatusState {
 
 /// The status line's texts: connection, code, media path, people.
 pub fn status_texts(s: &StatusState) -> [String; 4] {
-    let connection = if s.connected {
+    let connection = if s.reconnecting {
+        "\u{25CC} Reconnecting".to_string()
+    } else if s.connected {
         "\u{25CF} Connected".to_string()
     } else {
         "\u{25CB} Disconnected".to_string()
@@ -413,7 +417,9 @@ impl StatusBar {
     /// window around it, and the bar is shown again on every event.
     pub fn show(&mut self, state: &StatusState) {
         let [connection, code, media, people] = status_texts(state);
-        let connection_color = if state.connected {
+        let connection_color = if state.reconnecting {
+            theme::HAND
+        } else if state.connected {
             theme::GOOD
         } else {
             theme::ERROR
@@ -473,6 +479,7 @@ mod tests {
     fn status_line_says_what_is_going_on() {
         let mut s = StatusState {
             connected: true,
+            reconnecting: false,
             code: "K7Q2XZ".into(),
             media: MediaPath::Ok,
             people: 1,
@@ -494,5 +501,7 @@ mod tests {
         assert!(t[2].contains("blocked"));
         assert_eq!(t[3], "4 participants");
         assert_eq!(t[1], "Meeting K7Q2XZ (locked)");
+        s.reconnecting = true;
+        assert_eq!(status_texts(&s)[0], "\u{25CC} Reconnecting");
     }
 }

@@ -155,10 +155,10 @@ impl Core {
         let mut codes: Vec<String> = self.meetings.keys().cloned().collect();
         codes.sort();
         for code in codes {
-            self.write_attendance(&code, Some(unix));
-            self.meetings.remove(&code);
             self.out
                 .log(format!("meeting {code}: closed, the server stopping"));
+            self.write_attendance(&code, Some(unix));
+            self.meetings.remove(&code);
         }
     }
 

@@ -527,6 +527,7 @@ impl App {
     fn show_reconnecting(&mut self, on: bool) {
         self.main.stage.model.borrow_mut().reconnecting = on;
         self.main.stage.redraw();
+        self.refresh_bars();
     }
 
     pub(super) fn disconnected(&mut self, reason: lanmeet_client::DisconnectReason) {
