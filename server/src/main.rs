@@ -5,6 +5,9 @@
 #![forbid(unsafe_code)]
 
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
 use lanmeet_server::cli::{self, Command, USAGE};
 use lanmeet_server::{socket, Server, Stopper};
@@ -63,36 +66,38 @@ fn main() -> ExitCode {
     }
 }
 
-/// Stops the server on the first SIGINT or SIGTERM (from a thread of its
-/// own, which the signal wakes), and exits at once on a second.
-#[cfg(unix)]
+/// Stops the server on the first Ctrl-C (SIGINT) or SIGTERM, and exits at
+/// once on a second. A signal handler may do next to nothing, so
+/// signal-hook's only sets a flag; a thread that looks at it ten times a
+/// second asks the loop to stop. (The same calls work on Windows, where
+/// Ctrl-C and Ctrl-Break arrive as SIGINT.)
 fn stop_on_signals(stopper: Stopper) {
     use signal_hook::consts::{SIGINT, SIGTERM};
-    let mut signals = match signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("lanmeet-server: Ctrl-C will not write attendance: {e}");
+    use signal_hook::flag;
+    let asked = Arc::new(AtomicBool::new(false));
+    for signal in [SIGINT, SIGTERM] {
+        // The exit first: armed by the flag the second sets, it fires only
+        // on a signal after the first (signal-hook's double Ctrl-C).
+        let registered = flag::register_conditional_shutdown(signal, 130, asked.clone())
+            .and_then(|_| flag::register(signal, asked.clone()));
+        if let Err(e) = registered {
+            eprintln!("lanmeet-server: Ctrl-C will end the server without writing attendance: {e}");
             return;
         }
+    }
+    let watch = move || {
+        while !asked.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        eprintln!(
+            "lanmeet-server: stopping (ending the meetings in progress; Ctrl-C again to quit now)"
+        );
+        stopper.stop();
     };
-    let spawned = std::thread::Builder::new()
+    if let Err(e) = std::thread::Builder::new()
         .name("signals".into())
-        .spawn(move || {
-            let mut seen = 0;
-            for signal in signals.forever() {
-                seen += 1;
-                if seen > 1 {
-                    std::process::exit(128 + signal);
-                }
-                eprintln!("lanmeet-server: stopping (ending the meetings in progress)");
-                stopper.stop();
-            }
-        });
-    if let Err(e) = spawned {
-        eprintln!("lanmeet-server: Ctrl-C will not write attendance: {e}");
+        .spawn(watch)
+    {
+        eprintln!("lanmeet-server: Ctrl-C will end the server without writing attendance: {e}");
     }
 }
-
-/// Elsewhere Ctrl-C ends the process as it is.
-#[cfg(not(unix))]
-fn stop_on_signals(_stopper: Stopper) {}

@@ -1,5 +1,5 @@
-//! End-to-end: Ctrl-C on the server ends the meetings in progress, each
-//! writing its attendance, before the process exits.
+//! End-to-end: Ctrl-C (or SIGTERM) on the server ends the meetings in
+//! progress, each writing its attendance, before the process exits.
 //!
 //! ```text
 //!  lanmeet-server --log-dir D     <-- Alice creates, Bob joins, Bob leaves
@@ -21,7 +21,18 @@ use support::ServerProcess;
 
 #[test]
 fn ctrl_c_writes_the_attendance_of_the_meetings_in_progress() {
-    let mut server = ServerProcess::start("stop", &[]);
+    stop_with("-INT");
+}
+
+#[test]
+fn sigterm_does_the_same() {
+    stop_with("-TERM");
+}
+
+/// Runs a meeting of two, one of whom leaves, then sends the server
+/// `signal` (a `kill` option) and checks its exit and its attendance file.
+fn stop_with(signal: &str) {
+    let mut server = ServerProcess::start(&format!("stop{signal}"), &[]);
     let (mut alice, code) = server.enter("Alice", None);
     let (mut bob, _) = server.enter("Bob", Some(&code));
     alice.expect_type("user_joined");
@@ -29,8 +40,8 @@ fn ctrl_c_writes_the_attendance_of_the_meetings_in_progress() {
     alice.expect_type("user_left");
 
     let pid = server.child.id().to_string();
-    let sent = Command::new("kill").args(["-INT", &pid]).status();
-    assert!(sent.is_ok_and(|s| s.success()), "kill -INT {pid}");
+    let sent = Command::new("kill").args([signal, &pid]).status();
+    assert!(sent.is_ok_and(|s| s.success()), "kill {signal} {pid}");
     let deadline = Instant::now() + Duration::from_secs(10);
     let status = loop {
         if let Some(status) = server.child.try_wait().expect("the server is a child") {
