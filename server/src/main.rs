@@ -5,9 +5,6 @@
 #![forbid(unsafe_code)]
 
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
 
 use lanmeet_server::cli::{self, Command, USAGE};
 use lanmeet_server::{socket, Server, Stopper};
@@ -69,11 +66,14 @@ fn main() -> ExitCode {
 /// Stops the server on the first Ctrl-C (SIGINT) or SIGTERM, and exits at
 /// once on a second. A signal handler may do next to nothing, so
 /// signal-hook's only sets a flag; a thread that looks at it ten times a
-/// second asks the loop to stop. (The same calls work on Windows, where
-/// Ctrl-C and Ctrl-Break arrive as SIGINT.)
+/// second asks the loop to stop.
+#[cfg(unix)]
 fn stop_on_signals(stopper: Stopper) {
     use signal_hook::consts::{SIGINT, SIGTERM};
     use signal_hook::flag;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
     let asked = Arc::new(AtomicBool::new(false));
     for signal in [SIGINT, SIGTERM] {
         // The exit first: armed by the flag the second sets, it fires only
@@ -101,3 +101,9 @@ fn stop_on_signals(stopper: Stopper) {
         eprintln!("lanmeet-server: Ctrl-C will end the server without writing attendance: {e}");
     }
 }
+
+/// On Windows Ctrl-C ends the process as it is (signal-hook's handler
+/// crashed the server under wine): meetings still open write no
+/// attendance.
+#[cfg(not(unix))]
+fn stop_on_signals(_stopper: Stopper) {}
