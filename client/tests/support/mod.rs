@@ -245,6 +245,21 @@ pub fn read_stdout_lines(child: &mut Child) -> JoinHandle<Vec<String>> {
     })
 }
 
+/// Whether a window test must skip for want of a display, and if so says
+/// why on stderr. `make test` runs the tests under Xvfb
+/// (`scripts/with-test-services.sh`); a plain `cargo test` on a machine
+/// without one passes such a test without running it.
+pub fn skipped_without_display(test: &str) -> bool {
+    if std::env::var_os("DISPLAY").is_some() {
+        return false;
+    }
+    eprintln!(
+        "{test} skipped: DISPLAY is not set (run it under \
+         scripts/with-test-services.sh, as `make test` does)"
+    );
+    true
+}
+
 /// Power of `freq` in `samples` (Goertzel).
 pub fn tone_power(samples: &[i16], rate: f64, freq: f64) -> f64 {
     let w = 2.0 * std::f64::consts::PI * freq / rate;
