@@ -30,13 +30,11 @@ others=${1:-25}
 seconds=${2:-20}
 size=${SIZE:-640x480}
 fps=${FPS:-20}
-[ -n "${SKIP_BUILD:-}" ] || cargo build --release -p lanmeet-server -p lanmeet-client
-target=${CARGO_TARGET_DIR:-target}
-server=$target/release/lanmeet-server
-sender=$target/release/lanmeet-client
-client=${CLIENT:-$sender}
 
 . scripts/lib/stage.sh
+stage_build release
+sender=$client
+client=${CLIENT:-$sender}
 stage_work cpu
 stage_display 1280x800
 
@@ -49,12 +47,7 @@ LANMEET_VIEW=${VIEW:-grid} LANMEET_AUTOJOIN="127.0.0.1:$port:Teacher:create" \
   "$client" 2>"$work/window.err" &
 window=$!
 pids+=($window)
-code=
-for _ in $(seq 200); do
-  code=$(sed -n 's/.*meeting \([A-Z0-9]*\): created by Teacher.*/\1/p' "$work"/server/*.log 2>/dev/null | head -1)
-  [ -n "$code" ] && break
-  sleep 0.1
-done
+code=$(code_of Teacher)
 [ -n "$code" ] || { echo "the window did not create a meeting" >&2; exit 1; }
 
 warmup=10

@@ -17,11 +17,9 @@ cd "$(dirname "$0")/.."
 
 out=docs/screenshots
 mkdir -p "$out"
-[ -n "${SKIP_BUILD:-}" ] || cargo build -p lanmeet-server -p lanmeet-client
-client=target/debug/lanmeet-client
-server=target/debug/lanmeet-server
 
 . scripts/lib/stage.sh
+stage_build debug
 stage_work shots
 stage_display 1280x800
 
@@ -38,24 +36,9 @@ for _ in range(200):
 ')
 stage_server "$server" --port "$port" --name "Lab 3 server"
 
-export XDG_CONFIG_HOME="$work/config" XDG_STATE_HOME="$work/state"
-export LANMEET_TEST_SOURCES=1 LANMEET_DOWNLOAD_DIR="$work/downloads"
-mkdir -p "$XDG_CONFIG_HOME/lanmeet" "$work/downloads"
+stage_window_env
 printf 'host=\nport=5001\nname=Sam Student\n' >"$XDG_CONFIG_HOME/lanmeet/last.txt"
 
-shot() {
-  local target=(-root)
-  if [ -n "${2:-}" ]; then target=(-id "$(xdotool search --name "$2" | head -1)"); fi
-  xwd "${target[@]}" -silent | xwdtopnm 2>/dev/null | pnmtopng -compression 9 >"$out/$1"
-  echo "wrote $out/$1 ($(stat -c %s "$out/$1") bytes)"
-}
-code_of() {  # the code of the meeting whose creator is named $1
-  for _ in $(seq 100); do
-    c=$(sed -n "s/.*meeting \([A-Z0-9]*\): created by $1.*/\1/p" "$work"/server/*.log 2>/dev/null | head -1)
-    [ -n "$c" ] && { echo "$c"; return; }
-    sleep 0.1
-  done
-}
 headless() { "$client" --headless --host 127.0.0.1 --port "$port" --seconds 120 \
   --log-dir "$work/logs" "$@" >>"$work/headless.out" 2>&1 & pids+=($!); sleep 0.5; }
 

@@ -21,33 +21,17 @@ cd "$(dirname "$0")/.."
 
 out=docs/screenshots
 mkdir -p "$out"
-# A release build: 30 clients with cameras are a load for a small machine.
-[ -n "${SKIP_BUILD:-}" ] || cargo build --release -p lanmeet-server -p lanmeet-client
-target=${CARGO_TARGET_DIR:-target}
-client=$target/release/lanmeet-client
-server=$target/release/lanmeet-server
 
 . scripts/lib/stage.sh
+# A release build: 30 clients with cameras are a load for a small machine.
+stage_build release
 stage_work views
 stage_display 1280x800
 
 stage_server "$server"
 
-export XDG_CONFIG_HOME="$work/config" XDG_STATE_HOME="$work/state"
-export LANMEET_TEST_SOURCES=1 LANMEET_DOWNLOAD_DIR="$work/downloads"
-mkdir -p "$XDG_CONFIG_HOME" "$work/downloads"
+stage_window_env
 
-shot() {
-  xwd -root -silent | xwdtopnm 2>/dev/null | pnmtopng -compression 9 >"$out/$1"
-  echo "wrote $out/$1 ($(stat -c %s "$out/$1") bytes)"
-}
-code_of() {  # the code of the meeting whose creator is named $1
-  for _ in $(seq 100); do
-    c=$(sed -n "s/.*meeting \([A-Z0-9]*\): created by $1.*/\1/p" "$work"/server/*.log 2>/dev/null | head -1)
-    [ -n "$c" ] && { echo "$c"; return; }
-    sleep 0.1
-  done
-}
 # The students receive nothing themselves (--subscribe default=none): 29
 # decoders would only load the machine.
 student() { "$client" --headless --host 127.0.0.1 --port "$port" --seconds 300 \

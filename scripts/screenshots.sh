@@ -19,30 +19,16 @@ cd "$(dirname "$0")/.."
 
 out=docs/screenshots
 mkdir -p "$out"
-[ -n "${SKIP_BUILD:-}" ] || cargo build -p lanmeet-server -p lanmeet-client
-client=target/debug/lanmeet-client
-server=target/debug/lanmeet-server
 
 . scripts/lib/stage.sh
+stage_build debug
 stage_work shots
 stage_display 1280x800
 
 stage_server "$server"
 
-# The window's settings and downloads stay in the work folder.
-export XDG_CONFIG_HOME="$work/config" XDG_STATE_HOME="$work/state"
-export LANMEET_TEST_SOURCES=1 LANMEET_DOWNLOAD_DIR="$work/downloads"
-mkdir -p "$XDG_CONFIG_HOME/lanmeet"
+stage_window_env
 printf 'host=127.0.0.1\nport=%s\nname=Ada Lovelace\n' "$port" >"$XDG_CONFIG_HOME/lanmeet/last.txt"
-
-# shot FILE [WINDOW-NAME]: the whole screen, or one window.
-shot() {
-  local target=(-root)
-  if [ -n "${2:-}" ]; then target=(-id "$(xdotool search --name "$2" | head -1)"); fi
-  xwd "${target[@]}" -silent | xwdtopnm 2>/dev/null | pnmtopng -compression 9 >"$out/$1"
-  echo "wrote $out/$1 ($(stat -c %s "$out/$1") bytes)"
-}
-click() { xdotool mousemove "$1" "$2" click 1; sleep "${3:-0.6}"; }
 
 # 1. The join window, as a returning user sees it.
 "$client" --host 127.0.0.1 --port "$port" 2>"$work/gui-join.err" &
@@ -60,11 +46,7 @@ kill "$gui"
 # 2. Ada creates a meeting from the window; three others join headless.
 LANMEET_AUTOJOIN="127.0.0.1:$port:Ada Lovelace:create" "$client" 2>"$work/gui.err" &
 pids+=($!)
-for _ in $(seq 100); do
-  code=$(sed -n 's/.*meeting \([A-Z0-9]*\): created.*/\1/p' "$work"/server/*.log 2>/dev/null | head -1)
-  [ -n "$code" ] && break
-  sleep 0.1
-done
+code=$(code_of "Ada Lovelace")
 head -c 2400000 /dev/urandom >"$work/design-notes.pdf"
 headless() { "$client" --headless --host 127.0.0.1 --port "$port" --join "$code" --seconds 120 \
   --log-dir "$work/logs" "$@" >/dev/null 2>&1 & pids+=($!); sleep 0.7; }

@@ -29,10 +29,9 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::fmt::Write as _;
-use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, UdpSocket};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
@@ -45,6 +44,7 @@ use lanmeet_common::video::{self, FragmentAssembler};
 
 use crate::fragment_pace;
 use crate::peer::{stamp_now, Peer};
+use crate::process::{on_path, KillOnDrop, Xvfb};
 use crate::procstat;
 use crate::server::ServerProcess;
 use crate::stats::Latencies;
@@ -460,48 +460,68 @@ fn send_video(
         let n = next[k];
         next[k] += 1;
         let stamp = stamp_now();
-        let mut burst: Vec<Vec<u8>> = Vec::new();
-        let id = &people[p].id;
+        let mut frame = FrameBurst {
+            person: p,
+            id: &people[p].id,
+            stamp,
+            max_datagram,
+            datagrams: Vec::new(),
+        };
         if thumbs && thumbnail_due(n) && people[p].wants_thumb.load(Ordering::Acquire) {
-            thumb[STAMP_AT..STAMP_AT + 8].copy_from_slice(&stamp.to_be_bytes());
-            let seq = seqs[k][THUMB];
-            seqs[k][THUMB] += 1;
-            if video::fragment_as(Kind::Thumb, id, seq, &thumb, max_datagram, |d| {
-                burst.push(d.to_vec())
-            })
-            .is_ok()
-            {
-                sent.push(Sent {
-                    person: p,
-                    layer: THUMB,
-                    seq,
-                    stamp,
-                });
-            }
+            sent.extend(frame.add_layer(THUMB, &mut thumb, &mut seqs[k][THUMB]));
         }
         if people[p].wants_full.load(Ordering::Acquire) {
-            full[STAMP_AT..STAMP_AT + 8].copy_from_slice(&stamp.to_be_bytes());
-            let seq = seqs[k][FULL];
-            seqs[k][FULL] += 1;
-            if video::fragment_as(Kind::Video, id, seq, &full, max_datagram, |d| {
-                burst.push(d.to_vec())
-            })
-            .is_ok()
-            {
-                sent.push(Sent {
-                    person: p,
-                    layer: FULL,
-                    seq,
-                    stamp,
-                });
-            }
+            sent.extend(frame.add_layer(FULL, &mut full, &mut seqs[k][FULL]));
         }
         let now = Instant::now();
+        let burst = frame.datagrams;
         let count = burst.len();
         for (d, at) in burst.into_iter().zip(fragment_pace::offsets(count, period)) {
             queue.push(Reverse((now + at, order, p, d)));
             order += 1;
         }
+    }
+}
+
+/// The datagrams of one camera's frame, both layers, before they are
+/// spread over the frame period.
+struct FrameBurst<'a> {
+    person: usize,
+    id: &'a str,
+    /// The send time (`stamp_now`), written into each layer's picture.
+    stamp: u64,
+    max_datagram: usize,
+    datagrams: Vec<Vec<u8>>,
+}
+
+impl FrameBurst<'_> {
+    /// Cuts one layer (`FULL` or `THUMB`) of the frame into datagrams:
+    /// `picture` is stamped with the send time, which the receivers read
+    /// back to time it, and goes out as the next frame of that layer's own
+    /// sequence (`seq`, counted on). Both layers go out this way, so they
+    /// are stamped, numbered and recorded alike. Returns the frame the
+    /// receivers should see, `None` if it could not be cut (then it is not
+    /// expected either).
+    fn add_layer(&mut self, layer: usize, picture: &mut [u8], seq: &mut u32) -> Option<Sent> {
+        let kind = if layer == THUMB {
+            Kind::Thumb
+        } else {
+            Kind::Video
+        };
+        picture[STAMP_AT..STAMP_AT + 8].copy_from_slice(&self.stamp.to_be_bytes());
+        let frame_seq = *seq;
+        *seq += 1;
+        let datagrams = &mut self.datagrams;
+        video::fragment_as(kind, self.id, frame_seq, picture, self.max_datagram, |d| {
+            datagrams.push(d.to_vec())
+        })
+        .ok()?;
+        Some(Sent {
+            person: self.person,
+            layer,
+            seq: frame_seq,
+            stamp: self.stamp,
+        })
     }
 }
 
@@ -617,6 +637,31 @@ fn sleep_until(due: Instant) {
     }
 }
 
+/// The counters read at the start and at the end of the measured window:
+/// a run's figures are their differences over the window.
+struct Counts {
+    server_cpu: Duration,
+    /// This process, the load generator.
+    generator_cpu: Duration,
+    udp: procstat::UdpCounters,
+    /// Bytes read so far by each measuring receiver.
+    bytes_read: Vec<u64>,
+}
+
+impl Counts {
+    fn now(server: &ServerProcess, bytes_read: &[Arc<AtomicU64>]) -> Counts {
+        Counts {
+            server_cpu: server.cpu(),
+            generator_cpu: procstat::cpu_time("self").unwrap_or_default(),
+            udp: procstat::udp_counters().unwrap_or_default(),
+            bytes_read: bytes_read
+                .iter()
+                .map(|c| c.load(Ordering::Relaxed))
+                .collect(),
+        }
+    }
+}
+
 /// One run of the meeting of 30, measured over `seconds` after the warm-up.
 fn run(server_bin: &Path, mode: Mode, seconds: f64, pics: &Pictures) -> Result<RunFigures, String> {
     let stop = Arc::new(AtomicBool::new(false));
@@ -673,32 +718,16 @@ fn run(server_bin: &Path, mode: Mode, seconds: f64, pics: &Pictures) -> Result<R
     // The measured window: after the warm-up.
     sleep_until(start + WARM_UP);
     let window_start = stamp_now();
-    let before = (
-        meeting.server.cpu(),
-        procstat::cpu_time("self").unwrap_or_default(),
-        procstat::udp_counters().unwrap_or_default(),
-        counters
-            .iter()
-            .map(|c| c.load(Ordering::Relaxed))
-            .collect::<Vec<_>>(),
-        Instant::now(),
-    );
+    let before = Counts::now(&meeting.server, &counters);
+    let measuring_since = Instant::now();
     let sent: Vec<Sent> = video
         .into_iter()
         .flat_map(|t| t.join().unwrap_or_default())
         .collect();
     let turns = audio.join().map_err(|_| "the audio thread panicked")?;
-    let wall = before.4.elapsed();
+    let wall = measuring_since.elapsed();
     let window_end = stamp_now();
-    let after = (
-        meeting.server.cpu(),
-        procstat::cpu_time("self").unwrap_or_default(),
-        procstat::udp_counters().unwrap_or_default(),
-        counters
-            .iter()
-            .map(|c| c.load(Ordering::Relaxed))
-            .collect::<Vec<_>>(),
-    );
+    let after = Counts::now(&meeting.server, &counters);
     // Let the last frames arrive, then stop everyone.
     thread::sleep(Duration::from_millis(300));
     stop.store(true, Ordering::Release);
@@ -713,9 +742,9 @@ fn run(server_bin: &Path, mode: Mode, seconds: f64, pics: &Pictures) -> Result<R
     let secs = wall.as_secs_f64();
     let mbit = |b: u64| b as f64 * 8.0 / secs / 1e6;
     let per_receiver_mbit: Vec<f64> = before
-        .3
+        .bytes_read
         .iter()
-        .zip(&after.3)
+        .zip(&after.bytes_read)
         .map(|(b, a)| mbit(a - b))
         .collect();
     let datagrams_sent_by_generator = {
@@ -737,11 +766,16 @@ fn run(server_bin: &Path, mode: Mode, seconds: f64, pics: &Pictures) -> Result<R
         frags + (secs * 100.0) as u64 * PEOPLE as u64
     };
     let datagrams_out = after
-        .2
+        .udp
         .out_datagrams
-        .saturating_sub(before.2.out_datagrams)
+        .saturating_sub(before.udp.out_datagrams)
         .saturating_sub(datagrams_sent_by_generator);
-    let bytes_read: u64 = before.3.iter().zip(&after.3).map(|(b, a)| a - b).sum();
+    let bytes_read: u64 = before
+        .bytes_read
+        .iter()
+        .zip(&after.bytes_read)
+        .map(|(b, a)| a - b)
+        .sum();
     let egress_mbit = match mode {
         Mode::Grid => mbit(bytes_read),
         // Three read of thirty: their mean times thirty.
@@ -845,10 +879,13 @@ fn run(server_bin: &Path, mode: Mode, seconds: f64, pics: &Pictures) -> Result<R
         egress_mbit,
         due_egress_mbit,
         datagrams_out_per_s: datagrams_out as f64 / secs,
-        rcvbuf_drops_per_s: after.2.rcvbuf_errors.saturating_sub(before.2.rcvbuf_errors) as f64
+        rcvbuf_drops_per_s: after
+            .udp
+            .rcvbuf_errors
+            .saturating_sub(before.udp.rcvbuf_errors) as f64
             / secs,
-        server_cpu: procstat::core_fraction(before.0, after.0, wall),
-        generator_cpu: procstat::core_fraction(before.1, after.1, wall),
+        server_cpu: procstat::core_fraction(before.server_cpu, after.server_cpu, wall),
+        generator_cpu: procstat::core_fraction(before.generator_cpu, after.generator_cpu, wall),
         delivery,
         latency,
         new_speaker,
@@ -864,28 +901,13 @@ fn clone_all(sockets: &[UdpSocket]) -> Result<Vec<UdpSocket>, String> {
         .map_err(|e| e.to_string())
 }
 
-/// A child process ended when dropped.
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn have(tool: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
-}
-
 /// The desktop window in a meeting with 25 senders (grid protocol peers,
 /// one of them speaking), its CPU over 10 s once settled.
 fn desktop_cpu(server_bin: &Path, pics: &Pictures) -> Result<(f64, String), String> {
     // Absolute: the window runs in a folder of its own.
     let client_bin = std::path::absolute(server_bin.with_file_name("lanmeet-client"))
         .map_err(|e| e.to_string())?;
-    if !have("Xvfb") {
+    if !on_path("Xvfb") {
         return Err("skipped: no Xvfb".into());
     }
     if !client_bin.exists() {
@@ -896,27 +918,14 @@ fn desktop_cpu(server_bin: &Path, pics: &Pictures) -> Result<(f64, String), Stri
     }
     let dir = std::env::temp_dir().join(format!("lanmeet-bench-class-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let mut x = Command::new("Xvfb")
-        .args(["-displayfd", "1", "-screen", "0", "1280x800x24"])
-        .args(["-noreset", "-nolisten", "tcp"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("Xvfb: {e}"))?;
-    let mut number = String::new();
-    if let Some(out) = x.stdout.take() {
-        BufReader::new(out)
-            .read_line(&mut number)
-            .map_err(|e| e.to_string())?;
-    }
-    let _xvfb = Killed(x);
+    let xvfb = Xvfb::start("1280x800x24")?;
 
     let stop = Arc::new(AtomicBool::new(false));
     let (meeting, code) = start_meeting(server_bin, DESKTOP_SENDERS, Mode::Grid, &stop)?;
     let port = meeting.server.tcp.port();
     let window = Command::new(&client_bin)
         .current_dir(&dir)
-        .env("DISPLAY", format!(":{}", number.trim()))
+        .env("DISPLAY", xvfb.display())
         .env(
             "LANMEET_AUTOJOIN",
             format!("127.0.0.1:{port}:Viewer:{code}"),
@@ -927,7 +936,7 @@ fn desktop_cpu(server_bin: &Path, pics: &Pictures) -> Result<(f64, String), Stri
         .stderr(Stdio::null())
         .spawn()
         .map_err(|e| format!("the window: {e}"))?;
-    let window = Killed(window);
+    let window = KillOnDrop(window);
     let pid = window.0.id().to_string();
 
     let people = meeting.people.clone();

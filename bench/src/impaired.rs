@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use crate::process::KillOnDrop;
 use crate::relay::{Impairment, Relay, RELAY_IP};
 use crate::server::ServerProcess;
 use crate::tone_quality::{analyse, ToneQuality};
@@ -29,16 +30,6 @@ const TONE_HZ: f64 = 440.0;
 const SECONDS: f64 = 10.0;
 /// Seconds cut from the start of a recording (joining, the buffer filling).
 const SKIP_SECONDS: f64 = 1.0;
-
-/// Kills the child on drop, so an error leaves no process behind.
-struct Reaped(Child);
-
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// The Markdown section.
 pub fn section(server_bin: &Path) -> Result<String, String> {
@@ -104,7 +95,7 @@ fn run(
     let wav = dir.join("heard.wav");
     let total = SKIP_SECONDS + SECONDS + 2.0;
 
-    let mut talker = Reaped(
+    let mut talker = KillOnDrop(
         client(client_bin, &dir, "Tone")
             .args(["--host", &server.tcp.ip().to_string()])
             .args(["--port", &server.tcp.port().to_string()])
@@ -115,7 +106,7 @@ fn run(
             .map_err(|e| format!("cannot start {}: {e}", client_bin.display()))?,
     );
     let code = meeting_code(&mut talker.0)?;
-    let mut listener = Reaped(
+    let mut listener = KillOnDrop(
         client(client_bin, &dir, "Ear")
             .args(["--host", &RELAY_IP.to_string()])
             .args(["--port", &relay.tcp_addr().port().to_string()])

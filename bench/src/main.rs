@@ -22,6 +22,7 @@ mod impaired;
 mod incore;
 mod media;
 mod peer;
+mod process; // children killed on drop, tools on PATH, an Xvfb display
 mod procstat;
 mod relay; // a lossy link, also used by client/tests/impaired.rs
 mod screen;

@@ -19,7 +19,7 @@ use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 use lanmeet_common::framing;
 use serde_json::{json, Value};
 
+use crate::process::{on_path, KillOnDrop, Xvfb};
 use crate::procstat;
 use crate::server::ServerProcess;
 use crate::stats::Latencies;
@@ -41,21 +42,6 @@ pub struct ScreenFigures {
     pub typing_bytes_per_viewer: f64,
     pub typing_presenter_cpu: f64,
     pub latency_p95_ms: f64,
-}
-
-/// A child process ended when dropped.
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn have(tool: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
 }
 
 /// One protocol viewer: counts the bytes it reads and notes when screen
@@ -179,7 +165,7 @@ pub fn section(server_bin: &Path, seconds: f64) -> Result<(String, Option<Screen
     let mut s = String::from("\n## Screen sharing a screen of code (screen)\n\n");
     let client_bin = server_bin.with_file_name("lanmeet-client");
     for tool in ["Xvfb", "xedit", "xdotool", "xwd", "xwdtopnm"] {
-        if !have(tool) {
+        if !on_path(tool) {
             let _ = writeln!(
                 s,
                 "Skipped: {tool} is missing (`scripts/ensure-deps.sh test`)."
@@ -199,35 +185,14 @@ pub fn section(server_bin: &Path, seconds: f64) -> Result<(String, Option<Screen
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
 
     // The display, and code on it.
-    let mut x = Command::new("Xvfb")
-        .args([
-            "-displayfd",
-            "1",
-            "-screen",
-            "0",
-            "1920x1080x24",
-            "-noreset",
-            "-nolisten",
-            "tcp",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("Xvfb: {e}"))?;
-    let mut number = String::new();
-    if let Some(out) = x.stdout.take() {
-        BufReader::new(out)
-            .read_line(&mut number)
-            .map_err(|e| e.to_string())?;
-    }
-    let _xvfb = Killed(x);
-    let display = format!(":{}", number.trim());
+    let xvfb = Xvfb::start("1920x1080x24")?;
+    let display = xvfb.display();
     let code_file = dir.join("screen.rs");
     std::fs::write(&code_file, include_str!("../../server/src/core/screen.rs"))
         .map_err(|e| e.to_string())?;
-    let _editor = Killed(
+    let _editor = KillOnDrop(
         Command::new("xedit")
-            .args(["-display", &display, "-geometry", "1920x1080+0+0"])
+            .args(["-display", display, "-geometry", "1920x1080+0+0"])
             .arg(&code_file)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -250,13 +215,13 @@ pub fn section(server_bin: &Path, seconds: f64) -> Result<(String, Option<Screen
         ])
         .args(["--create", "--share-screen", "--log-dir"])
         .arg(dir.join("logs"))
-        .env("DISPLAY", &display)
+        .env("DISPLAY", display)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .map_err(|e| format!("the presenter: {e}"))?;
     let mut lines = BufReader::new(presenter.stdout.take().ok_or("no stdout")?);
-    let presenter = Killed(presenter);
+    let presenter = KillOnDrop(presenter);
     let mut line = String::new();
     lines.read_line(&mut line).map_err(|e| e.to_string())?;
     let joined: Value = serde_json::from_str(&line).map_err(|e| format!("{e}: {line}"))?;
@@ -303,7 +268,7 @@ pub fn section(server_bin: &Path, seconds: f64) -> Result<(String, Option<Screen
             }
         }
     });
-    let _holder = Killed(holder);
+    let _holder = KillOnDrop(holder);
     // Everyone has the keyframe and the screen is still.
     std::thread::sleep(Duration::from_secs(3));
 
@@ -339,7 +304,7 @@ pub fn section(server_bin: &Path, seconds: f64) -> Result<(String, Option<Screen
     // Typing: a key every 200 ms, at the end of the first line of code.
     let _ = Command::new("xdotool")
         .args(["mousemove", "400", "300", "click", "1", "key", "End"])
-        .env("DISPLAY", &display)
+        .env("DISPLAY", display)
         .status();
     std::thread::sleep(Duration::from_millis(500));
     let mut keys: Vec<Instant> = Vec::new();
@@ -350,7 +315,7 @@ pub fn section(server_bin: &Path, seconds: f64) -> Result<(String, Option<Screen
             let key = ["a", "b", "c", "d", "e", "f"][n as usize % 6];
             let _ = Command::new("xdotool")
                 .args(["key", key])
-                .env("DISPLAY", &display)
+                .env("DISPLAY", display)
                 .status();
             keys.push(Instant::now());
             n += 1;

@@ -6,22 +6,8 @@ mod support;
 use std::time::Duration;
 
 use lanmeet_client::wav::{read_wav, WavWriter};
-use lanmeet_client::{Event, MediaPath, ToneSource};
+use lanmeet_client::{Event, ToneSource};
 use support::*;
-
-fn wait_media_ok(c: &mut Client) {
-    c.events.wait(
-        |e| {
-            matches!(
-                e,
-                Event::MediaPath {
-                    state: MediaPath::Ok
-                }
-            )
-        },
-        "the media path to work",
-    );
-}
 
 /// The recording minus its first 300 ms (the jitter buffer filling).
 fn recording(path: &std::path::Path) -> Vec<i16> {

@@ -231,24 +231,30 @@ fn garbage_after_joining_ends_the_session_cleanly() {
     assert!(t0.elapsed() < Duration::from_secs(1), "leave hung");
 }
 
+/// The fake server's side of the start of a download: the join answered,
+/// then the client's request for `f1` answered with transfer `transfer_id`
+/// started. `None` if the client hung up first.
+fn start_download(s: &mut TcpStream, udp: u16, transfer_id: &str) -> Option<()> {
+    read_frame(s);
+    send(s, join_reply(udp));
+    // Whatever comes before the request (pings) goes unanswered.
+    while read_frame(s)?["type"] != "file_request" {}
+    send(
+        s,
+        json!({"type":"file_transfer_started","transfer_id":transfer_id,
+               "sender_id":"c1","file_id":"f1"}),
+    );
+    Some(())
+}
+
 #[test]
 fn a_server_that_disconnects_mid_download_leaves_no_part_file() {
     let dir = TempDir::new("bad-close");
     let f = fake(|mut s, udp| {
-        read_frame(&mut s);
-        send(&mut s, join_reply(udp));
         // Wait for the file request, start the transfer, send a little.
-        loop {
-            let Some(m) = read_frame(&mut s) else { return };
-            if m["type"] == "file_request" {
-                break;
-            }
+        if start_download(&mut s, udp, "t1").is_none() {
+            return;
         }
-        send(
-            &mut s,
-            json!({"type":"file_transfer_started","transfer_id":"t1",
-                             "sender_id":"c1","file_id":"f1"}),
-        );
         send(
             &mut s,
             json!({"type":"file_chunk","transfer_id":"t1","file_id":"f1",
@@ -306,19 +312,9 @@ fn a_server_that_stops_answering_times_out() {
 fn a_hostile_chunk_fails_the_download_not_the_session() {
     let dir = TempDir::new("bad-chunk");
     let f = fake(|mut s, udp| {
-        read_frame(&mut s);
-        send(&mut s, join_reply(udp));
-        loop {
-            let Some(m) = read_frame(&mut s) else { return };
-            if m["type"] == "file_request" {
-                break;
-            }
+        if start_download(&mut s, udp, "t9").is_none() {
+            return;
         }
-        send(
-            &mut s,
-            json!({"type":"file_transfer_started","transfer_id":"t9",
-                             "sender_id":"c1","file_id":"f1"}),
-        );
         // Starts past the end of what was written: refused.
         send(
             &mut s,

@@ -31,6 +31,7 @@ mod message;
 #[allow(dead_code)]
 #[path = "../src/gui/sidebar.rs"]
 mod sidebar;
+mod support;
 #[allow(dead_code)]
 #[path = "../src/gui/theme.rs"]
 mod theme;
@@ -46,6 +47,7 @@ use lanmeet_common::message::ChatLine;
 
 use message::Message;
 use sidebar::Sidebar;
+use support::skipped_without_display;
 
 /// Lines the client keeps (`lanmeet_client::state::CHAT_KEPT`).
 const KEPT: usize = 1000;
@@ -109,11 +111,7 @@ impl Flood {
 
 #[test]
 fn a_flooded_chat_leaves_the_window_responsive() {
-    if std::env::var_os("DISPLAY").is_none() {
-        eprintln!(
-            "chat_flood skipped: DISPLAY is not set (run it under \
-             scripts/with-test-services.sh, as `make test` does)"
-        );
+    if skipped_without_display("chat_flood") {
         return;
     }
     let _app = fltk::app::App::default();

@@ -49,6 +49,27 @@ fn wait_started(client: &mut Client, file_id: &str) -> String {
     transfer_id
 }
 
+/// Waits until transfer `t` has moved some bytes at `client`, so that
+/// what the test does next happens in the middle of it.
+fn wait_progress(client: &mut Client, t: &str, what: &str) {
+    client.events.wait(
+        |e| matches!(e, Event::TransferProgress { transfer_id, .. } if transfer_id == t),
+        what,
+    );
+}
+
+/// Waits for transfer `t` to fail at `client` and returns the reason.
+fn wait_failed(client: &mut Client, t: &str, what: &str) -> String {
+    let e = client.events.wait(
+        |e| matches!(e, Event::TransferFailed { transfer_id, .. } if transfer_id == t),
+        what,
+    );
+    let Event::TransferFailed { reason, .. } = e else {
+        unreachable!()
+    };
+    reason
+}
+
 #[test]
 fn a_50_mb_file_arrives_with_the_right_hash() {
     let server = server();
@@ -136,40 +157,19 @@ fn cancels_on_either_side_leave_no_part_file() {
     // The downloader cancels.
     b.session.request_file(&offer.sender_id, &file_id).unwrap();
     let t = wait_started(&mut b, &file_id);
-    b.events.wait(
-        |e| matches!(e, Event::TransferProgress { transfer_id, .. } if *transfer_id == t),
-        "some progress",
-    );
+    wait_progress(&mut b, &t, "some progress");
     b.session.cancel_transfer(&t).unwrap();
-    b.events.wait(
-        |e| matches!(e, Event::TransferFailed { transfer_id, .. } if *transfer_id == t),
-        "the local cancel",
-    );
+    wait_failed(&mut b, &t, "the local cancel");
     assert!(dst.names().is_empty(), "left behind: {:?}", dst.names());
-    let e = a.events.wait(
-        |e| matches!(e, Event::TransferFailed { transfer_id, .. } if *transfer_id == t),
-        "the cancel at the sender",
-    );
-    let Event::TransferFailed { reason, .. } = e else {
-        unreachable!()
-    };
+    let reason = wait_failed(&mut a, &t, "the cancel at the sender");
     assert!(reason.contains("cancelled"), "{reason}");
 
     // The sender cancels.
     b.session.request_file(&offer.sender_id, &file_id).unwrap();
     let t = wait_started(&mut b, &file_id);
-    a.events.wait(
-        |e| matches!(e, Event::TransferProgress { transfer_id, .. } if *transfer_id == t),
-        "upload progress",
-    );
+    wait_progress(&mut a, &t, "upload progress");
     a.session.cancel_transfer(&t).unwrap();
-    let e = b.events.wait(
-        |e| matches!(e, Event::TransferFailed { transfer_id, .. } if *transfer_id == t),
-        "the sender's cancel at the receiver",
-    );
-    let Event::TransferFailed { reason, .. } = e else {
-        unreachable!()
-    };
+    let reason = wait_failed(&mut b, &t, "the sender's cancel at the receiver");
     assert!(reason.contains("cancelled"), "{reason}");
     assert!(dst.names().is_empty(), "left behind: {:?}", dst.names());
 }
@@ -187,18 +187,9 @@ fn the_sender_quitting_midway_is_a_clear_error() {
     let offer = wait_offer(&mut b, &file_id);
     b.session.request_file(&offer.sender_id, &file_id).unwrap();
     let t = wait_started(&mut b, &file_id);
-    b.events.wait(
-        |e| matches!(e, Event::TransferProgress { transfer_id, .. } if *transfer_id == t),
-        "some progress",
-    );
+    wait_progress(&mut b, &t, "some progress");
     drop(a);
-    let e = b.events.wait(
-        |e| matches!(e, Event::TransferFailed { transfer_id, .. } if *transfer_id == t),
-        "the failure",
-    );
-    let Event::TransferFailed { reason, .. } = e else {
-        unreachable!()
-    };
+    let reason = wait_failed(&mut b, &t, "the failure");
     assert!(reason.contains("left"), "{reason}");
     assert!(dst.names().is_empty(), "left behind: {:?}", dst.names());
     b.events.wait(

@@ -27,7 +27,7 @@ use std::time::Duration;
 use lanmeet_client::image::decode_ppm;
 use lanmeet_client::Event;
 use lanmeet_common::ClientMessage;
-use support::TempDir;
+use support::{skipped_without_display, TempDir};
 
 /// Kills the window process when the test ends, however it ends.
 struct Window(Child);
@@ -57,11 +57,7 @@ fn screenshot() -> Option<Vec<u8>> {
 
 #[test]
 fn the_window_joins_sends_video_and_chat_and_draws() {
-    if std::env::var_os("DISPLAY").is_none() {
-        eprintln!(
-            "gui_smoke skipped: DISPLAY is not set (run it under \
-             scripts/with-test-services.sh, as `make test` does)"
-        );
+    if skipped_without_display("gui_smoke") {
         return;
     }
     let server = support::server();

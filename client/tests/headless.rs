@@ -44,13 +44,7 @@ fn headless_client_joins_talks_shows_video_and_downloads() {
         .stderr(Stdio::null())
         .spawn()
         .expect("the client binary runs");
-    let stdout = child.stdout.take().expect("stdout is piped");
-    let lines = std::thread::spawn(move || {
-        BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-            .collect::<Vec<String>>()
-    });
+    let lines = read_stdout_lines(&mut child);
 
     let e = host.events.wait(
         |e| matches!(e, Event::ParticipantJoined { username, .. } if username == "Robot"),

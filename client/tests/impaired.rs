@@ -16,7 +16,7 @@ mod tone_quality;
 use std::time::Duration;
 
 use lanmeet_client::wav::{read_wav, WavWriter};
-use lanmeet_client::{Event, JitterStats, MediaPath, ToneSource};
+use lanmeet_client::{JitterStats, ToneSource};
 use relay::{Impairment, Relay, RelayStats, RELAY_IP};
 use support::*;
 use tone_quality::{analyse, ToneQuality};
@@ -24,20 +24,6 @@ use tone_quality::{analyse, ToneQuality};
 /// Not a whole number of samples per period (109.1), so that a frame cut
 /// out or repeated is a step in the waveform.
 const TONE_HZ: f64 = 440.0;
-
-fn wait_media_ok(c: &mut Client) {
-    c.events.wait(
-        |e| {
-            matches!(
-                e,
-                Event::MediaPath {
-                    state: MediaPath::Ok
-                }
-            )
-        },
-        "the media path to work",
-    );
-}
 
 /// A tone sender on a clean link and a listener behind a relay whose
 /// server-to-listener direction is `down`; returns what the listener

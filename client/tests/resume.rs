@@ -5,7 +5,7 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -278,13 +278,7 @@ fn the_headless_client_resumes_sends_its_camera_state_again_and_prints_the_event
         .stderr(Stdio::null())
         .spawn()
         .expect("the client binary runs");
-    let stdout = child.stdout.take().expect("stdout is piped");
-    let lines = std::thread::spawn(move || {
-        BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-            .collect::<Vec<String>>()
-    });
+    let lines = read_stdout_lines(&mut child);
     let camera_on = |e: &Event| matches!(e, Event::VideoState { on: true, .. });
     host.events.wait(camera_on, "the binary's camera");
     proxy.cut(false);

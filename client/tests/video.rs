@@ -5,22 +5,8 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use lanmeet_client::{Event, MediaPath, TestPattern};
+use lanmeet_client::{Event, TestPattern};
 use support::*;
-
-fn wait_media_ok(c: &mut Client) {
-    c.events.wait(
-        |e| {
-            matches!(
-                e,
-                Event::MediaPath {
-                    state: MediaPath::Ok
-                }
-            )
-        },
-        "the media path to work",
-    );
-}
 
 /// Mean absolute difference per channel between two same-size images.
 fn mean_diff(a: &lanmeet_client::RgbImage, b: &lanmeet_client::RgbImage) -> f64 {

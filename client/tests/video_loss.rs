@@ -17,23 +17,9 @@ mod support;
 use std::time::Duration;
 
 use lanmeet_client::media::video::VideoConfig;
-use lanmeet_client::{Event, MediaPath, TestPattern};
+use lanmeet_client::{Event, TestPattern};
 use relay::{Impairment, Relay, RELAY_IP};
 use support::*;
-
-fn wait_media_ok(c: &mut Client) {
-    c.events.wait(
-        |e| {
-            matches!(
-                e,
-                Event::MediaPath {
-                    state: MediaPath::Ok
-                }
-            )
-        },
-        "the media path to work",
-    );
-}
 
 #[test]
 fn lost_fragments_are_asked_for_and_frames_arrive_whole() {

@@ -1,15 +1,20 @@
 //! Helpers shared by the end-to-end tests: an in-process server on port 0,
 //! sessions with short timeouts, an event recorder that waits for a
-//! matching event, unique temporary folders, and a Goertzel tone detector.
+//! matching event (and for the media path to work), unique temporary
+//! folders, the client binary's stdout read on a thread, and a Goertzel
+//! tone detector.
 
 #![allow(dead_code)] // each test file uses a different subset
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
+use std::process::Child;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use lanmeet_client::{Config, Event, Session};
+use lanmeet_client::{Config, Event, MediaPath, Session};
 use lanmeet_server::{spawn, ServerHandle};
 
 /// A server on loopback with ephemeral ports and no log.
@@ -123,6 +128,25 @@ pub fn join(server: &ServerHandle, name: &str, code: &str, dir: &Path) -> Client
     connect(config(server, name, Some(code), dir))
 }
 
+/// Waits until `c`'s media path works: the server has answered one of its
+/// UDP hellos, so it has bound the client's UDP address. Media sent or
+/// relayed before that is dropped (an unbound sender) or not sent at all
+/// (an unbound receiver), so a test that counts frames or samples starts
+/// its count only once every client concerned has passed this.
+pub fn wait_media_ok(c: &mut Client) {
+    c.events.wait(
+        |e| {
+            matches!(
+                e,
+                Event::MediaPath {
+                    state: MediaPath::Ok
+                }
+            )
+        },
+        "the media path to work",
+    );
+}
+
 /// Default time a test waits for one event.
 pub const WAIT: Duration = Duration::from_secs(10);
 
@@ -206,6 +230,34 @@ impl Events {
             .collect();
         interesting[interesting.len().saturating_sub(30)..].to_vec()
     }
+}
+
+/// Reads the piped stdout of `child` (the client binary) to its end on a
+/// thread of its own, so that the binary never blocks on a full pipe while
+/// the test waits for other things; the thread returns the lines.
+pub fn read_stdout_lines(child: &mut Child) -> JoinHandle<Vec<String>> {
+    let stdout = child.stdout.take().expect("stdout is piped");
+    std::thread::spawn(move || {
+        BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .collect()
+    })
+}
+
+/// Whether a window test must skip for want of a display, and if so says
+/// why on stderr. `make test` runs the tests under Xvfb
+/// (`scripts/with-test-services.sh`); a plain `cargo test` on a machine
+/// without one passes such a test without running it.
+pub fn skipped_without_display(test: &str) -> bool {
+    if std::env::var_os("DISPLAY").is_some() {
+        return false;
+    }
+    eprintln!(
+        "{test} skipped: DISPLAY is not set (run it under \
+         scripts/with-test-services.sh, as `make test` does)"
+    );
+    true
 }
 
 /// Power of `freq` in `samples` (Goertzel).
