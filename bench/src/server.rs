@@ -1,10 +1,12 @@
 //! Starts a release `lanmeet-server` as a child process, so its CPU and
-//! memory can be measured apart from the load generator's.
+//! memory can be measured apart from the load generator's. Each has a log
+//! folder of its own in the temporary folder, removed when it stops.
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use crate::procstat;
@@ -18,12 +20,19 @@ pub struct ServerProcess {
     pub tcp: SocketAddr,
     /// Its UDP address.
     pub udp: SocketAddr,
+    /// Its log folder.
+    log_dir: PathBuf,
 }
+
+/// Servers started by this process so far (each gets its own folder).
+static STARTED: AtomicUsize = AtomicUsize::new(0);
 
 impl ServerProcess {
     /// Starts `binary` on loopback with free ports and `extra` arguments.
     pub fn start(binary: &Path, extra: &[String]) -> Result<ServerProcess, String> {
-        let log_dir = std::env::temp_dir().join(format!("lanmeet-bench-{}", std::process::id()));
+        let n = STARTED.fetch_add(1, Ordering::Relaxed);
+        let log_dir =
+            std::env::temp_dir().join(format!("lanmeet-bench-{}-{n}", std::process::id()));
         let mut child = Command::new(binary)
             .args(["--bind", "127.0.0.1", "--port", "0", "--log-dir"])
             .arg(&log_dir)
@@ -49,6 +58,7 @@ impl ServerProcess {
             _stdout: stdout,
             tcp,
             udp,
+            log_dir,
         })
     }
 
@@ -72,5 +82,6 @@ impl Drop for ServerProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.log_dir);
     }
 }
