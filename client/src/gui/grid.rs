@@ -197,11 +197,15 @@ impl StageView {
             let mut model = m.borrow_mut();
             // Window coordinates throughout: the buffer covers the window
             // from its top left corner to the stage's bottom right one.
+            // A new buffer when the stage or the screen's scale (Ctrl +/-)
+            // changes: the buffer holds pixels of the screen.
             let size = (area.x + area.w, area.y + area.h);
-            if back.as_ref().map(|b| b.size) != Some(size) {
+            let scale = fltk::app::screen_scale(f.window().map_or(0, |w| w.screen_num()));
+            if back.as_ref().map(|b| (b.size, b.scale)) != Some((size, scale)) {
                 back = Offscreen::new(size.0, size.1).map(|offscreen| BackBuffer {
                     offscreen,
                     size,
+                    scale,
                     complete: false,
                 });
             }
@@ -365,6 +369,8 @@ struct BackBuffer {
     offscreen: Offscreen,
     /// Its size in pixels (the stage's right and bottom edges).
     size: (i32, i32),
+    /// The screen's scale it was made at.
+    scale: f32,
     /// Holds a whole drawing of the stage (a new buffer does not).
     complete: bool,
 }
