@@ -12,10 +12,11 @@
 //! ALSA also lists every plugin its configuration defines (rate
 //! converters, channel mixers, bridges to other sound systems) and `null`,
 //! which discards what it plays and records silence with no clock at all:
-//! a stream on it calls back as fast as the CPU allows, and a window with
-//! its microphone and speaker there used 150% of a core. None of these is
-//! a sound device, so none is offered ([`offered`]) and `null` cannot be
-//! opened: a machine without a sound card says so and runs without sound.
+//! a stream on it calls back as fast as the CPU allows, and with a
+//! window's microphone and speaker there cpal's two threads used 150% of
+//! a core. None of these is a sound device, so none is offered
+//! ([`offered`]) and `null` cannot be opened: a machine without a sound
+//! card says so and runs without sound.
 //!
 //! cpal's ALSA backend can also reach PulseAudio through the ALSA pulse
 //! plugin, but its capture loop then spins a whole core; the native host
