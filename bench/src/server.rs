@@ -41,25 +41,36 @@ impl ServerProcess {
             .stderr(Stdio::inherit())
             .spawn()
             .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
-        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let Some(stdout) = child.stdout.take() else {
+            stop(&mut child, &log_dir);
+            return Err("no stdout".into());
+        };
         let mut stdout = BufReader::new(stdout);
         let mut line = String::new();
-        stdout.read_line(&mut line).map_err(|e| e.to_string())?;
         // "listening tcp=127.0.0.1:PORT udp=127.0.0.1:PORT"
-        let field = |name: &str| -> Result<SocketAddr, String> {
+        let field = |line: &str, name: &str| -> Result<SocketAddr, String> {
             line.split_whitespace()
                 .find_map(|w| w.strip_prefix(name))
                 .and_then(|a| a.parse().ok())
                 .ok_or_else(|| format!("unexpected first line from the server: {line:?}"))
         };
-        let (tcp, udp) = (field("tcp=")?, field("udp=")?);
-        Ok(ServerProcess {
-            child,
-            _stdout: stdout,
-            tcp,
-            udp,
-            log_dir,
-        })
+        let addresses = stdout
+            .read_line(&mut line)
+            .map_err(|e| e.to_string())
+            .and_then(|_| Ok((field(&line, "tcp=")?, field(&line, "udp=")?)));
+        match addresses {
+            Ok((tcp, udp)) => Ok(ServerProcess {
+                child,
+                _stdout: stdout,
+                tcp,
+                udp,
+                log_dir,
+            }),
+            Err(e) => {
+                stop(&mut child, &log_dir);
+                Err(e)
+            }
+        }
     }
 
     /// The process id, as `/proc` names it.
@@ -80,8 +91,13 @@ impl ServerProcess {
 
 impl Drop for ServerProcess {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.log_dir);
+        stop(&mut self.child, &self.log_dir);
     }
+}
+
+/// Ends the server and removes its log folder.
+fn stop(child: &mut Child, log_dir: &Path) {
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(log_dir);
 }
